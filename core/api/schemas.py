@@ -1,0 +1,54 @@
+"""Marshmallow schemas of API v1 (they also produce the OpenAPI document)."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+    field = fields.String(allow_none=True)
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema)
+
+
+class CompanySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    dossier_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    siren = fields.String(allow_none=True, load_default=None)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class CompanyUpdateSchema(StrictSchema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    dossier_code = fields.String(validate=validate.Length(min=1, max=40))
+    siren = fields.String(allow_none=True)
+
+
+class BinderSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    company_id = fields.Integer(required=True)
+    type = fields.String(required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    created_at = fields.DateTime(dump_only=True)
+
+
+class BinderUpdateSchema(StrictSchema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class BinderQuerySchema(StrictSchema):
+    company_id = fields.Integer()
+
+
+class CompanyQuerySchema(StrictSchema):
+    pass

@@ -1,0 +1,259 @@
+"""The application factory. No database query happens here: only wiring."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, jsonify, request
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_smorest import Api
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from core.binders.registry import BinderTypeRegistry
+from core.config import load_config, read_or_create_secret, secret_key_path
+from core.db import db
+from core.exports.registry import ExporterRegistry
+from core.plugins.manager import Hooks, build_plugin_manager
+from core.state import ClasseurState
+from core.storage import LocalStorage
+from core.tenancy.tabs import CompanyTab
+
+log = logging.getLogger("classeur")
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+api = Api()
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build a Classeur app from the defaults, the environment and ``config``."""
+    settings = load_config(config)
+    app = Flask(
+        __name__,
+        template_folder="web/templates",
+        static_folder="web/static",
+        static_url_path="/static",
+    )
+    app.config.update(settings)
+    data_dir = Path(settings["DATA_DIR"])
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = read_or_create_secret(
+            secret_key_path(data_dir), create=True
+        )
+    app.config.update(
+        MAX_CONTENT_LENGTH=None,  # uploads are bounded while streaming, per file
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings["SESSION_COOKIE_SECURE"],
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,
+        API_TITLE="Classeur API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    app.config.setdefault("TESTING", bool(settings.get("TESTING")))
+
+    db.init_app(app)
+    _init_auth(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
+    api.init_app(app, spec_kwargs={"components": {"securitySchemes": _security_schemes()}})
+
+    pm = build_plugin_manager(app.config)
+    hooks = Hooks(pm)
+    binder_types = BinderTypeRegistry()
+    hooks.register_binder_types(register=binder_types.register)
+    exporters = ExporterRegistry()
+    hooks.register_exporters(register=exporters.register)
+    tabs: list[CompanyTab] = []
+    hooks.register_company_tabs(register=tabs.append)
+    tabs.sort(key=lambda t: (t.order, t.label))
+    state = ClasseurState(
+        pm=pm,
+        hooks=hooks,
+        binder_types=binder_types,
+        exporters=exporters,
+        company_tabs=tabs,
+        storage=LocalStorage(data_dir),
+    )
+    app.extensions["classeur"] = state
+
+    _register_blueprints(app, hooks)
+    _register_handlers(app)
+
+    from core.tasks.runner import make_runner
+
+    state.tasks = make_runner(app)
+    if app.config["START_WORKERS"]:
+        state.tasks.start()
+    return app
+
+
+def _security_schemes() -> dict[str, Any]:
+    return {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+
+
+def _init_auth(app: Flask) -> None:
+    from core.auth.models import User
+    from core.auth.services import user_for_token
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Veuillez vous connecter pour accéder à cette page."
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    @login_manager.request_loader
+    def _load_from_token(req: Any) -> User | None:
+        header = req.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        found = user_for_token(header[7:].strip())
+        if found is None:
+            return None
+        user, token = found
+        g.token_scopes = set(token.scopes.split())
+        g.api_token_id = token.id
+        return user
+
+    @login_manager.unauthorized_handler
+    def _unauthorized() -> Any:
+        from flask import redirect, url_for
+
+        if request.path.startswith("/api/"):
+            return _json_error(401, "unauthorized", "Authentification requise.")
+        return redirect(url_for("auth.login", next=request.full_path))
+
+
+def _register_blueprints(app: Flask, hooks: Hooks) -> None:
+    from core.api.views import register_api
+    from core.auth.views import bp as auth_bp
+    from core.tenancy.views import bp as tenancy_bp
+    from core.web.views import bp as web_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(web_bp)
+    app.register_blueprint(tenancy_bp)
+    register_api(api)
+
+    def register(blueprint: Any, **options: Any) -> None:
+        app.register_blueprint(blueprint, **options)
+
+    hooks.register_blueprints(register=register)
+
+
+def _json_error(status: int, code: str, message: str, field: str | None = None) -> Any:
+    response = jsonify({"error": {"code": code, "message": message, "field": field}})
+    response.status_code = status
+    return response
+
+
+_FRENCH_STATUS = {
+    400: "Requête invalide.",
+    401: "Authentification requise.",
+    403: "Accès refusé.",
+    404: "Introuvable.",
+    405: "Méthode non autorisée.",
+    409: "Conflit.",
+    413: "Fichier trop volumineux.",
+    422: "Données invalides.",
+    429: "Trop de requêtes, réessayez plus tard.",
+}
+
+
+def _register_handlers(app: Flask) -> None:
+    @app.before_request
+    def _csrf_unless_token() -> None:
+        # Bearer-token API calls carry no cookie, so they cannot be forged cross-site.
+        if request.method in {"GET", "HEAD", "OPTIONS", "TRACE"}:
+            return
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return
+        csrf.protect()
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> Any:
+        message = "Jeton CSRF manquant ou invalide : rechargez la page."
+        if request.path.startswith("/api/"):
+            return _json_error(400, "csrf", message)
+        return message, 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if not request.path.startswith("/api/"):
+            return exc
+        status = exc.code or 500
+        data = getattr(exc, "data", None) or {}
+        field = None
+        message = _FRENCH_STATUS.get(status, exc.description or exc.name)
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if errors:  # webargs/marshmallow validation: {"json": {"field": ["msg"]}}
+            for _location, fields in errors.items():
+                if isinstance(fields, dict) and fields:
+                    field, msgs = next(iter(fields.items()))
+                    message = "; ".join(msgs) if isinstance(msgs, list) else str(msgs)
+                    break
+        if isinstance(data, dict) and data.get("message") and status != 422:
+            message = data["message"]
+        if isinstance(data, dict) and data.get("field"):
+            field = data["field"]
+        code = (data.get("code") if isinstance(data, dict) else None) or exc.name.lower().replace(
+            " ", "_"
+        )
+        return _json_error(status, code, message, field)
+
+    endpoints = None
+
+    @app.context_processor
+    def _template_globals() -> dict[str, Any]:
+        nonlocal endpoints
+        from flask_login import current_user
+
+        from core.auth.permissions import role_allows
+        from core.documents.models import STATE_LABELS
+        from core.tenancy.scoping import current_membership
+
+        if endpoints is None:
+            endpoints = frozenset(app.view_functions)
+        role = None
+        if current_user.is_authenticated and current_user.memberships:
+            role = current_membership().role
+
+        def can(permission: str) -> bool:
+            return role is not None and role_allows(role, permission)
+
+        return {
+            "url_endpoints": endpoints,
+            "current_role": role,
+            "can": can,
+            "state_labels": STATE_LABELS,
+        }
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

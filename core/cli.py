@@ -1,0 +1,426 @@
+"""The ``classeur`` command."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from core.config import load_config
+
+
+@contextmanager
+def app_context(**overrides: Any) -> Iterator[Flask]:
+    """Create the app (workers off unless asked) and push its context."""
+    from core.app import create_app
+
+    overrides.setdefault("START_WORKERS", False)
+    app = create_app(overrides)
+    with app.app_context():
+        yield app
+
+
+def with_app(**overrides: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with app_context(**overrides) as app:
+                return fn(app, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def fail(message: str) -> None:
+    """Stop the command with a clear message and exit status 1."""
+    raise click.ClickException(message)
+
+
+class ClasseurGroup(click.Group):
+    """The root group; plugins add their commands through ``register_cli_commands``."""
+
+    _plugins_loaded = False
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from core.plugins.manager import Hooks, build_plugin_manager
+
+        try:
+            Hooks(build_plugin_manager(load_config())).register_cli_commands(cli=self)
+        except Exception as exc:  # a broken plugin must not hide the core's commands
+            click.echo(f"warning: plugin commands not loaded: {exc}", err=True)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugins()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load_plugins()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=ClasseurGroup)
+@click.version_option(package_name="classeur", message="classeur %(version)s")
+def main() -> None:
+    """Classeur: document management for accounting firms."""
+
+
+# --- set-up ----------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database commands."""
+
+
+@db.command("upgrade")
+@with_app()
+def db_upgrade(app: Flask) -> None:
+    """Apply every migration (core and plugins)."""
+    from core.migrate import upgrade
+
+    upgrade(app)
+    click.echo("database is up to date")
+
+
+DEMO_COMPANIES = [
+    ("Boulangerie Martin", "DEMO01", "732829320"),
+    ("Garage Dupont", "DEMO02", "552100554"),
+    ("Cabinet Médical Leroy", "DEMO03", None),
+]
+DEMO_BINDERS = [
+    ("purchase_invoices", "Factures d'achat"),
+    ("sales_invoices", "Factures de vente"),
+    ("admin_documents", "Documents administratifs"),
+]
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Also create demo companies and binders.")
+@click.option("--firm", "firm_name", default="Mon cabinet", show_default=True)
+@click.option("--email", default="admin@classeur.local", show_default=True)
+@click.option("--password", default=None, help="Admin password (generated if omitted).")
+@with_app()
+def init(app: Flask, demo: bool, firm_name: str, email: str, password: str | None) -> None:
+    """Migrate the database, create the first firm and its admin (printed once)."""
+    from sqlalchemy import select
+
+    from core.auth.services import AuthError, create_user
+    from core.db import db as database
+    from core.migrate import upgrade
+    from core.tenancy.models import Firm
+    from core.tenancy.services import create_firm
+
+    upgrade(app)
+    session = database.session
+    firm = session.scalar(select(Firm).order_by(Firm.id))
+    if firm is None:
+        firm = create_firm(firm_name)
+        password = password or _generated_password()
+        try:
+            create_user(email, password, firm, "admin", name="Administrateur")
+        except AuthError as exc:
+            fail(exc.message)
+        session.commit()
+        click.echo(f"Firm created: {firm.name}")
+        click.echo("Administrator account (shown once, keep it):")
+        click.echo(f"  e-mail:   {email}")
+        click.echo(f"  password: {password}")
+    else:
+        click.echo(f"Already initialised (firm: {firm.name}).")
+    if demo:
+        created = _create_demo(firm.id)
+        session.commit()
+        click.echo(f"Demo data: {created} companies created.")
+
+
+def _generated_password() -> str:
+    return secrets.token_urlsafe(12) + "-7"
+
+
+def _create_demo(firm_id: int) -> int:
+    from sqlalchemy import select
+
+    from core.db import db as database
+    from core.tenancy.models import Company
+    from core.tenancy.services import create_binder, create_company
+
+    created = 0
+    for name, code, siren in DEMO_COMPANIES:
+        exists = database.session.scalar(
+            select(Company).where(Company.firm_id == firm_id, Company.dossier_code == code)
+        )
+        if exists is not None:
+            continue
+        company = create_company(firm_id, name=name, dossier_code=code, siren=siren)
+        for binder_type, binder_name in DEMO_BINDERS:
+            create_binder(company, type=binder_type, name=binder_name)
+        created += 1
+    return created
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve Classeur with a production WSGI server (waitress) and the in-process workers."""
+    import logging
+
+    import waitress
+
+    from core.app import create_app
+    from core.migrate import upgrade
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = create_app({"START_WORKERS": False})
+    upgrade(app)
+    state = app.extensions["classeur"]
+    if state.tasks is not None:
+        state.tasks.start()
+    click.echo(f"Classeur is serving on http://{host}:{port}", err=True)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="Classeur")
+    finally:
+        if state.tasks is not None:
+            state.tasks.stop(wait=False)
+
+
+# --- users and tokens ------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """User accounts."""
+
+
+def _find_firm(value: str) -> Any:
+    from sqlalchemy import select
+
+    from core.db import db as database
+    from core.tenancy.models import Firm
+
+    if value.isdigit():
+        firm = database.session.get(Firm, int(value))
+    else:
+        firm = database.session.scalar(select(Firm).where(Firm.name == value))
+    if firm is None:
+        fail(f"No firm {value!r} (give its id or exact name).")
+    return firm
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--firm", "firm_ref", required=True, help="Firm id or exact name.")
+@click.option(
+    "--role", type=click.Choice(["admin", "accountant", "uploader"]), default="accountant",
+    show_default=True,
+)
+@click.option("--company", "companies", multiple=True, help="Dossier code (uploaders).")
+@click.option("--name", default="")
+@with_app()
+def users_create(
+    app: Flask, email: str, password: str, firm_ref: str, role: str,
+    companies: tuple[str, ...], name: str,
+) -> None:
+    """Create a user in a firm."""
+    from sqlalchemy import select
+
+    from core.auth.services import AuthError, create_user
+    from core.db import db as database
+    from core.tenancy.models import Company
+
+    firm = _find_firm(firm_ref)
+    chosen = []
+    for code in companies:
+        company = database.session.scalar(
+            select(Company).where(Company.firm_id == firm.id, Company.dossier_code == code.upper())
+        )
+        if company is None:
+            fail(f"No company with dossier code {code!r} in firm {firm.name!r}.")
+        chosen.append(company)
+    try:
+        user = create_user(email, password, firm, role, name=name, companies=chosen)
+    except AuthError as exc:
+        fail(exc.message)
+    database.session.commit()
+    click.echo(f"user {user.email} created ({role}, firm {firm.name})")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="cli")
+@click.option("--scopes", default="read,write", show_default=True)
+@click.option("--days", default=365, show_default=True, type=int, help="0 = never expires.")
+@with_app()
+def tokens_create(app: Flask, email: str, name: str, scopes: str, days: int) -> None:
+    """Create an API token; the token alone is printed on the last line."""
+    from sqlalchemy import select
+
+    from core.auth.models import User
+    from core.auth.services import AuthError, create_token
+    from core.db import db as database
+
+    user = database.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        fail(f"No user {email!r}.")
+    try:
+        token, clear = create_token(
+            user, name=name, scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+            expires_in_days=days or None,
+        )
+    except AuthError as exc:
+        fail(exc.message)
+    database.session.commit()
+    click.echo(f"token {token.prefix}… for {user.email}, scopes {token.scopes}", err=True)
+    click.echo(clear)
+
+
+# --- plugins ---------------------------------------------------------------------------------
+
+
+@main.group()
+def plugins() -> None:
+    """Plugins."""
+
+
+@plugins.command("list")
+def plugins_list() -> None:
+    """List loaded plugins with their binder types and connectors."""
+    from core.app import create_app
+
+    app = create_app({"START_WORKERS": False})
+    state = app.extensions["classeur"]
+    for name, plugin in state.pm.list_name_plugin():
+        types = [t.name for t in state.binder_types.all() if t.plugin == name]
+        exporters = [e.name for e in state.exporters.all() if type(e).__module__.startswith(
+            getattr(plugin, "__name__", "?"))]
+        extra = []
+        if types:
+            extra.append("binder types: " + ", ".join(types))
+        if exporters:
+            extra.append("connectors: " + ", ".join(exporters))
+        module = getattr(plugin, "__name__", "?")
+        click.echo(f"{name:20} {module:30} {'; '.join(extra)}")
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+def _iter_files(paths: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            fail(f"No such file or folder: {raw}")
+    return files
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--binder", "binder_id", required=True, type=int, help="Binder id.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Read the documents before returning.")
+@with_app()
+def import_(app: Flask, paths: tuple[str, ...], binder_id: int, wait: bool) -> None:
+    """Import files and folders into a binder (a file already there is skipped)."""
+    from tqdm import tqdm
+
+    from core.binders.models import Binder
+    from core.db import db as database
+    from core.documents.services import store_upload, submit_processing
+    from core.errors import ServiceError
+
+    binder = database.session.get(Binder, binder_id)
+    if binder is None:
+        fail(f"No binder {binder_id}.")
+    files = _iter_files(paths)
+    stored, skipped, refused = [], 0, []
+    for path in tqdm(files, desc="import", unit="file", file=sys.stderr):
+        try:
+            with path.open("rb") as fh:
+                result = store_upload(binder, fh, path.name, None)
+        except ServiceError as exc:
+            refused.append((path, exc.message))
+            continue
+        if result.duplicate:
+            skipped += 1
+        else:
+            stored.append(result.document.id)
+    for path, message in refused:
+        click.echo(f"refused: {path}: {message}", err=True)
+    runner = app.extensions["classeur"].tasks
+    if wait and stored and runner is not None:
+        runner.start()
+        submit_processing(stored)
+        runner.wait_idle(timeout=3600)
+        runner.stop()
+    click.echo(f"{len(stored)} imported, {skipped} skipped (already there), {len(refused)} refused")
+    if refused and not stored and not skipped:
+        sys.exit(1)
+
+
+@main.group()
+def documents() -> None:
+    """Documents."""
+
+
+@documents.command("retry")
+@click.argument("document_ids", nargs=-1, type=int, required=True)
+@with_app()
+def documents_retry(app: Flask, document_ids: tuple[int, ...]) -> None:
+    """Read failed documents again."""
+    from core.db import db as database
+    from core.documents.models import Document
+    from core.documents.services import retry_processing
+    from core.errors import ServiceError
+
+    runner = app.extensions["classeur"].tasks
+    runner.start()
+    for document_id in document_ids:
+        document = database.session.get(Document, document_id)
+        if document is None:
+            fail(f"No document {document_id}.")
+        try:
+            retry_processing(document, None)
+        except ServiceError as exc:
+            fail(f"document {document_id}: {exc.message}")
+        runner.submit("process_document", document_id)
+    runner.wait_idle(timeout=3600)
+    runner.stop()
+    for document_id in document_ids:
+        document = database.session.get(Document, document_id)
+        database.session.refresh(document)
+        reason = f" ({document.failure_reason})" if document.failure_reason else ""
+        click.echo(f"document {document_id}: {document.state}{reason}")
+
+
+@main.command()
+@click.option("--chunk", default=500, show_default=True, type=int)
+@with_app()
+def reindex(app: Flask, chunk: int) -> None:
+    """Rebuild the search index from the database, in chunks."""
+    from core.search.services import rebuild_index
+
+    count = rebuild_index(chunk_size=chunk, progress=True)
+    click.echo(f"{count} documents indexed")

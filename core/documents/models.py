@@ -1,0 +1,93 @@
+"""Documents and their append-only audit trail."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.binders.models import Binder
+from core.db import Base, utcnow
+
+
+class DocumentState(enum.StrEnum):
+    """Processing state: received → extracting → to_review → validated, or failed."""
+
+    RECEIVED = "received"
+    EXTRACTING = "extracting"
+    TO_REVIEW = "to_review"
+    VALIDATED = "validated"
+    FAILED = "failed"
+
+
+#: French labels of the states, for pages.
+STATE_LABELS: dict[str, str] = {
+    DocumentState.RECEIVED: "Reçu",
+    DocumentState.EXTRACTING: "En lecture",
+    DocumentState.TO_REVIEW: "À valider",
+    DocumentState.VALIDATED: "Validé",
+    DocumentState.FAILED: "En échec",
+}
+
+
+class Document(Base):
+    """One stored original and what Classeur read from it."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        UniqueConstraint("binder_id", "sha256"),
+        Index("ix_documents_firm_id_state", "firm_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # firm and company are denormalised from the binder so every query can be scoped cheaply.
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    binder_id: Mapped[int] = mapped_column(ForeignKey("binders.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    pages: Mapped[int] = mapped_column(default=0)
+    state: Mapped[DocumentState] = mapped_column(
+        Enum(DocumentState, native_enum=False, length=20), default=DocumentState.RECEIVED
+    )
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    #: Full text, pages separated by form feeds.
+    text: Mapped[str | None] = mapped_column(Text)
+    #: Where the text came from: text layer, ocr, einvoice, mixed.
+    text_source: Mapped[str | None] = mapped_column(String(20))
+    #: Plugin-owned fields, validated by the binder type.
+    fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Bumped on every change of the fields: part of the export idempotency key.
+    version: Mapped[int] = mapped_column(default=1)
+    processing_attempts: Mapped[int] = mapped_column(default=0)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    processed_at: Mapped[datetime | None]
+    validated_at: Mapped[datetime | None]
+
+    binder: Mapped[Binder] = relationship(back_populates="documents")
+
+
+class DocumentEvent(Base):
+    """One entry of a document's audit trail: who did what, when, before and after."""
+
+    __tablename__ = "document_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(50))
+    message: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

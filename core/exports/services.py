@@ -1,0 +1,354 @@
+"""The export dispatcher: which connectors get a document, and what came of it.
+
+Exporters never write a status row and never commit: the core hands each one only documents
+of the binder types it subscribes to, isolates its failures, and records every outcome in
+``ExportStatus`` — which drives "Documents en erreur", the search checkbox "Erreur lors de
+l'export" and the resend button.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+
+from core.binders.models import Binder
+from core.db import db, utcnow
+from core.documents.models import Document, DocumentEvent, DocumentState
+from core.errors import ServiceError
+from core.exports.models import ConnectorSetting, ExportState, ExportStatus
+from core.exports.registry import ExportContext, ExportError, ExportResult
+from core.state import classeur
+from core.tasks.runner import POLLERS, RECOVERERS, task
+from core.tenancy.models import Company
+
+log = logging.getLogger("classeur.exports")
+
+DISABLED_MESSAGE = "Connecteur désactivé pour cette entreprise : document en attente d'envoi."
+
+
+def connector_setting(firm_id: int, company_id: int | None, connector: str) -> ConnectorSetting | None:
+    """The setting row of a firm (company None) or of one company."""
+    stmt = select(ConnectorSetting).where(
+        ConnectorSetting.firm_id == firm_id,
+        ConnectorSetting.connector == connector,
+        ConnectorSetting.company_id.is_(None)
+        if company_id is None
+        else ConnectorSetting.company_id == company_id,
+    )
+    return db.session.scalar(stmt)
+
+
+def connector_enabled(firm_id: int, company_id: int, connector: str) -> bool:
+    """A company's own switch wins over the firm's; a connector is off until switched on."""
+    company_setting = connector_setting(firm_id, company_id, connector)
+    if company_setting is not None:
+        return company_setting.enabled
+    firm_setting = connector_setting(firm_id, None, connector)
+    return bool(firm_setting and firm_setting.enabled)
+
+
+def set_connector_enabled(
+    firm_id: int, connector: str, enabled: bool | None, company_id: int | None = None
+) -> ConnectorSetting | None:
+    """Switch a connector for the firm or one company; ``None`` for a company = inherit.
+
+    Returns the setting; flushes. Switching on queues what waited while it was off.
+    """
+    if classeur().exporters.get(connector) is None:
+        raise ServiceError(f"Connecteur inconnu : {connector}.", "connector")
+    setting = connector_setting(firm_id, company_id, connector)
+    if enabled is None:
+        if setting is not None and company_id is not None:
+            db.session.delete(setting)
+            db.session.flush()
+        return None
+    if setting is None:
+        setting = ConnectorSetting(
+            firm_id=firm_id, company_id=company_id, connector=connector, settings={}
+        )
+        db.session.add(setting)
+    setting.enabled = enabled
+    db.session.flush()
+    return setting
+
+
+def idempotency_key(document: Document, connector: str) -> str:
+    """Stable for one version of a document: a retry never creates a second record."""
+    return f"classeur-{document.firm_id}-{document.id}-v{document.version}-{connector}"
+
+
+def dispatch_document(document: Document) -> list[int]:
+    """Create or reset the export statuses of a validated document; flushes.
+
+    Returns the ids of the statuses to run once the caller has committed.
+    """
+    binder = db.session.get(Binder, document.binder_id)
+    assert binder is not None
+    to_run: list[int] = []
+    for exporter in classeur().exporters.for_binder_type(binder.type):
+        status = db.session.scalar(
+            select(ExportStatus).where(
+                ExportStatus.document_id == document.id, ExportStatus.connector == exporter.name
+            )
+        )
+        if status is None:
+            status = ExportStatus(
+                document_id=document.id, firm_id=document.firm_id, connector=exporter.name
+            )
+            db.session.add(status)
+        if status.state == ExportState.EXPORTED and status.idempotency_key == idempotency_key(
+            document, exporter.name
+        ):
+            continue  # this very version is already in the remote system
+        status.idempotency_key = idempotency_key(document, exporter.name)
+        status.attempts = 0
+        status.transient = False
+        status.next_attempt_at = None
+        status.message = status.code = status.field = None
+        if connector_enabled(document.firm_id, document.company_id, exporter.name):
+            status.state = ExportState.PENDING
+        else:
+            status.state = ExportState.SKIPPED
+            status.message = DISABLED_MESSAGE
+        db.session.flush()
+        if status.state == ExportState.PENDING:
+            to_run.append(status.id)
+    return to_run
+
+
+def submit_exports(status_ids: list[int]) -> None:
+    """Hand statuses to the task runner (after the commit that created them)."""
+    runner = classeur().tasks
+    for status_id in status_ids:
+        if runner is not None:
+            runner.submit("run_export", status_id)
+
+
+def retry_export(document: Document, connector: str, user_id: int | None) -> ExportStatus:
+    """Resend a document to one connector ("Renvoyer"); flushes, the caller commits and submits."""
+    if document.state != DocumentState.VALIDATED:
+        raise ServiceError("Seul un document validé peut être envoyé.", "state", status=409)
+    status = db.session.scalar(
+        select(ExportStatus).where(
+            ExportStatus.document_id == document.id, ExportStatus.connector == connector
+        )
+    )
+    if status is None:
+        raise ServiceError("Ce document n'a jamais été envoyé à ce connecteur.", "connector", status=404)
+    if status.state in (ExportState.SENDING, ExportState.EXPORTED):
+        raise ServiceError("Ce document est déjà envoyé ou en cours d'envoi.", "state", status=409)
+    if not connector_enabled(document.firm_id, document.company_id, connector):
+        raise ServiceError("Ce connecteur est désactivé pour cette entreprise.", "connector", status=409)
+    status.state = ExportState.PENDING
+    status.idempotency_key = idempotency_key(document, connector)
+    status.attempts = 0
+    status.transient = False
+    status.next_attempt_at = None
+    db.session.add(
+        DocumentEvent(document_id=document.id, user_id=user_id, action="export_retry",
+                      message=connector)
+    )
+    db.session.flush()
+    return status
+
+
+def release_skipped(firm_id: int, connector: str, company_id: int | None = None) -> list[int]:
+    """Queue what was validated while a connector was off, now that it is on; flushes."""
+    stmt = select(ExportStatus).join(Document, Document.id == ExportStatus.document_id).where(
+        ExportStatus.firm_id == firm_id,
+        ExportStatus.connector == connector,
+        ExportStatus.state == ExportState.SKIPPED,
+    )
+    if company_id is not None:
+        stmt = stmt.where(Document.company_id == company_id)
+    ids = []
+    for status in db.session.scalars(stmt):
+        document = db.session.get(Document, status.document_id)
+        if document and connector_enabled(firm_id, document.company_id, connector):
+            status.state = ExportState.PENDING
+            status.message = None
+            status.idempotency_key = idempotency_key(document, connector)
+            ids.append(status.id)
+    db.session.flush()
+    return ids
+
+
+def _backoff(attempts: int, retry_after: float | None) -> timedelta:
+    base = float(current_app.config.get("EXPORT_RETRY_BASE", 2.0))
+    delay = base * (2 ** max(attempts - 1, 0))
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return timedelta(seconds=min(delay, 3600))
+
+
+def _claim(status_id: int) -> bool:
+    """Compare-and-set pending → sending: only one worker ever sends a status."""
+    now = utcnow()
+    result = db.session.execute(
+        update(ExportStatus)
+        .where(
+            ExportStatus.id == status_id,
+            ExportStatus.state == ExportState.PENDING,
+            or_(ExportStatus.next_attempt_at.is_(None), ExportStatus.next_attempt_at <= now),
+        )
+        .values(state=ExportState.SENDING, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+@task("run_export")
+def run_export(status_id: int) -> str | None:
+    """Send one document to one connector and record the outcome. Idempotent."""
+    if not _claim(status_id):
+        return None
+    session = db.session
+    status = session.get(ExportStatus, status_id)
+    assert status is not None
+    state = classeur()
+    exporter = state.exporters.get(status.connector)
+    document = session.get(Document, status.document_id)
+    if document is None:
+        return None
+    binder = session.get(Binder, document.binder_id)
+    company = session.get(Company, document.company_id)
+    assert binder is not None and company is not None
+    status.attempts += 1
+    result: ExportResult
+    if exporter is None or binder.type not in exporter.binder_types:
+        # Never hand a connector a document it did not subscribe to.
+        status.state = ExportState.SKIPPED
+        status.message = "Connecteur absent ou non abonné à ce type de classeur."
+        session.commit()
+        return status.state
+    if not connector_enabled(document.firm_id, document.company_id, exporter.name):
+        status.state = ExportState.SKIPPED
+        status.message = DISABLED_MESSAGE
+        session.commit()
+        return status.state
+    setting = connector_setting(document.firm_id, document.company_id, exporter.name)
+    firm_setting = connector_setting(document.firm_id, None, exporter.name)
+    merged: dict[str, Any] = {}
+    if firm_setting is not None:
+        merged.update(firm_setting.settings or {})
+    if setting is not None:
+        merged.update(setting.settings or {})
+
+    def save_settings(values: dict[str, Any], company_level: bool = True) -> None:
+        # Connector state (refreshed tokens) is persisted by the core, in its own session.
+        with db.fresh_session() as other:
+            owner = (
+                ConnectorSetting.company_id == document.company_id
+                if company_level
+                else ConnectorSetting.company_id.is_(None)
+            )
+            target = other.scalar(
+                select(ConnectorSetting).where(
+                    ConnectorSetting.firm_id == document.firm_id,
+                    ConnectorSetting.connector == exporter.name,
+                    owner,
+                )
+            )
+            if target is None:
+                target = ConnectorSetting(
+                    firm_id=document.firm_id,
+                    company_id=document.company_id if company_level else None,
+                    connector=exporter.name,
+                    enabled=True,
+                    settings={},
+                )
+                other.add(target)
+            target.settings = {**(target.settings or {}), **values}
+            other.commit()
+
+    context = ExportContext(
+        document=document,
+        binder=binder,
+        company=company,
+        settings=merged,
+        original_path=state.storage.path(document.sha256),
+        idempotency_key=status.idempotency_key or idempotency_key(document, exporter.name),
+        config=dict(current_app.config),
+        save_settings=save_settings,
+    )
+    try:
+        result = exporter.export(context)
+        if not isinstance(result, ExportResult):
+            result = ExportResult(ok=True, remote_id=str(result) if result else None)
+    except ExportError as exc:
+        result = ExportResult(ok=False, message=exc.message, code=exc.code, transient=exc.transient)
+        status.field = exc.field
+        max_attempts = int(current_app.config.get("EXPORT_MAX_ATTEMPTS", 6))
+        if exc.transient and status.attempts < max_attempts:
+            status.state = ExportState.PENDING
+            status.next_attempt_at = utcnow() + _backoff(status.attempts, exc.retry_after)
+        else:
+            status.state = ExportState.ERROR
+            status.next_attempt_at = None
+        status.message, status.code, status.transient = exc.message, exc.code, exc.transient
+    except Exception as exc:  # one connector's bug never stops the others
+        log.exception("exporter %s crashed on document %s", status.connector, document.id)
+        result = ExportResult(ok=False, message=f"Erreur interne du connecteur : {exc}")
+        status.state = ExportState.ERROR
+        status.message, status.code, status.transient = result.message, "internal", False
+        status.next_attempt_at = None
+    else:
+        status.state = ExportState.EXPORTED
+        status.remote_id = result.remote_id
+        status.exported_at = utcnow()
+        status.message = "\n".join(result.warnings) or result.message
+        status.code = None
+        status.field = None
+        status.transient = False
+        status.next_attempt_at = None
+    if status.state != ExportState.PENDING:
+        session.add(
+            DocumentEvent(
+                document_id=document.id,
+                action="exported" if status.state == ExportState.EXPORTED else "export_error",
+                message=f"{status.connector}: {status.message or status.remote_id or ''}",
+                after={"state": str(status.state), "remote_id": status.remote_id,
+                       "code": status.code},
+            )
+        )
+    session.commit()
+    try:
+        state.hooks.after_export(document=document, connector=status.connector, result=result)
+    except Exception:
+        log.exception("after_export hook failed")
+    return str(status.state)
+
+
+def _poll_exports() -> list[tuple[str, tuple[Any, ...]]]:
+    now = utcnow()
+    ids = db.session.scalars(
+        select(ExportStatus.id)
+        .where(
+            ExportStatus.state == ExportState.PENDING,
+            or_(ExportStatus.next_attempt_at.is_(None), ExportStatus.next_attempt_at <= now),
+        )
+        .order_by(ExportStatus.id)
+        .limit(1000)
+    ).all()
+    return [("run_export", (i,)) for i in ids]
+
+
+def _recover_exports() -> int:
+    # A send cut short may or may not have reached the remote system: resending with the same
+    # idempotency key is what makes that safe.
+    result = db.session.execute(
+        update(ExportStatus)
+        .where(ExportStatus.state == ExportState.SENDING)
+        .values(state=ExportState.PENDING, next_attempt_at=None)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+POLLERS.append(_poll_exports)
+RECOVERERS.append(_recover_exports)

@@ -1,0 +1,25 @@
+"""Import every core model so that ``Base.metadata`` is complete (alembic, tests)."""
+
+from core.auth.models import ApiToken, AuditEvent, User
+from core.binders.models import Binder
+from core.documents.models import Document, DocumentEvent, DocumentState
+from core.exports.models import ConnectorSetting, ExportState, ExportStatus
+from core.tenancy.models import Company, Firm, Membership, Role, membership_companies
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Binder",
+    "Company",
+    "ConnectorSetting",
+    "Document",
+    "DocumentEvent",
+    "DocumentState",
+    "ExportState",
+    "ExportStatus",
+    "Firm",
+    "Membership",
+    "Role",
+    "User",
+    "membership_companies",
+]

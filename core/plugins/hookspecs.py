@@ -1,0 +1,113 @@
+"""Every hook of Classeur, typed and documented.
+
+Hooks are called with keyword arguments only, through :class:`core.plugins.manager.Hooks`.
+An implementation may accept fewer arguments than its spec, so a spec can gain an argument
+without breaking plugins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import pluggy
+
+if TYPE_CHECKING:
+    from core.binders.registry import BinderType
+    from core.documents.models import Document
+    from core.exports.registry import ExportResult, Exporter
+    from core.tenancy.tabs import CompanyTab
+
+PROJECT = "classeur"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- Contributions --------------------------------------------------------------------------
+
+
+@hookspec
+def register_binder_types(register: Callable[[BinderType], None]) -> None:
+    """Contribute binder types by calling ``register(BinderType(...))`` once for each.
+
+    A binder type names a kind of binder (``purchase_invoices``, ``sales_invoices``...), its
+    French label, and how its documents' fields are validated and reviewed. Registering the
+    same name twice stops start-up.
+    """
+
+
+@hookspec
+def register_exporters(register: Callable[[Exporter], None]) -> None:
+    """Contribute export connectors by calling ``register(exporter)``.
+
+    An exporter declares ``name``, ``label``, ``description`` and the ``binder_types`` it
+    subscribes to; the core only ever hands it documents of those binder types, and records
+    its outcome in ``ExportStatus`` itself.
+    """
+
+
+@hookspec
+def register_blueprints(register: Callable[..., None]) -> None:
+    """Contribute Flask blueprints by calling ``register(blueprint, url_prefix=...)``."""
+
+
+@hookspec
+def register_cli_commands(cli: click.Group) -> None:
+    """Add commands or groups to the ``classeur`` command line with ``cli.add_command``."""
+
+
+@hookspec
+def register_company_tabs(register: Callable[[CompanyTab], None]) -> None:
+    """Contribute tabs of the company's "Comptabilité" page by calling ``register(tab)``.
+
+    A tab has an ``id``, a French ``label`` and an ``endpoint`` (a view taking ``company_id``)
+    rendering its content; the core lists them beside "Paramétrage général".
+    """
+
+
+# --- Document processing --------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def extract_text(
+    document: Document, path: Path, pages: list[int], config: dict[str, Any]
+) -> dict[int, str] | None:
+    """Read the text of the given 1-based ``pages`` of a document that has no usable text.
+
+    ``path`` is the stored original. Return ``{page: text}``, or None to let another plugin
+    answer. Raise an exception with a clear message when reading fails: the document is then
+    marked failed with that reason and can be retried.
+    Stops at first non-None result.
+    """
+
+
+@hookspec
+def extract_fields(
+    document: Document, text: str, path: Path, binder_type: str
+) -> dict[str, Any] | None:
+    """Return the fields of ``document`` for its binder type, or None if not this plugin's.
+
+    Called once the text is known. The first non-empty dict returned by a plugin owning
+    ``binder_type`` is stored, after validation by the binder type, as ``document.fields``.
+    """
+
+
+# --- Notifications --------------------------------------------------------------------------
+
+
+@hookspec
+def after_document_stored(document: Document) -> None:
+    """Called after a new document's row and original are committed (before it is read)."""
+
+
+@hookspec
+def after_document_validated(document: Document, user_id: int | None) -> None:
+    """Called after a document was validated and committed; exports are dispatched next."""
+
+
+@hookspec
+def after_export(document: Document, connector: str, result: ExportResult) -> None:
+    """Called after an export attempt's outcome was committed (success or error)."""

@@ -1,0 +1,142 @@
+"""The plugin host: one pluggy ``PluginManager`` per app, and a typed facade to call hooks."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import click
+import pluggy
+
+from core.plugins import hookspecs
+
+if TYPE_CHECKING:
+    from core.documents.models import Document
+    from core.exports.registry import ExportResult
+
+log = logging.getLogger("classeur.plugins")
+
+ENTRY_POINT_GROUP = "classeur.plugins"
+
+#: Built-in plugins, registered explicitly in this order. ``core`` is always loaded.
+BUILTIN_PLUGINS: dict[str, str] = {
+    "core": "core.default_plugin",
+    "binder_purchases": "plugins.binder_purchases",
+    "ocr_tesseract": "plugins.ocr_tesseract",
+    "meg_export": "plugins.meg_export",
+}
+
+
+class PluginConfigError(RuntimeError):
+    """The configuration names a plugin that is not installed."""
+
+
+def _split(value: str | list[str] | None) -> list[str]:
+    if not value:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    return [v.strip() for v in value if v.strip()]
+
+
+def available_plugins() -> dict[str, Callable[[], ModuleType]]:
+    """Every installed plugin: built-ins first, then the entry-point group's."""
+    found: dict[str, Callable[[], ModuleType]] = {}
+    for name, module in BUILTIN_PLUGINS.items():
+        found[name] = lambda module=module: importlib.import_module(module)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name not in found:
+            found[ep.name] = ep.load
+    return found
+
+
+def build_plugin_manager(config: dict[str, Any]) -> pluggy.PluginManager:
+    """Create the app's plugin manager from the ``PLUGINS`` / ``DISABLED_PLUGINS`` settings.
+
+    An unknown name in either list stops start-up with a clear message; ``check_pending``
+    makes a misspelled ``@hookimpl`` fail here rather than being silently ignored.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    available = available_plugins()
+    allowed = _split(config.get("PLUGINS"))
+    blocked = set(_split(config.get("DISABLED_PLUGINS")))
+    unknown = [n for n in [*allowed, *blocked] if n not in available]
+    if unknown:
+        raise PluginConfigError(
+            f"Unknown plugin(s) in configuration: {', '.join(sorted(set(unknown)))}. "
+            f"Installed: {', '.join(sorted(available))}."
+        )
+    if "core" in blocked:
+        raise PluginConfigError("The 'core' plugin cannot be disabled.")
+    names = allowed if allowed else list(available)
+    if "core" not in names:
+        names = ["core", *names]
+    for name in names:
+        if name in blocked:
+            continue
+        module = available[name]()
+        pm.register(module, name=name)
+    # Plugin objects given directly (embedding applications, tests).
+    for plugin in config.get("EXTRA_PLUGINS") or ():
+        pm.register(plugin)
+    pm.check_pending()
+    return pm
+
+
+class Hooks:
+    """Typed facade over the hooks: keyword arguments only, one method per hook."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+
+    def plugin_names(self) -> list[str]:
+        return [name for name, _ in self.pm.list_name_plugin()]
+
+    def register_binder_types(self, register: Callable[..., None]) -> None:
+        self.pm.hook.register_binder_types(register=register)
+
+    def register_exporters(self, register: Callable[..., None]) -> None:
+        self.pm.hook.register_exporters(register=register)
+
+    def register_blueprints(self, register: Callable[..., None]) -> None:
+        self.pm.hook.register_blueprints(register=register)
+
+    def register_cli_commands(self, cli: click.Group) -> None:
+        self.pm.hook.register_cli_commands(cli=cli)
+
+    def register_company_tabs(self, register: Callable[..., None]) -> None:
+        self.pm.hook.register_company_tabs(register=register)
+
+    def extract_text(
+        self, document: Document, path: Path, pages: list[int], config: dict[str, Any]
+    ) -> dict[int, str] | None:
+        return self.pm.hook.extract_text(
+            document=document, path=path, pages=pages, config=config
+        )
+
+    def extract_fields(
+        self, document: Document, text: str, path: Path, binder_type: str
+    ) -> dict[str, Any] | None:
+        results = self.pm.hook.extract_fields(
+            document=document, text=text, path=path, binder_type=binder_type
+        )
+        # pluggy returns results last-registered first; the first non-empty one wins.
+        for result in results:
+            if result:
+                return result
+        return None
+
+    def after_document_stored(self, document: Document) -> None:
+        self.pm.hook.after_document_stored(document=document)
+
+    def after_document_validated(self, document: Document, user_id: int | None) -> None:
+        self.pm.hook.after_document_validated(document=document, user_id=user_id)
+
+    def after_export(self, document: Document, connector: str, result: ExportResult) -> None:
+        self.pm.hook.after_export(document=document, connector=connector, result=result)

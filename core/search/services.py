@@ -1,0 +1,179 @@
+"""The search service: feeds the backend from the database and scopes every query.
+
+The export state is never in the index (it changes too often): "Erreur lors de l'export"
+takes the ids of documents whose ``ExportStatus`` is ``error`` from the database and hands
+them to the backend as ``restrict_ids``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from core.binders.models import Binder
+from core.db import db
+from core.documents.models import Document
+from core.exports.models import ExportState, ExportStatus
+from core.search.backend import IndexedDocument, SearchBackend, SearchQuery, SearchResult
+from core.state import classeur
+from core.tenancy.models import Company
+
+log = logging.getLogger("classeur.search")
+
+MAX_TEXT = 200_000  # characters of a document's text sent to the index
+
+
+def open_backend(config: Any) -> SearchBackend:
+    """The backend chosen by ``SEARCH_BACKEND``."""
+    kind = config.get("SEARCH_BACKEND", "whoosh")
+    if kind == "whoosh":
+        from core.search.whoosh_backend import WhooshBackend
+
+        return WhooshBackend(Path(config["DATA_DIR"]) / "index")
+    if kind == "postgres":
+        from core.search.pg_backend import PostgresBackend
+
+        return PostgresBackend(config["DATABASE_URL"])
+    raise ValueError(f"CLASSEUR_SEARCH_BACKEND must be whoosh or postgres, not {kind!r}")
+
+
+def _summary(document: Document, binder_type: str) -> dict[str, Any]:
+    bt = classeur().binder_types.get(binder_type)
+    if bt is None or bt.summary is None or not document.fields:
+        return {}
+    try:
+        return bt.summary(document.fields) or {}
+    except Exception:
+        log.exception("summary of document %s failed", document.id)
+        return {}
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _as_decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def to_indexed(document: Document, binder: Binder, company: Company) -> IndexedDocument:
+    """What the index knows of a document."""
+    summary = _summary(document, binder.type)
+    return IndexedDocument(
+        id=document.id,
+        firm_id=document.firm_id,
+        company_id=document.company_id,
+        company_name=company.name,
+        binder_id=binder.id,
+        binder_name=binder.name,
+        binder_type=binder.type,
+        state=str(document.state),
+        filename=document.filename,
+        text=(document.text or "")[:MAX_TEXT],
+        supplier=summary.get("supplier"),
+        invoice_number=summary.get("invoice_number"),
+        siren=summary.get("siren"),
+        vat_number=summary.get("vat_number"),
+        invoice_date=_as_date(summary.get("invoice_date")),
+        amount=_as_decimal(summary.get("amount")),
+        created_at=document.created_at,
+    )
+
+
+def _rows(document_ids: list[int] | None = None, after_id: int = 0, limit: int = 500) -> list[Any]:
+    stmt = (
+        select(Document, Binder, Company)
+        .join(Binder, Binder.id == Document.binder_id)
+        .join(Company, Company.id == Document.company_id)
+        .order_by(Document.id)
+    )
+    if document_ids is not None:
+        stmt = stmt.where(Document.id.in_(document_ids))
+    else:
+        stmt = stmt.where(Document.id > after_id).limit(limit)
+    return list(db.session.execute(stmt).all())
+
+
+def index_documents(document_ids: list[int]) -> None:
+    """(Re)index documents after their commit; the backend batches the writes."""
+    if not document_ids:
+        return
+    docs = [to_indexed(d, b, c) for d, b, c in _rows(document_ids)]
+    classeur().search.index(docs)
+
+
+def _chunks(chunk_size: int) -> Iterator[list[IndexedDocument]]:
+    last = 0
+    while True:
+        rows = _rows(after_id=last, limit=chunk_size)
+        if not rows:
+            return
+        last = rows[-1][0].id
+        yield [to_indexed(d, b, c) for d, b, c in rows]
+        db.session.expunge_all()  # bounded memory whatever the corpus size
+
+
+def rebuild_index(chunk_size: int = 500, progress: bool = False) -> int:
+    """Rebuild the whole index from the database; returns the number of documents."""
+    from sqlalchemy import func
+
+    total = db.session.scalar(select(func.count(Document.id))) or 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc="reindex", unit="doc", file=sys.stderr)
+
+    def on_progress(n: int) -> None:
+        if bar is not None:
+            bar.update(n)
+
+    classeur().search.rebuild(_chunks(chunk_size), progress=on_progress)
+    if bar is not None:
+        bar.close()
+    return total
+
+
+def export_error_ids(firm_id: int) -> frozenset[int]:
+    """Documents of the firm with at least one export in error (from the database)."""
+    ids = db.session.scalars(
+        select(ExportStatus.document_id).where(
+            ExportStatus.firm_id == firm_id, ExportStatus.state == ExportState.ERROR
+        )
+    ).all()
+    return frozenset(ids)
+
+
+def search(query: SearchQuery, *, export_error: bool = False) -> SearchResult:
+    """Run a query already scoped by the caller (firm, visible companies)."""
+    if export_error:
+        errors = export_error_ids(query.firm_id)
+        query.restrict_ids = errors if query.restrict_ids is None else query.restrict_ids & errors
+    backend = classeur().search
+    return backend.search(query)
+
+
+def flush(timeout: float | None = 30.0) -> None:
+    """Wait until queued index writes are visible (tests, commands)."""
+    classeur().search.flush(timeout)
+
+

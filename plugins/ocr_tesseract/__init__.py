@@ -1,0 +1,46 @@
+"""The ``ocr_tesseract`` plugin: text of scanned pages with Tesseract (French and English)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from core.plugins.hookspecs import hookimpl
+
+NAME = "ocr_tesseract"
+
+_engine: Any = None
+_engine_lock = threading.Lock()
+
+
+def engine(config: dict[str, Any]) -> Any:
+    """The process-wide OCR engine (a pool of Tesseract processes), created on first use."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            from plugins.ocr_tesseract.ocr import OcrEngine
+
+            _engine = OcrEngine(
+                processes=int(config.get("OCR_PROCESSES") or 0) or None,
+                timeout_per_page=float(config.get("OCR_TIMEOUT") or 120),
+            )
+        return _engine
+
+
+@hookimpl
+def extract_text(
+    document: Any, path: Path, pages: list[int], config: dict[str, Any]
+) -> dict[int, str] | None:
+    """OCR the pages without a usable text layer (PDF scans and images)."""
+    from core.documents.intake import inspect_file
+
+    inspection = inspect_file(
+        path,
+        max_bytes=max(int(config.get("MAX_UPLOAD_BYTES", 0)), document.size),
+        max_pages=int(config.get("MAX_PAGES", 200)),
+        max_pixels=int(config.get("MAX_PIXELS", 89_478_485)),
+    )
+    if inspection.kind not in ("pdf", "image"):
+        return None
+    return engine(config).ocr_pages(path, inspection, pages)

@@ -1,0 +1,206 @@
+"""Fixtures: a real database (SQLite file, or PostgreSQL with CLASSEUR_TEST_DATABASE_URL),
+a real data folder and search index in a temporary folder, factories building real rows."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core.app import create_app
+from core.db import Base, db
+
+PG_URL = os.environ.get("CLASSEUR_TEST_DATABASE_URL", "")
+
+
+def _migrated(url: str, data_dir: Path) -> None:
+    from core.migrate import upgrade
+
+    app = create_app({"DATA_DIR": str(data_dir), "DATABASE_URL": url, "SECRET_KEY": "x"})
+    upgrade(app)
+    db.engine_for(app).dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Migrate once per session: a SQLite file to copy, or a PostgreSQL database to truncate."""
+    base = tmp_path_factory.mktemp("template")
+    if PG_URL:
+        name = f"classeur_test_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+        _migrated(url, base)
+        yield {"kind": "postgres", "url": url}
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        path = base / "classeur.db"
+        _migrated(f"sqlite:///{path}", base)
+        yield {"kind": "sqlite", "path": path}
+
+
+def _truncate_all(url: str) -> None:
+    import core.models  # noqa: F401
+
+    engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, database_template: dict[str, Any]) -> dict[str, Any]:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    if database_template["kind"] == "postgres":
+        url = database_template["url"]
+        _truncate_all(url)
+    else:
+        shutil.copy(database_template["path"], data_dir / "classeur.db")
+        url = f"sqlite:///{data_dir / 'classeur.db'}"
+    return {
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": url,
+        "SECRET_KEY": "test-secret",
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "START_WORKERS": False,
+        "WORKERS": 2,
+        "EXPORT_RETRY_BASE": 0.05,
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Any]:
+    application = create_app(app_config)
+    application.config["TESTING"] = True
+    yield application
+    state = application.extensions["classeur"]
+    if state.tasks is not None:
+        state.tasks.stop(wait=True)
+    if state._search is not None:
+        state._search.close()
+    db.engine_for(application).dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+class Factory:
+    """Builds real rows through the services, committed."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.counter = 0
+
+    def _next(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    def firm(self, name: str | None = None) -> Any:
+        from core.tenancy.services import create_firm
+
+        with self.app.app_context():
+            firm = create_firm(name or f"Cabinet {self._next()}")
+            db.session.commit()
+            return firm
+
+    def company(self, firm: Any, name: str | None = None, code: str | None = None,
+                siren: str | None = None) -> Any:
+        from core.tenancy.services import create_company
+
+        n = self._next()
+        with self.app.app_context():
+            company = create_company(
+                firm.id, name=name or f"Entreprise {n}", dossier_code=code or f"D{n:04d}",
+                siren=siren,
+            )
+            db.session.commit()
+            return company
+
+    def binder(self, company: Any, type: str = "purchase_invoices", name: str | None = None) -> Any:
+        from core.tenancy.models import Company
+        from core.tenancy.services import create_binder
+
+        with self.app.app_context():
+            c = db.session.get(Company, company.id)
+            binder = create_binder(c, type=type, name=name or f"Classeur {self._next()}")
+            db.session.commit()
+            return binder
+
+    def user(self, firm: Any, role: str = "admin", email: str | None = None,
+             password: str = "motdepasse-solide-1", companies: list[Any] | None = None) -> Any:
+        from core.auth.services import create_user
+        from core.tenancy.models import Company, Firm
+
+        with self.app.app_context():
+            f = db.session.get(Firm, firm.id)
+            cs = [db.session.get(Company, c.id) for c in companies or []]
+            user = create_user(email or f"user{self._next()}@example.fr", password, f, role,
+                               companies=cs)
+            db.session.commit()
+            user.password = password  # type: ignore[attr-defined]
+            return user
+
+    def token(self, user: Any, scopes: tuple[str, ...] = ("read", "write")) -> str:
+        from core.auth.models import User
+        from core.auth.services import create_token
+
+        with self.app.app_context():
+            _, clear = create_token(db.session.get(User, user.id), scopes=scopes)
+            db.session.commit()
+            return clear
+
+
+@pytest.fixture
+def factory(app: Any) -> Factory:
+    return Factory(app)
+
+
+class Auth:
+    """Logs a test client in through the real login form."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def login(self, user: Any) -> Any:
+        return self.client.post(
+            "/login", data={"email": user.email, "password": user.password},
+            follow_redirects=False,
+        )
+
+
+@pytest.fixture
+def auth(client: Any) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def world(factory: Factory) -> dict[str, Any]:
+    """Two firms, each with an admin, an accountant, an uploader, two companies and binders."""
+    out: dict[str, Any] = {}
+    for key in ("a", "b"):
+        firm = factory.firm(f"Cabinet {key.upper()}")
+        c1 = factory.company(firm, name=f"Société {key}1", code=f"{key.upper()}01")
+        c2 = factory.company(firm, name=f"Société {key}2", code=f"{key.upper()}02")
+        out[key] = {
+            "firm": firm,
+            "companies": [c1, c2],
+            "binders": [factory.binder(c1, name="Achats"), factory.binder(c2, name="Achats")],
+            "admin": factory.user(firm, "admin"),
+            "accountant": factory.user(firm, "accountant"),
+            "uploader": factory.user(firm, "uploader", companies=[c1]),
+        }
+    return out
