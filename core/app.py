@@ -182,10 +182,22 @@ _FRENCH_STATUS = {
 }
 
 
+_FRENCH_VALIDATION = {
+    "Missing data for required field.": "Champ obligatoire.",
+    "Not a valid integer.": "Nombre entier attendu.",
+    "Not a valid string.": "Texte attendu.",
+    "Field may not be null.": "Ce champ ne peut pas être vide.",
+    "Unknown field.": "Champ inconnu.",
+    "Shorter than minimum length 1.": "Ce champ ne peut pas être vide.",
+}
+
+
 def _register_handlers(app: Flask) -> None:
     @app.before_request
     def _csrf_unless_token() -> None:
         # Bearer-token API calls carry no cookie, so they cannot be forged cross-site.
+        if not app.config.get("WTF_CSRF_ENABLED", True):
+            return
         if request.method in {"GET", "HEAD", "OPTIONS", "TRACE"}:
             return
         if request.headers.get("Authorization", "").startswith("Bearer "):
@@ -207,14 +219,17 @@ def _register_handlers(app: Flask) -> None:
         data = getattr(exc, "data", None) or {}
         field = None
         message = _FRENCH_STATUS.get(status, exc.description or exc.name)
-        errors = data.get("errors") if isinstance(data, dict) else None
+        errors = None
+        if isinstance(data, dict):
+            errors = data.get("errors") or data.get("messages")
         if errors:  # webargs/marshmallow validation: {"json": {"field": ["msg"]}}
             for _location, fields in errors.items():
                 if isinstance(fields, dict) and fields:
                     field, msgs = next(iter(fields.items()))
-                    message = "; ".join(msgs) if isinstance(msgs, list) else str(msgs)
+                    message = "; ".join(map(str, msgs)) if isinstance(msgs, list) else str(msgs)
+                    message = _FRENCH_VALIDATION.get(message, message)
                     break
-        if isinstance(data, dict) and data.get("message") and status != 422:
+        elif isinstance(data, dict) and data.get("message"):
             message = data["message"]
         if isinstance(data, dict) and data.get("field"):
             field = data["field"]

@@ -73,7 +73,10 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # IMMEDIATE takes the write lock up front: a transaction that reads then writes
+            # never fails on a lock upgrade (SQLITE_BUSY), it waits its turn instead. WAL
+            # keeps readers of other connections unblocked.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

@@ -204,3 +204,46 @@ def world(factory: Factory) -> dict[str, Any]:
             "uploader": factory.user(firm, "uploader", companies=[c1]),
         }
     return out
+
+
+def _document(self: Factory, binder: Any, *, state: str = "to_review", fields: dict | None = None,
+              content: bytes | None = None, filename: str = "facture.pdf") -> Any:
+    """A document row with its original in storage, without going through the reading."""
+    import hashlib
+
+    from core.binders.models import Binder
+    from core.documents.models import Document
+
+    content = content or f"%PDF-1.4 test {self._next()}".encode()
+    sha = hashlib.sha256(content).hexdigest()
+    with self.app.app_context():
+        storage = self.app.extensions["classeur"].storage
+        path = storage.path(sha)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        b = db.session.get(Binder, binder.id)
+        document = Document(
+            firm_id=b.company.firm_id, company_id=b.company_id, binder_id=b.id, sha256=sha,
+            filename=filename, media_type="application/pdf", size=len(content), pages=1,
+            state=state, fields=fields or {}, text="texte",
+        )
+        db.session.add(document)
+        db.session.commit()
+        return document
+
+
+Factory.document = _document  # type: ignore[attr-defined]
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)

@@ -175,5 +175,3 @@ def search(query: SearchQuery, *, export_error: bool = False) -> SearchResult:
 def flush(timeout: float | None = 30.0) -> None:
     """Wait until queued index writes are visible (tests, commands)."""
     classeur().search.flush(timeout)
-
-

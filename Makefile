@@ -1,0 +1,61 @@
+# Classeur — the two commands of the README are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+MEG_PORT ?= 8100
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng poppler-utils libmagic1 \
+	fonts-dejavu-core chromium python3-venv
+
+.PHONY: system venv install run test test-sqlite test-postgres lint bench services clean
+
+system:  ## Debian packages: Tesseract (French), poppler, libmagic, Chromium for browser tests
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; fi
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+
+venv: $(PY)
+
+install: system venv  ## the project and its development tools in the virtual environment
+	$(PY) -m pip install -q -e ".[dev,celery]"
+
+run: install  ## set up on embedded defaults, demo data, MEG sandbox, serve on http://127.0.0.1:8000
+	$(VENV)/bin/classeur init --demo
+	$(VENV)/bin/classeur serve --host $(HOST) --port $(PORT)
+
+services:  ## start PostgreSQL and Redis if they are down (CI machines)
+	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || \
+	  (command -v pg_ctlcluster >/dev/null && $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start) || \
+	  echo "warning: PostgreSQL is not running; PostgreSQL tests will be skipped"
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || \
+	  (command -v redis-server >/dev/null && $(SUDO) redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no) || \
+	  echo "warning: Redis is not running"
+
+test: install services  ## the whole suite on SQLite, then on PostgreSQL
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-postgres:
+	@if pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then \
+	  CLASSEUR_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS); \
+	else echo "PostgreSQL is down: suite not run on PostgreSQL" >&2; exit 1; fi
+
+lint:
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+bench:  ## every benchmark, each printing its figures
+	for b in bench/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf var .pytest_cache build *.egg-info
