@@ -1,0 +1,182 @@
+"""Fixtures: a real MEG sandbox served on loopback, and tokens obtained through real OAuth.
+
+Helpers are offered as fixtures (``authorize``, ``make_purchase``, ``serve_sandbox``) because
+the test suite runs with ``--import-mode=importlib``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from plugins.meg_export.client import MegClient, MegOAuth
+from plugins.meg_export.sandbox import create_sandbox_app
+
+CLIENT_ID = "classeur"
+CLIENT_SECRET = "classeur-sandbox-secret"
+REDIRECT_URI = "http://127.0.0.1:5000/meg/callback"
+PDF_DIR = Path("/work/shared/data/invoices/pdf/invoice2data")
+ALL_DOSSIERS = ["DEMO01", "DEMO02", "NOACH", "STD01"]
+
+
+class Sandbox:
+    """A running sandbox: its base URL and its Flask app."""
+
+    def __init__(self, app, base_url: str) -> None:
+        self.app = app
+        self.base_url = base_url
+
+    def faults(self, **values) -> dict:
+        """Set fault switches over HTTP."""
+        response = requests.post(f"{self.base_url}/_sandbox/faults", json=values, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        """Wipe API purchases and faults."""
+        requests.post(f"{self.base_url}/_sandbox/reset", timeout=5).raise_for_status()
+
+
+@contextmanager
+def _serve(config: dict) -> Iterator[Sandbox]:
+    """Run a sandbox app with ``config`` on a free loopback port, threaded, until exit."""
+    app = create_sandbox_app(config)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Sandbox(app, f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def _authorize(
+    base_url: str,
+    dossiers: list[str] | None = None,
+    *,
+    email: str = "demo@meg.example",
+    password: str = "demo",
+) -> tuple[dict, MegOAuth]:
+    """Drive the whole code + PKCE flow as a browser would: login form, consent, redirect,
+    then exchange the code. ``dossiers`` None means every dossier pre-checked."""
+    oauth = MegOAuth(base_url, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)
+    url, state, verifier = oauth.authorization_url()
+    browser = requests.Session()
+    page = browser.get(url, timeout=5)  # redirected to the login page
+    assert "/login" in page.url
+    page = browser.post(
+        f"{base_url}/login",
+        data={
+            "email": email,
+            "password": password,
+            "next": parse_qs(urlsplit(page.url).query)["next"][0],
+        },
+        timeout=5,
+    )
+    assert page.status_code == 200, page.text
+    assert "Autoriser Classeur à accéder à vos dossiers MEG" in page.text
+    if dossiers is None:
+        dossiers = ALL_DOSSIERS
+    answer = browser.post(
+        url,
+        data={"decision": "allow", "dossiers": dossiers},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert answer.status_code == 302, answer.text
+    callback = answer.headers["Location"]
+    assert callback.startswith(REDIRECT_URI)
+    token = oauth.exchange_code(
+        code_verifier=verifier, authorization_response=callback, state=state
+    )
+    return token, oauth
+
+
+def _make_purchase(**overrides) -> dict:
+    """A valid purchase body (1 line at 20 %), with overrides applied at the top level."""
+    purchase = {
+        "supplier": {
+            "name": "Free",
+            "siren": "421938861",
+            "vat_number": "FR60421938861",
+            "country": "france",
+        },
+        "invoice_number": "FA-2024-0001",
+        "invoice_date": "2024-11-02",
+        "due_date": "2024-12-02",
+        "payment_mode": "prelevement",
+        "currency": "EUR",
+        "lines": [
+            {
+                "account": "626000",
+                "label": "Abonnement fibre",
+                "vat_code": "FR_200",
+                "amount_excl_tax": "29.99",
+                "vat_amount": "6.00",
+            }
+        ],
+        "total_excl_tax": "29.99",
+        "total_tax": "6.00",
+        "total_incl_tax": "35.99",
+        "vat_regime": "national",
+        "source_platform": "Classeur",
+        "partner_id": "doc-1",
+    }
+    purchase.update(overrides)
+    return purchase
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory) -> Iterator[Sandbox]:
+    """One real sandbox server per test module, on a free loopback port."""
+    with _serve({"SANDBOX_DATA_DIR": str(tmp_path_factory.mktemp("meg-sandbox"))}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def token(sandbox: Sandbox) -> dict:
+    """A token for every dossier of the demo user."""
+    return _authorize(sandbox.base_url)[0]
+
+
+@pytest.fixture
+def client(sandbox: Sandbox, token: dict) -> Iterator[MegClient]:
+    """A MegClient on a clean sandbox (no API purchases, no faults)."""
+    sandbox.reset()
+    yield MegClient(
+        sandbox.base_url, token, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, timeout=5
+    )
+    sandbox.reset()
+
+
+@pytest.fixture(scope="session")
+def pdf_bytes() -> bytes:
+    """A real public invoice PDF."""
+    return (PDF_DIR / "free_fiber.pdf").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def authorize() -> Callable[..., tuple[dict, MegOAuth]]:
+    """The browser-driven OAuth flow: ``authorize(base_url, dossiers=None)``."""
+    return _authorize
+
+
+@pytest.fixture(scope="session")
+def make_purchase() -> Callable[..., dict]:
+    """Build a valid purchase body: ``make_purchase(**overrides)``."""
+    return _make_purchase
+
+
+@pytest.fixture(scope="session")
+def serve_sandbox() -> Callable[[dict], contextlib.AbstractContextManager[Sandbox]]:
+    """Serve another sandbox with a given config: ``with serve_sandbox(config) as sb:``."""
+    return _serve
