@@ -149,13 +149,25 @@ def _init_auth(app: Flask) -> None:
 def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     from core.api.views import register_api
     from core.auth.views import bp as auth_bp
+    from core.binders.views import bp as binders_bp
+    from core.documents.api import bp as documents_api
+    from core.documents.views import bp as documents_bp
+    from core.exports.views import bp as exports_bp
+    from core.search.views import api_bp as search_api
+    from core.search.views import bp as search_bp
     from core.tenancy.views import bp as tenancy_bp
     from core.web.views import bp as web_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(tenancy_bp)
+    app.register_blueprint(binders_bp)
+    app.register_blueprint(documents_bp)
+    app.register_blueprint(search_bp)
+    app.register_blueprint(exports_bp)
     register_api(api)
+    api.register_blueprint(documents_api)
+    api.register_blueprint(search_api)
 
     def register(blueprint: Any, **options: Any) -> None:
         app.register_blueprint(blueprint, **options)
@@ -246,7 +258,8 @@ def _register_handlers(app: Flask) -> None:
         from flask_login import current_user
 
         from core.auth.permissions import role_allows
-        from core.documents.models import STATE_LABELS
+        from core.documents.models import EVENT_LABELS, STATE_LABELS
+        from core.exports.models import EXPORT_LABELS
         from core.tenancy.scoping import current_membership
 
         if endpoints is None:
@@ -263,6 +276,8 @@ def _register_handlers(app: Flask) -> None:
             "current_role": role,
             "can": can,
             "state_labels": STATE_LABELS,
+            "export_labels": EXPORT_LABELS,
+            "event_labels": EVENT_LABELS,
         }
 
     @app.after_request

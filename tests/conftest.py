@@ -247,3 +247,41 @@ def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.05) -> A
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def make_pdf_bytes(lines: list[str], pages: int = 1) -> bytes:
+    """A born-digital PDF (text layer) with these lines on each page."""
+    import io
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    for p in range(pages):
+        y = 800
+        for line in lines:
+            c.drawString(60, y, line)
+            y -= 18
+        c.drawString(60, 40, f"Page {p + 1}")
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def make_scan_bytes(lines: list[str], fmt: str = "PNG", size: int = 40) -> bytes:
+    """A 'scanned' page: text rendered as pixels only (no text layer), as PNG/JPEG/PDF."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", size)
+    img = Image.new("L", (1700, 1200), 255)
+    draw = ImageDraw.Draw(img)
+    y = 80
+    for line in lines:
+        draw.text((80, y), line, fill=0, font=font)
+        y += int(size * 1.6)
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, resolution=200.0) if fmt == "PDF" else img.save(buf, format=fmt)
+    return buf.getvalue()

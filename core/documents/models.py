@@ -33,6 +33,20 @@ STATE_LABELS: dict[str, str] = {
 }
 
 
+#: French labels of the audit trail's actions.
+EVENT_LABELS: dict[str, str] = {
+    "stored": "Déposé",
+    "read": "Lu",
+    "failed": "Échec de la lecture",
+    "retry": "Lecture relancée",
+    "fields_changed": "Champs modifiés",
+    "validated": "Validé",
+    "exported": "Exporté",
+    "export_error": "Erreur lors de l'export",
+    "export_retry": "Renvoyé",
+}
+
+
 class Document(Base):
     """One stored original and what Classeur read from it."""
 

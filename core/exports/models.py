@@ -22,6 +22,16 @@ class ExportState(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+#: French labels of the export states, for pages.
+EXPORT_LABELS: dict[str, str] = {
+    ExportState.PENDING: "En attente",
+    ExportState.SENDING: "En cours d'envoi",
+    ExportState.EXPORTED: "Exporté",
+    ExportState.ERROR: "Erreur lors de l'export",
+    ExportState.SKIPPED: "Non envoyé",
+}
+
+
 class ExportStatus(Base):
     """The outcome of exporting one document to one connector; written by the core only."""
 

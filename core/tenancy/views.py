@@ -146,3 +146,69 @@ def _field_error(form: Any, exc: ServiceError) -> None:
         field.errors = [*field.errors, exc.message]
     else:
         flash(exc.message, "error")
+
+
+@bp.route("/<int:company_id>/accounting", methods=["GET", "POST"])
+@requires("companies.read")
+def accounting(company_id: int) -> Any:
+    """"Comptabilité" → "Paramétrage général": software, dossier code, purchase binder and
+    the accounting elements (seed, steps 2 to 7)."""
+    from core.auth.permissions import role_allows
+    from core.tenancy.accounting import ELEMENTS, accounting_settings
+    from core.tenancy.forms import AccountingSettingsForm
+
+    company = scoping.get_company(company_id)
+    current = accounting_settings(company)
+    binder = None
+    if current["purchase_binder_id"]:
+        binder = db.session.get(Binder, current["purchase_binder_id"])
+    form = AccountingSettingsForm(
+        data={
+            "software": current["software"],
+            "dossier_code": company.dossier_code,
+            "binder_type": binder.type if binder else "purchase_invoices",
+            "binder_name": binder.name if binder else _("Factures d'achat"),
+            **current["elements"],
+        }
+    )
+    form.binder_type.choices = classeur().binder_types.choices()
+    if form.validate_on_submit():
+        if not role_allows(scoping.current_membership().role, "accounting.write"):
+            return _("Accès refusé."), 403
+        try:
+            services.update_company(company, {"dossier_code": form.dossier_code.data})
+            name = (form.binder_name.data or "").strip()
+            binder = db.session.scalar(
+                select(Binder).where(Binder.company_id == company.id, Binder.name == name)
+            )
+            if binder is None:
+                binder = services.create_binder(company, type=form.binder_type.data or "", name=name)
+            elif binder.type != form.binder_type.data:
+                raise ServiceError(
+                    _("Le classeur « %(name)s » existe déjà avec un autre type.", name=name),
+                    "binder_name",
+                )
+            services.update_company_settings(
+                company,
+                "accounting",
+                {
+                    "software": form.software.data or "",
+                    "purchase_binder_id": binder.id,
+                    "elements": {e: bool(getattr(form, e).data) for e in ELEMENTS},
+                },
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            from core.auth.audit import audit
+
+            audit("company_settings", target=f"company:{company.id}",
+                  details={"section": "accounting"})
+            db.session.commit()
+            flash(_("Paramétrage enregistré."), "success")
+            return redirect(url_for("tenancy.accounting", company_id=company.id))
+    return render_template(
+        "tenancy/accounting.html", company=company, form=form, tabs=classeur().company_tabs,
+        active_tab="general",
+    )

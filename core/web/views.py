@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template
-from sqlalchemy import func
+from sqlalchemy import func, select
 
 from core.auth.permissions import public, requires
 from core.db import db
 from core.documents.models import Document
+from core.exports.models import ExportState, ExportStatus
 from core.state import classeur
 from core.tenancy import scoping
+from core.tenancy.models import Company
 
 bp = Blueprint("web", __name__)
 
@@ -22,7 +24,26 @@ def dashboard() -> Any:
     """"Tableau de bord": documents by state."""
     stmt = scoping.documents_stmt().with_only_columns(Document.state, func.count(Document.id))
     counts = dict(db.session.execute(stmt.group_by(Document.state)).all())
-    return render_template("web/dashboard.html", counts=counts)
+    visible = scoping.documents_stmt().with_only_columns(Document.id)
+    by_connector: dict[str, dict[str, int]] = {}
+    for connector, state, n in db.session.execute(
+        select(ExportStatus.connector, ExportStatus.state, func.count(ExportStatus.id))
+        .where(ExportStatus.document_id.in_(visible))
+        .group_by(ExportStatus.connector, ExportStatus.state)
+    ):
+        by_connector.setdefault(connector, {})[str(state)] = n
+    errors = db.session.execute(
+        select(ExportStatus, Document, Company)
+        .join(Document, Document.id == ExportStatus.document_id)
+        .join(Company, Company.id == Document.company_id)
+        .where(ExportStatus.state == ExportState.ERROR, ExportStatus.document_id.in_(visible))
+        .order_by(ExportStatus.updated_at.desc())
+        .limit(100)
+    ).all()
+    return render_template(
+        "web/dashboard.html", counts=counts, by_connector=by_connector, errors=errors,
+        exporters={e.name: e for e in classeur().exporters.all()},
+    )
 
 
 @bp.route("/admin")

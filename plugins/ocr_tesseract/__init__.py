@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ def engine(config: dict[str, Any]) -> Any:
                 processes=int(config.get("OCR_PROCESSES") or 0) or None,
                 timeout_per_page=float(config.get("OCR_TIMEOUT") or 120),
             )
+            # Stop the Tesseract pool before the interpreter tears modules down.
+            atexit.register(_engine.close)
         return _engine
 
 

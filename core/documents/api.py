@@ -1,0 +1,256 @@
+"""API v1: documents — upload, read, original, text, page previews, fields, validation, retries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, request, send_file
+from flask_login import current_user
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields
+
+from core.api.views import fail
+from core.auth.permissions import requires
+from core.db import db
+from core.documents import presenters
+from core.documents.models import Document
+from core.documents.services import (
+    retry_processing,
+    store_upload,
+    submit_processing,
+    update_fields,
+    validate_document,
+)
+from core.errors import ServiceError
+from core.exports.services import retry_export, submit_exports
+from core.state import classeur
+from core.tenancy import scoping
+
+bp = Blueprint("api_documents", __name__, url_prefix="/api/v1", description="Documents")
+
+MAX_FILES_PER_REQUEST = 100
+
+
+class UploadResultSchema(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    duplicate = fields.Boolean()
+    state = fields.String()
+
+
+class UploadErrorSchema(Schema):
+    filename = fields.String()
+    code = fields.String()
+    message = fields.String()
+
+
+class UploadResponseSchema(Schema):
+    documents = fields.List(fields.Nested(UploadResultSchema))
+    errors = fields.List(fields.Nested(UploadErrorSchema))
+
+
+class ExportStatusSchema(Schema):
+    connector = fields.String()
+    state = fields.String()
+    message = fields.String(allow_none=True)
+    code = fields.String(allow_none=True)
+    field = fields.String(allow_none=True)
+    transient = fields.Boolean()
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True)
+    remote_id = fields.String(allow_none=True)
+    exported_at = fields.DateTime(allow_none=True)
+
+
+class DocumentSchema(Schema):
+    id = fields.Integer()
+    company_id = fields.Integer()
+    binder_id = fields.Integer()
+    binder_type = fields.String()
+    filename = fields.String()
+    media_type = fields.String()
+    size = fields.Integer()
+    pages = fields.Integer()
+    sha256 = fields.String()
+    state = fields.String()
+    failure_reason = fields.String(allow_none=True)
+    text_source = fields.String(allow_none=True)
+    fields_ = fields.Dict(data_key="fields")
+    checks = fields.List(fields.Dict())
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    processed_at = fields.DateTime(allow_none=True)
+    validated_at = fields.DateTime(allow_none=True)
+    exports = fields.List(fields.Nested(ExportStatusSchema))
+
+
+class FieldsPatchSchema(Schema):
+    class Meta:
+        unknown = "include"
+
+
+@bp.route("/binders/<int:binder_id>/documents", methods=["POST"])
+@bp.response(202, UploadResponseSchema)
+@bp.doc(
+    requestBody={
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "array", "items": {"type": "string",
+                                                                       "format": "binary"}}},
+                }
+            }
+        }
+    }
+)
+@requires("documents.upload")
+def upload(binder_id: int) -> Any:
+    """Upload one or several files (multipart, field ``file``); answers 202 with the ids.
+
+    Each file is judged alone: the refused ones are listed under ``errors`` with a clear
+    message, the others are stored and read in the background. If every file is refused the
+    answer is 422.
+    """
+    binder = scoping.get_binder(binder_id)
+    files = [f for key in request.files for f in request.files.getlist(key)]
+    if not files:
+        abort(422, message="Aucun fichier reçu (champ « file »).", field="file", code="no_file")
+    if len(files) > MAX_FILES_PER_REQUEST:
+        abort(413, message=f"{MAX_FILES_PER_REQUEST} fichiers au plus par envoi.",
+              field="file", code="too_many_files")
+    results, errors, new_ids = [], [], []
+    for storage in files:
+        try:
+            stored = store_upload(binder, storage.stream, storage.filename or "", current_user.id)
+        except ServiceError as exc:
+            db.session.rollback()
+            errors.append({"filename": storage.filename or "", "code": exc.code,
+                           "message": exc.message})
+            continue
+        doc = stored.document
+        results.append({"id": doc.id, "filename": doc.filename, "duplicate": stored.duplicate,
+                        "state": str(doc.state)})
+        if not stored.duplicate:
+            new_ids.append(doc.id)
+    submit_processing(new_ids)
+    if not results:
+        first = errors[0]
+        status = 413 if first["code"] == "too_large" else 422
+        abort(status, message=first["message"], field="file", code=first["code"],
+              errors_detail=errors)
+    return {"documents": results, "errors": errors}
+
+
+@bp.route("/documents/<int:document_id>")
+@bp.response(200, DocumentSchema)
+@requires("documents.read")
+def get_document(document_id: int) -> Any:
+    """A document: metadata, state, fields, checks and export statuses."""
+    return presenters.document_json(scoping.get_document(document_id))
+
+
+@bp.route("/documents/<int:document_id>/file")
+@requires("documents.read")
+def get_file(document_id: int) -> Response:
+    """The original file, as uploaded."""
+    document = scoping.get_document(document_id)
+    path = classeur().storage.path(document.sha256)
+    return send_file(path, mimetype=document.media_type, as_attachment=True,
+                     download_name=document.filename, conditional=True)
+
+
+@bp.route("/documents/<int:document_id>/text")
+@requires("documents.read")
+def get_text(document_id: int) -> Response:
+    """The text read from the document (pages separated by form feeds)."""
+    document = scoping.get_document(document_id)
+    if document.text is None:
+        abort(409, message="Le texte n'est pas encore lu.", code="not_ready")
+    return Response(document.text, mimetype="text/plain; charset=utf-8")
+
+
+@bp.route("/documents/<int:document_id>/pages/<int:page>.png")
+@requires("documents.read")
+def get_page(document_id: int, page: int) -> Response:
+    """A PNG preview of one page (rendered once, then kept)."""
+    document = scoping.get_document(document_id)
+    try:
+        path = presenters.page_preview(document, page)
+    except ServiceError as exc:
+        fail(exc)
+    return send_file(path, mimetype="image/png", max_age=3600)
+
+
+@bp.route("/documents/<int:document_id>/fields", methods=["PATCH"])
+@bp.arguments(FieldsPatchSchema)
+@bp.response(200, DocumentSchema)
+@requires("documents.review")
+def patch_fields(changes: dict[str, Any], document_id: int) -> Any:
+    """Change some fields (validated by the binder type); each change is an audit event."""
+    document = scoping.get_document(document_id)
+    try:
+        update_fields(document, changes, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
+    db.session.commit()
+    _reindex(document.id)
+    return presenters.document_json(document)
+
+
+@bp.route("/documents/<int:document_id>/validate", methods=["POST"])
+@bp.response(200, DocumentSchema)
+@requires("documents.review")
+def validate(document_id: int) -> Any:
+    """Validate the document ("Valider"): refused while a blocking check fails."""
+    document = scoping.get_document(document_id)
+    try:
+        to_run = validate_document(document, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
+    submit_exports(to_run)
+    _reindex(document.id)
+    return presenters.document_json(document)
+
+
+@bp.route("/documents/<int:document_id>/retry", methods=["POST"])
+@bp.response(202, DocumentSchema)
+@requires("documents.upload")
+def retry(document_id: int) -> Any:
+    """Read a failed document again."""
+    document = scoping.get_document(document_id)
+    try:
+        retry_processing(document, current_user.id)
+    except ServiceError as exc:
+        fail(exc)
+    submit_processing([document.id])
+    return presenters.document_json(document)
+
+
+@bp.route("/documents/<int:document_id>/exports/<connector>/retry", methods=["POST"])
+@bp.response(202, DocumentSchema)
+@requires("documents.export")
+def retry_export_view(document_id: int, connector: str) -> Any:
+    """Resend a document to a connector after a correction ("Renvoyer")."""
+    document = scoping.get_document(document_id)
+    try:
+        status = retry_export(document, connector, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
+    db.session.commit()
+    submit_exports([status.id])
+    return presenters.document_json(document)
+
+
+def _reindex(document_id: int) -> None:
+    try:
+        from core.search.services import index_documents
+
+        index_documents([document_id])
+    except Exception:
+        current_app.logger.exception("re-indexing document %s failed", document_id)
+
+

@@ -1,0 +1,827 @@
+"""The embedded search backend: whoosh indexes in the data directory.
+
+Design (figures in ``docs/search.md``):
+
+* one whoosh index per firm (``<index_dir>/firm_<id>/``): tenancy is structural, a firm's
+  searches only open its own index, and each index stays small;
+* ONE serialized writer: a background thread drains a queue, batches documents and commits every
+  ``batch_size`` documents or ``commit_interval`` seconds, with whoosh's small-segment merge
+  policy instead of a full optimize; callers never open a whoosh writer, so concurrent
+  :meth:`WhooshBackend.index` calls never meet a ``LockError``;
+* one cached searcher per firm, refreshed only after a commit; filter document sets (company,
+  binder, state, dates, amounts, restricted ids) are cached per searcher and applied with a
+  ``Require`` matcher, so relevance ranking keeps whoosh's block-quality skipping (top-k without
+  counting every match, hence ``total_is_exact=False``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import queue
+import re
+import shutil
+import threading
+import time
+import uuid
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from whoosh import index, matching, qparser, query, sorting
+from whoosh.fields import ID, NUMERIC, TEXT, Schema
+from whoosh.searching import Searcher
+from whoosh.writing import MERGE_SMALL, IndexWriter
+
+from core.search.analysis import (
+    french_analyzer,
+    identifier_analyzer,
+    normalize_identifier,
+)
+from core.search.analysis import highlight as highlight_snippet
+from core.search.backend import (
+    SORTS,
+    IndexedDocument,
+    ProgressCallback,
+    SearchBackend,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+)
+
+log = logging.getLogger("classeur.search")
+
+#: Bump when the schema or the analysis changes: existing indexes are then recreated empty.
+SCHEMA_VERSION = "whoosh-1"
+VERSION_FILE = "schema_version"
+
+#: Fields searched by a free-text query, with their boosts.
+QUERY_FIELDS: dict[str, float] = {
+    "text": 1.0,
+    "filename": 2.0,
+    "supplier": 3.0,
+    "company_name": 1.5,
+    "binder_name": 1.0,
+    "invoice_number": 5.0,
+    "siren": 5.0,
+    "vat_number": 5.0,
+}
+#: French names accepted in ``field:value`` queries.
+FIELD_ALIASES: dict[str, list[str]] = {
+    "supplier": ["fournisseur"],
+    "invoice_number": ["numero", "facture"],
+    "vat_number": ["tva"],
+    "filename": ["fichier"],
+    "company_name": ["dossier", "societe"],
+    "text": ["texte"],
+}
+HIGHLIGHT_FIELDS = ("text", "filename", "supplier")
+_SORT_FIELDS = {"date": "invoice_date", "amount": "amount", "created": "created"}
+_AMOUNT_RE = re.compile(
+    r"^\s*(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+)(?:[,.](\d{1,2}))?\s*(?:€|eur|euros?)?\s*$",
+    re.IGNORECASE,
+)
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+_FILTER_CACHE_SIZE = 128
+
+
+def build_schema() -> Schema:
+    """The whoosh schema of version :data:`SCHEMA_VERSION`."""
+    fr = french_analyzer()
+    ident = identifier_analyzer()
+    return Schema(
+        id=NUMERIC(int, bits=64, signed=False, stored=True, unique=True, sortable=True),
+        firm_id=ID(),
+        company_id=ID(),
+        binder_id=ID(),
+        binder_type=ID(),
+        state=ID(),
+        company_name=TEXT(analyzer=fr),
+        binder_name=TEXT(analyzer=fr),
+        filename=TEXT(analyzer=fr, stored=True),
+        supplier=TEXT(analyzer=fr, stored=True),
+        invoice_number=ID(analyzer=ident),
+        siren=ID(analyzer=ident),
+        vat_number=ID(analyzer=ident),
+        invoice_date=NUMERIC(int, bits=32, sortable=True),
+        amount=NUMERIC(Decimal, bits=64, decimal_places=2, sortable=True),
+        created=NUMERIC(int, bits=64, sortable=True),
+        text=TEXT(analyzer=fr, stored=True),
+    )
+
+
+def document_fields(doc: IndexedDocument) -> dict[str, Any]:
+    """The whoosh field values of a document."""
+    fields: dict[str, Any] = {
+        "id": doc.id,
+        "firm_id": str(doc.firm_id),
+        "company_id": str(doc.company_id),
+        "binder_id": str(doc.binder_id),
+        "binder_type": doc.binder_type,
+        "state": doc.state,
+        "company_name": doc.company_name,
+        "binder_name": doc.binder_name,
+        "filename": doc.filename,
+        "text": doc.text or "",
+        "created": _timestamp_ms(doc.created_at),
+    }
+    if doc.supplier:
+        fields["supplier"] = doc.supplier
+    if doc.invoice_number:
+        fields["invoice_number"] = normalize_identifier(doc.invoice_number)
+    if doc.siren:
+        fields["siren"] = normalize_identifier(doc.siren)
+    if doc.vat_number:
+        fields["vat_number"] = normalize_identifier(doc.vat_number)
+    if doc.invoice_date is not None:
+        fields["invoice_date"] = doc.invoice_date.toordinal()
+    if doc.amount is not None:
+        fields["amount"] = Decimal(doc.amount)
+    return fields
+
+
+def _timestamp_ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+# ---------------------------------------------------------------------------------------------
+# Cached document sets as a query
+
+
+class _SortedIdsMatcher(matching.ListMatcher):
+    """A list matcher whose ``skip_to`` bisects (whoosh's walks one id at a time)."""
+
+    def skip_to(self, id: int) -> None:  # noqa: A002 - whoosh's signature
+        if not self.is_active():
+            raise matching.ReadTooFar
+        if id <= self.id():
+            return
+        self._i = bisect.bisect_left(self._ids, id, self._i)
+
+    def copy(self) -> _SortedIdsMatcher:
+        return self.__class__(
+            self._ids, all_weights=self._all_weights, position=self._i, term=self._term
+        )
+
+
+class DocnumSetQuery(query.Query):
+    """Matches a precomputed, sorted set of global document numbers of one searcher."""
+
+    fieldname = None  # no field, no terms: ignored by highlighting
+
+    def __init__(self, docnums: array, leaves: list[tuple[Searcher, int]]) -> None:
+        self.docnums = docnums
+        self._leaves = leaves
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DocnumSetQuery) and other.docnums is self.docnums
+
+    def __hash__(self) -> int:
+        return id(self.docnums)
+
+    def __repr__(self) -> str:
+        return f"DocnumSetQuery(<{len(self.docnums)} docs>)"
+
+    def is_leaf(self) -> bool:
+        return True
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return len(self.docnums)
+
+    def estimate_min_size(self, ixreader: Any) -> int:
+        return len(self.docnums)
+
+    def matcher(self, searcher: Searcher, context: Any = None) -> matching.Matcher:
+        for pos, (leaf, offset) in enumerate(self._leaves):
+            if leaf is searcher:
+                end = (
+                    self._leaves[pos + 1][1]
+                    if pos + 1 < len(self._leaves)
+                    else searcher.reader().doc_count_all() + offset
+                )
+                lo = bisect.bisect_left(self.docnums, offset)
+                hi = bisect.bisect_left(self.docnums, end)
+                if lo == hi:
+                    return matching.NullMatcher()
+                local = array("q", (d - offset for d in self.docnums[lo:hi]))
+                return _SortedIdsMatcher(local, all_weights=1.0)
+        return matching.NullMatcher()
+
+
+class _RequireMatcher(matching.RequireMatcher):
+    """whoosh's ``RequireMatcher`` whose quality skip may land on a common document.
+
+    whoosh-reloaded 2.7.5 then fails ``assert a_id != b_id`` in ``IntersectionMatcher``.
+    """
+
+    def skip_to_quality(self, minquality: float) -> int:
+        skipped = self.a.skip_to_quality(minquality)
+        if self.a.is_active() and self.b.is_active() and self.a.id() != self.b.id():
+            self.child._find_next()
+        return skipped
+
+
+class FilteredQuery(query.Require):
+    """Documents of ``a`` (scored as ``a``) that also match ``b``."""
+
+    def matcher(self, searcher: Searcher, context: Any = None) -> matching.Matcher:
+        scored = self.a.matcher(searcher, context)
+        required = self.b.matcher(searcher, searcher.boolean_context())
+        return _RequireMatcher(scored, required)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-firm index state
+
+
+@dataclass
+class _Shard:
+    """One whoosh index (one firm, or every firm in single-index mode) and its searcher."""
+
+    path: Path
+    schema: Schema
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    ix: index.Index | None = None
+    searcher: Searcher | None = None
+    dirty: bool = False
+    closed: bool = False
+    last_check: float = 0.0
+    filters: OrderedDict[Any, array] = field(default_factory=OrderedDict)
+    id_map: dict[int, int] | None = None
+
+    def open_index(self) -> index.Index:
+        if self.ix is None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            if index.exists_in(str(self.path)):
+                self.ix = index.open_dir(str(self.path))
+            else:
+                self.ix = index.create_in(str(self.path), self.schema)
+        return self.ix
+
+    def current_searcher(self) -> Searcher:
+        """The cached searcher, refreshed if a commit happened (call with ``lock`` held)."""
+        now = time.monotonic()
+        if self.searcher is None:
+            self.searcher = self.open_index().searcher()
+            self.last_check = now
+            self._reset_caches()
+        elif self.dirty or now - self.last_check > 2.0:
+            # Another process (``classeur reindex``) may commit too: check now and then.
+            self.dirty = False
+            self.last_check = now
+            if not self.searcher.up_to_date():
+                # Not ``Searcher.refresh()``: its reader reuse misses new deletions in an
+                # existing segment (whoosh-reloaded 2.7.5).
+                self.searcher.close()
+                self.searcher = self.open_index().searcher()
+                self._reset_caches()
+        return self.searcher
+
+    def _reset_caches(self) -> None:
+        self.filters.clear()
+        self.id_map = None
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            if self.searcher is not None:
+                self.searcher.close()
+                self.searcher = None
+            if self.ix is not None:
+                self.ix.close()
+                self.ix = None
+
+
+# ---------------------------------------------------------------------------------------------
+# The backend
+
+
+class WhooshBackend(SearchBackend):
+    """Whoosh indexes under ``index_dir``, one per firm unless ``per_firm=False``.
+
+    :param batch_size: the writer commits after this many queued writes...
+    :param commit_interval: ...or this many seconds after the first uncommitted write.
+    :param limitmb: memory of a whoosh writer (per process) before it spills sorted runs to
+        disk; small values keep rebuilds lean.
+    :param procs: processes of the rebuild writer (whoosh ``MpWriter``) — 1 means in-process.
+    :param highlight_chars: characters of a text highlight fragment.
+    """
+
+    schema_version = SCHEMA_VERSION
+
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        batch_size: int = 500,
+        commit_interval: float = 0.2,
+        limitmb: int = 64,
+        procs: int = 1,
+        per_firm: bool = True,
+        highlight_chars: int = 160,
+    ) -> None:
+        self.index_dir = Path(index_dir)
+        self.batch_size = batch_size
+        self.commit_interval = commit_interval
+        self.limitmb = limitmb
+        self.procs = procs
+        self.per_firm = per_firm
+        self.highlight_chars = highlight_chars
+        self.schema = build_schema()
+        self.needs_rebuild = False
+        self._shards: dict[str, _Shard] = {}
+        self._shards_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._replay: dict[str, list[tuple[str, Any]]] | None = None
+        self._replay_keys: set[str] | None = None
+        self._queue: queue.Queue[tuple[str, Any, Any]] = queue.Queue(maxsize=20_000)
+        self._error: BaseException | None = None
+        self._closed = False
+        self._check_version()
+        self._thread = threading.Thread(
+            target=self._writer_loop, name="classeur-search-writer", daemon=True
+        )
+        self._thread.start()
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def _check_version(self) -> None:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        version_file = self.index_dir / VERSION_FILE
+        found = version_file.read_text().strip() if version_file.exists() else None
+        if found == SCHEMA_VERSION:
+            return
+        if found is not None or any(self.index_dir.iterdir()):
+            log.warning("search index version %s != %s: recreated empty", found, SCHEMA_VERSION)
+            for child in self.index_dir.iterdir():
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        version_file.write_text(SCHEMA_VERSION + "\n")
+        # A new or recreated index is empty: the core decides whether ``classeur reindex``
+        # has anything to do.
+        self.needs_rebuild = True
+
+    def _key(self, firm_id: int) -> str:
+        return f"firm_{int(firm_id)}" if self.per_firm else "all"
+
+    def _shard(self, key: str) -> _Shard:
+        with self._shards_lock:
+            shard = self._shards.get(key)
+            if shard is None:
+                shard = _Shard(self.index_dir / key, self.schema)
+                self._shards[key] = shard
+            return shard
+
+    def _existing_keys(self) -> list[str]:
+        prefix = "firm_" if self.per_firm else "all"
+        return sorted(
+            p.name for p in self.index_dir.iterdir() if p.is_dir() and p.name.startswith(prefix)
+        )
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def index(self, docs: Iterable[IndexedDocument]) -> None:
+        """Queue these documents for (re)indexing; see :meth:`flush`."""
+        self._check_open()
+        for doc in docs:
+            self._queue.put(("doc", self._key(doc.firm_id), document_fields(doc)))
+
+    def delete(self, ids: Iterable[int], firm_id: int) -> None:
+        """Queue the removal of these document ids of ``firm_id``."""
+        self._check_open()
+        key = self._key(firm_id)
+        for doc_id in ids:
+            self._queue.put(("delete", key, int(doc_id)))
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until the writes queued so far are committed and visible to searches."""
+        self._check_open()
+        done = threading.Event()
+        self._queue.put(("flush", None, done))
+        if not done.wait(timeout):
+            raise TimeoutError("search index flush timed out")
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise RuntimeError("L'index de recherche n'a pas pu être mis à jour.") from error
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("search backend is closed")
+
+    def _writer_loop(self) -> None:
+        pending: dict[str, list[tuple[str, Any]]] = {}
+        waiters: list[threading.Event] = []
+        count = 0
+        deadline: float | None = None
+        stop = False
+        while not stop:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                kind, key, payload = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                kind = ""
+            commit_now = False
+            if kind in ("doc", "delete"):
+                pending.setdefault(key, []).append((kind, payload))
+                count += 1
+                if deadline is None:
+                    deadline = time.monotonic() + self.commit_interval
+            elif kind == "flush":
+                waiters.append(payload)
+                commit_now = True
+            elif kind == "stop":
+                waiters.append(payload)
+                commit_now = stop = True
+            if (
+                commit_now
+                or count >= self.batch_size
+                or (deadline is not None and time.monotonic() >= deadline)
+            ):
+                if pending:
+                    try:
+                        self._commit(pending)
+                    except BaseException as exc:  # noqa: BLE001 - reported by flush()
+                        log.exception("search index commit failed")
+                        self._error = exc
+                pending, count, deadline = {}, 0, None
+                for event in waiters:
+                    event.set()
+                waiters = []
+
+    def _commit(self, pending: dict[str, list[tuple[str, Any]]]) -> None:
+        with self._write_lock:
+            for key, ops in pending.items():
+                if self._replay is not None and (
+                    self._replay_keys is None or key in self._replay_keys
+                ):
+                    self._replay.setdefault(key, []).extend(ops)
+                shard = self._shard(key)
+                writer = shard.open_index().writer(timeout=30.0, limitmb=self.limitmb)
+                _apply(writer, ops)
+                writer.commit(mergetype=MERGE_SMALL)
+                shard.dirty = True
+
+    # -- rebuild ---------------------------------------------------------------------------
+
+    def rebuild(
+        self,
+        chunks: Iterable[list[IndexedDocument]],
+        *,
+        firm_ids: Iterable[int] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        """Build fresh indexes from ``chunks`` beside the live ones, then swap them in.
+
+        Writes queued while the rebuild runs are replayed on the new indexes before the swap.
+        """
+        self.flush()
+        targets = None if firm_ids is None else {self._key(f) for f in firm_ids}
+        build_root = self.index_dir / f".rebuild-{uuid.uuid4().hex}"
+        build_root.mkdir()
+        with self._write_lock:
+            self._replay = {}
+            self._replay_keys = targets
+        # At most one bulk writer is open: memory stays at ``limitmb`` whatever the number of
+        # firms. Chunks ordered by firm (``ORDER BY firm_id``) give one segment per firm.
+        current: tuple[str, IndexWriter] | None = None
+        try:
+            done = 0
+            for chunk in chunks:
+                for doc in chunk:
+                    key = self._key(doc.firm_id)
+                    if targets is not None and key not in targets:
+                        raise ValueError(f"document {doc.id} is outside the rebuilt firms")
+                    if current is None or current[0] != key:
+                        if current is not None:
+                            current[1].commit(merge=False)
+                            current = None
+                        current = (key, self._bulk_writer(build_root / key))
+                    current[1].add_document(**document_fields(doc))
+                done += len(chunk)
+                if progress is not None:
+                    progress(done)
+            if current is not None:
+                current[1].commit(mergetype=MERGE_SMALL)
+                current = None
+            self.flush()
+            self._swap(build_root, targets)
+        finally:
+            if current is not None:
+                current[1].cancel()
+            with self._write_lock:
+                self._replay = None
+                self._replay_keys = None
+            shutil.rmtree(build_root, ignore_errors=True)
+        self.needs_rebuild = False
+
+    def _bulk_writer(self, path: Path) -> IndexWriter:
+        if index.exists_in(str(path)):
+            ix = index.open_dir(str(path))
+        else:
+            path.mkdir(parents=True)
+            ix = index.create_in(str(path), self.schema)
+        if self.procs > 1:
+            return ix.writer(procs=self.procs, limitmb=self.limitmb, multisegment=True)
+        return ix.writer(limitmb=self.limitmb)
+
+    def _swap(self, build_root: Path, targets: set[str] | None) -> None:
+        trash = self.index_dir / f".trash-{uuid.uuid4().hex}"
+        trash.mkdir()
+        with self._write_lock:
+            built = {p.name for p in build_root.iterdir() if p.is_dir()}
+            replaced = set(targets) if targets is not None else set(self._existing_keys())
+            for key, ops in (self._replay or {}).items():
+                if key not in built:
+                    built.add(key)
+                    index.create_in(str(build_root / key), self.schema)
+                writer = index.open_dir(str(build_root / key)).writer(timeout=30.0)
+                _apply(writer, ops)
+                writer.commit(mergetype=MERGE_SMALL)
+            for key in sorted(replaced | built):
+                with self._shards_lock:
+                    shard = self._shards.pop(key, None)
+                if shard is not None:
+                    shard.close()
+                live = self.index_dir / key
+                if live.exists():
+                    live.rename(trash / key)
+                if key in built:
+                    (build_root / key).rename(live)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Run ``query`` on the firm's index; see :class:`SearchQuery`."""
+        self._check_open()
+        if query.sort not in SORTS:
+            raise ValueError(f"unknown sort {query.sort!r}")
+        page = max(1, query.page)
+        per_page = max(1, query.per_page)
+        empty = SearchResult([], 0, True, page, per_page)
+        if query.company_ids is not None and not query.company_ids:
+            return empty
+        if query.restrict_ids is not None and not query.restrict_ids:
+            return empty
+        key = self._key(query.firm_id)
+        if not (self.index_dir / key).exists():
+            return empty
+        for _attempt in range(3):
+            shard = self._shard(key)
+            with shard.lock:
+                if shard.closed:  # swapped by a rebuild meanwhile
+                    continue
+                return self._search_shard(shard, query, page, per_page)
+        raise RuntimeError("search index is being replaced")
+
+    def _search_shard(
+        self, shard: _Shard, sq: SearchQuery, page: int, per_page: int
+    ) -> SearchResult:
+        searcher = shard.current_searcher()
+        allowed = self._allowed_docnums(shard, searcher, sq)
+        if allowed is not None and not len(allowed):
+            return SearchResult([], 0, True, page, per_page)
+        text_q = self._parse(sq.q) if sq.q.strip() else None
+        leaves = searcher.leaf_searchers()
+        filter_q = DocnumSetQuery(allowed, leaves) if allowed is not None else None
+        if text_q is not None and filter_q is not None:
+            final_q: query.Query = FilteredQuery(text_q, filter_q)
+        else:
+            final_q = text_q or filter_q or query.Every()
+        sort = sq.sort if (text_q is not None or sq.sort != "relevance") else "-created"
+        limit = page * per_page
+        try:
+            results = self._run(searcher, final_q, sort, limit)
+        except Exception:  # noqa: BLE001 - a strange query must not break the search page
+            if text_q is None:
+                raise
+            log.info("query %r failed, searched as plain words", sq.q, exc_info=True)
+            text_q = self._plain_query(sq.q)
+            final_q = text_q if filter_q is None else FilteredQuery(text_q, filter_q)
+            results = self._run(searcher, final_q, sort, limit)
+        scored = results.scored_length()
+        if results.has_exact_length():
+            total, exact = len(results), True
+        elif scored < limit:
+            # The top-k heap never filled up, so no block was skipped: every match was seen.
+            total, exact = scored, True
+        else:
+            total, exact = max(results.estimated_length(), scored), False
+        start = (page - 1) * per_page
+        hits: list[SearchHit] = []
+        if start < scored:
+            wanted = _highlight_terms(text_q) if text_q is not None else {}
+            for pos in range(start, min(limit, scored)):
+                hit = results[pos]
+                stored = hit.fields()
+                highlights: dict[str, str] = {}
+                for name, terms in wanted.items():
+                    value = stored.get(name)
+                    if value:
+                        snippet = highlight_snippet(value, terms, self.highlight_chars)
+                        if snippet:
+                            highlights[name] = snippet
+                # A sorted search's "score" is its sort key: report 0.
+                score = float(hit.score or 0.0) if sort == "relevance" else 0.0
+                hits.append(SearchHit(int(stored["id"]), score, highlights))
+        return SearchResult(hits, total, exact, page, per_page)
+
+    @staticmethod
+    def _run(searcher: Searcher, q: query.Query, sort: str, limit: int) -> Any:
+        if sort == "relevance":
+            return searcher.search(q, limit=limit)
+        name = _SORT_FIELDS[sort.lstrip("-")]
+        facet = sorting.FieldFacet(name, reverse=sort.startswith("-"))
+        # Ties (and documents without a value) keep a stable order by id.
+        return searcher.search(q, limit=limit, sortedby=[facet, sorting.FieldFacet("id")])
+
+    def _allowed_docnums(self, shard: _Shard, searcher: Searcher, sq: SearchQuery) -> array | None:
+        """Sorted docnums passing the non-text filters (cached per searcher), None if no filter."""
+        terms: list[query.Query] = []
+        if not self.per_firm:
+            terms.append(query.Term("firm_id", str(sq.firm_id)))
+        if sq.company_ids is not None:
+            terms.append(
+                query.Or([query.Term("company_id", str(c)) for c in sorted(sq.company_ids)])
+            )
+        if sq.binder_id is not None:
+            terms.append(query.Term("binder_id", str(sq.binder_id)))
+        if sq.binder_type is not None:
+            terms.append(query.Term("binder_type", sq.binder_type))
+        if sq.state is not None:
+            terms.append(query.Term("state", sq.state))
+        if sq.date_from is not None or sq.date_to is not None:
+            terms.append(
+                query.NumericRange(
+                    "invoice_date",
+                    sq.date_from.toordinal() if sq.date_from else None,
+                    sq.date_to.toordinal() if sq.date_to else None,
+                )
+            )
+        if sq.amount_min is not None or sq.amount_max is not None:
+            terms.append(query.NumericRange("amount", sq.amount_min, sq.amount_max))
+        if not terms and sq.restrict_ids is None:
+            return None
+        fkey = tuple(repr(t) for t in terms)
+        base = (
+            self._cached(shard, ("f", *fkey), lambda: _docnums(searcher, query.And(terms)))
+            if terms
+            else None
+        )
+        if sq.restrict_ids is None:
+            return base
+        restricted = self._cached(
+            shard, ("r", sq.restrict_ids), lambda: self._ids_to_docnums(shard, searcher, sq)
+        )
+        if base is None:
+            return restricted
+        allowed = set(base)
+        return array("q", (d for d in restricted if d in allowed))
+
+    @staticmethod
+    def _cached(shard: _Shard, key: Any, compute: Any) -> array:
+        cache = shard.filters
+        value = cache.get(key)
+        if value is None:
+            value = cache[key] = compute()
+            if len(cache) > _FILTER_CACHE_SIZE:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        return value
+
+    @staticmethod
+    def _ids_to_docnums(shard: _Shard, searcher: Searcher, sq: SearchQuery) -> array:
+        if shard.id_map is None:
+            reader = searcher.reader()
+            column = reader.column_reader("id")
+            shard.id_map = {int(column[docnum]): docnum for docnum in reader.all_doc_ids()}
+        id_map = shard.id_map
+        assert sq.restrict_ids is not None
+        return array("q", sorted(id_map[i] for i in sq.restrict_ids if i in id_map))
+
+    # -- query parsing ---------------------------------------------------------------------
+
+    def _parse(self, text: str) -> query.Query:
+        parser = qparser.MultifieldParser(
+            list(QUERY_FIELDS), self.schema, fieldboosts=QUERY_FIELDS, group=qparser.AndGroup
+        )
+        parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
+        try:
+            parsed = parser.parse(text)
+        except Exception:  # noqa: BLE001 - bad syntax is searched as plain words
+            log.info("unparsable query %r, searched as plain words", text, exc_info=True)
+            parsed = self._plain_query(text)
+        if parsed is query.NullQuery:
+            parsed = self._plain_query(text)
+        extra = self._identifier_queries(text)
+        if extra:
+            return query.Or([parsed, *extra]) if parsed is not query.NullQuery else query.Or(extra)
+        return parsed
+
+    def _plain_query(self, text: str) -> query.Query:
+        """Every word must appear in one of the searched fields: no syntax at all."""
+        analyzer = french_analyzer()
+        groups: list[query.Query] = []
+        for word in _WORD_RE.findall(text):
+            stems = [t.text for t in analyzer(word)]
+            alternatives: list[query.Query] = [
+                query.Term(name, stem, boost=QUERY_FIELDS[name])
+                for name in ("text", "filename", "supplier", "company_name", "binder_name")
+                for stem in stems
+            ]
+            for name in ("invoice_number", "siren", "vat_number"):
+                alternatives.append(query.Term(name, word.lower(), boost=QUERY_FIELDS[name]))
+            groups.append(query.Or(alternatives))
+        if not groups:
+            return query.NullQuery
+        return query.And(groups) if len(groups) > 1 else groups[0]
+
+    @staticmethod
+    def _identifier_queries(text: str) -> list[query.Query]:
+        """Exact matches of the whole string as an invoice/VAT number, SIREN or amount."""
+        extra: list[query.Query] = []
+        ident = normalize_identifier(text)
+        if len(ident) >= 3 and " " in text.strip():
+            # Single words are matched by the parser already.
+            for name in ("invoice_number", "siren", "vat_number"):
+                extra.append(query.Term(name, ident, boost=QUERY_FIELDS[name]))
+        match = _AMOUNT_RE.match(text)
+        if match:
+            integer = re.sub(r"\D", "", match.group(1))
+            try:
+                amount = Decimal(f"{integer}.{match.group(2) or '0'}")
+            except InvalidOperation:
+                amount = None
+            if amount is not None:
+                extra.append(query.NumericRange("amount", amount, amount, boost=5.0))
+        return extra
+
+    # -- misc ------------------------------------------------------------------------------
+
+    def document_count(self, firm_id: int | None = None) -> int:
+        """Number of searchable documents of ``firm_id`` (or of every firm)."""
+        if firm_id is not None:
+            keys = [self._key(firm_id)] if (self.index_dir / self._key(firm_id)).exists() else []
+        else:
+            keys = self._existing_keys()
+        total = 0
+        for key in keys:
+            shard = self._shard(key)
+            with shard.lock:
+                if not self.per_firm and firm_id is not None:
+                    searcher = shard.current_searcher()
+                    total += len(_docnums(searcher, query.Term("firm_id", str(firm_id))))
+                else:
+                    total += shard.current_searcher().doc_count()
+        return total
+
+    def close(self) -> None:
+        """Commit pending writes, stop the writer thread and close every index."""
+        if self._closed:
+            return
+        done = threading.Event()
+        self._queue.put(("stop", None, done))
+        done.wait()
+        self._thread.join()
+        self._closed = True
+        with self._shards_lock:
+            shards, self._shards = list(self._shards.values()), {}
+        for shard in shards:
+            shard.close()
+        self._raise_error()
+
+    def index_size(self) -> int:
+        """Bytes used on disk by the indexes (for the benchmark and the admin page)."""
+        return sum(p.stat().st_size for p in self.index_dir.rglob("*") if p.is_file())
+
+
+def _apply(writer: IndexWriter, ops: list[tuple[str, Any]]) -> None:
+    for kind, payload in ops:
+        if kind == "doc":
+            writer.update_document(**payload)
+        else:
+            writer.delete_by_term("id", payload)
+
+
+def _docnums(searcher: Searcher, q: query.Query) -> array:
+    return array("q", sorted(searcher.docs_for_query(q)))
+
+
+def _highlight_terms(q: query.Query) -> dict[str, frozenset[str]]:
+    """Terms of the highlighted fields that the query looks for."""
+    found: dict[str, set[str]] = {name: set() for name in HIGHLIGHT_FIELDS}
+    for fieldname, text in q.iter_all_terms():
+        if fieldname in found and isinstance(text, str):
+            found[fieldname].add(text)
+    return {name: frozenset(terms) for name, terms in found.items() if terms}

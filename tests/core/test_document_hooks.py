@@ -1,0 +1,121 @@
+"""The document hooks, through a recording plugin: stored, extract_text, extract_fields,
+and a failed reading kept with its original and retried."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.plugins.hookspecs import hookimpl
+from tests.conftest import make_pdf_bytes, make_scan_bytes
+
+
+@pytest.fixture
+def setup(app, factory):
+    firm = factory.firm()
+    company = factory.company(firm, name="Boulangerie Martin", code="DEMO01")
+    binder = factory.binder(company, "admin_documents", name="Administratif")
+    user = factory.user(firm, "accountant")
+    token = factory.token(user)
+    app.extensions["classeur"].tasks.start()
+    return {"company": company, "binder": binder, "h": {"Authorization": f"Bearer {token}"}}
+
+
+def upload(client, binder_id, h, *files):
+    import io
+
+    data = {"file": [(io.BytesIO(content), name) for name, content in files]}
+    return client.post(f"/api/v1/binders/{binder_id}/documents", data=data, headers=h,
+                       content_type="multipart/form-data")
+
+
+def ready(client, doc_id, h):
+    from tests.conftest import wait_for
+
+    def check():
+        body = client.get(f"/api/v1/documents/{doc_id}", headers=h).get_json()
+        return body if body["state"] not in ("received", "extracting") else None
+    return wait_for(check, timeout=120)
+
+
+class Recorder:
+    def __init__(self):
+        self.stored, self.text_calls, self.fields_calls = [], [], []
+        self.fail_ocr = False
+
+    @hookimpl(tryfirst=True)
+    def extract_text(self, document, path, pages, config):
+        self.text_calls.append((document.id, list(pages)))
+        if self.fail_ocr:
+            raise RuntimeError("Tesseract a planté sur la page 1")
+        return {p: f"texte de la page {p} par le plugin de test" for p in pages}
+
+    @hookimpl
+    def extract_fields(self, document, text, path, binder_type):
+        self.fields_calls.append(binder_type)
+        if binder_type != "other":
+            return None
+        return {"word_count": len(text.split())}
+
+    @hookimpl
+    def after_document_stored(self, document):
+        self.stored.append(document.id)
+
+
+@pytest.fixture
+def recorder():
+    return Recorder()
+
+
+@pytest.fixture
+def app(app_config, recorder):
+    from core.app import create_app
+    from core.db import db
+
+    application = create_app({**app_config, "EXTRA_PLUGINS": [recorder]})
+    yield application
+    application.extensions["classeur"].tasks.stop()
+    db.engine_for(application).dispose()
+
+
+def test_hook_after_document_stored(client, setup, recorder):
+    doc = upload(client, setup["binder"].id, setup["h"],
+                 ("a.pdf", make_pdf_bytes(["Attestation URSSAF"]))).get_json()["documents"][0]
+    assert recorder.stored == [doc["id"]]
+
+
+def test_hook_extract_text(client, setup, recorder):
+    scan = make_scan_bytes(["Avis de situation"], fmt="PDF")
+    doc = upload(client, setup["binder"].id, setup["h"], ("scan.pdf", scan)).get_json()
+    doc_id = doc["documents"][0]["id"]
+    body = ready(client, doc_id, setup["h"])
+    assert recorder.text_calls == [(doc_id, [1])]
+    assert body["text_source"] == "ocr"
+    text = client.get(f"/api/v1/documents/{doc_id}/text", headers=setup["h"]).get_data(as_text=True)
+    assert "par le plugin de test" in text
+
+
+def test_hook_extract_fields(client, setup, factory, recorder):
+    other = factory.binder(setup["company"], "other", name="Divers")
+    doc = upload(client, other.id, setup["h"],
+                 ("a.pdf", make_pdf_bytes(["un deux trois quatre"]))).get_json()["documents"][0]
+    body = ready(client, doc["id"], setup["h"])
+    assert "other" in recorder.fields_calls
+    assert body["fields"]["word_count"] >= 4
+
+
+def test_failed_reading_keeps_original_and_can_be_retried(client, setup, recorder, app):
+    recorder.fail_ocr = True
+    scan = make_scan_bytes(["Relevé"], fmt="PDF")
+    doc_id = upload(client, setup["binder"].id, setup["h"], ("releve.pdf", scan)).get_json()[
+        "documents"][0]["id"]
+    body = ready(client, doc_id, setup["h"])
+    assert body["state"] == "failed" and "Tesseract a planté" in body["failure_reason"]
+    assert client.get(f"/api/v1/documents/{doc_id}/file", headers=setup["h"]).data == scan
+    recorder.fail_ocr = False
+    retried = client.post(f"/api/v1/documents/{doc_id}/retry", headers=setup["h"])
+    assert retried.status_code == 202
+    assert ready(client, doc_id, setup["h"])["state"] == "to_review"
+    again = client.post(f"/api/v1/documents/{doc_id}/retry", headers=setup["h"])
+    assert again.status_code == 409
+
+
