@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": "",
     # Session cookie behind TLS.
     "SESSION_COOKIE_SECURE": False,
+    # werkzeug password hashing method (the test suite uses a cheap one).
+    "PASSWORD_HASH_METHOD": "scrypt",
     "BABEL_DEFAULT_LOCALE": "fr",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
 }

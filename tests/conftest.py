@@ -77,6 +77,7 @@ def app_config(tmp_path: Path, database_template: dict[str, Any]) -> dict[str, A
         "START_WORKERS": False,
         "WORKERS": 2,
         "EXPORT_RETRY_BASE": 0.05,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -66,7 +67,9 @@ def create_user(
     session = db.session
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise AuthError("Un utilisateur existe déjà avec cette adresse.", "email")
-    user = User(email=email, name=name, password_hash=generate_password_hash(password))
+    method = current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"
+    user = User(email=email, name=name,
+                password_hash=generate_password_hash(password, method=method))
     membership = Membership(firm=firm, role=role, companies=list(companies or []))
     user.memberships.append(membership)
     session.add(user)

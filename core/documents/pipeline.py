@@ -86,11 +86,13 @@ def process_document(document_id: int) -> str | None:
     document = session.get(Document, document_id)
     assert document is not None
     state = classeur()
+    binder = session.get(Binder, document.binder_id)
+    assert binder is not None
+    # End the read transaction: OCR takes seconds and must not hold the database.
+    session.commit()
     try:
         pages, source = read_text(document)
         text = FORM_FEED.join(pages)
-        binder = session.get(Binder, document.binder_id)
-        assert binder is not None
         path = state.storage.path(document.sha256)
         fields = state.hooks.extract_fields(
             document=document, text=text, path=path, binder_type=binder.type
@@ -99,6 +101,8 @@ def process_document(document_id: int) -> str | None:
             binder_type = state.binder_types.get(binder.type)
             if binder_type is not None:
                 fields = binder_type.validate_fields(fields)
+        document = session.get(Document, document_id)
+        assert document is not None
         document.text = text
         document.text_source = source
         document.fields = fields or {}

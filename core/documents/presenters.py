@@ -85,6 +85,7 @@ def page_preview(document: Document, page: int) -> Path:
     out = storage.derived_dir(document.sha256) / f"page-{page}.png"
     if out.exists():
         return out
+    db.session.commit()  # rendering takes a while: do not hold a transaction meanwhile
     with _preview_lock:
         if out.exists():
             return out

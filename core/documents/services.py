@@ -57,16 +57,19 @@ def store_upload(
             f"Fichier trop volumineux : la limite est de {mb:g} Mo.", "file",
             code="too_large", status=413,
         ) from exc
+    # Slow work first (inspection), without holding a database transaction.
+    db.session.commit()
     try:
-        existing = db.session.scalar(
-            select(Document).where(Document.binder_id == binder.id, Document.sha256 == sha256)
-        )
-        if existing is not None:
-            return StoredUpload(existing, duplicate=True)
         try:
             inspection = inspect_file(tmp, **limits)
         except RejectedFile as exc:
+            existing = _existing(binder.id, sha256)
+            if existing is not None:
+                return StoredUpload(existing, duplicate=True)
             raise ServiceError(exc.message, "file", code=exc.code, status=422) from exc
+        existing = _existing(binder.id, sha256)
+        if existing is not None:
+            return StoredUpload(existing, duplicate=True)
         storage.commit(tmp, sha256)
     finally:
         tmp.unlink(missing_ok=True)
@@ -108,6 +111,12 @@ def store_upload(
     except Exception:
         current_app.logger.exception("after_document_stored hook failed")
     return StoredUpload(document, duplicate=False)
+
+
+def _existing(binder_id: int, sha256: str) -> Document | None:
+    return db.session.scalar(
+        select(Document).where(Document.binder_id == binder_id, Document.sha256 == sha256)
+    )
 
 
 def submit_processing(document_ids: list[int]) -> None:

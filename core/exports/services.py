@@ -276,12 +276,15 @@ def run_export(status_id: int) -> str | None:
         config=dict(current_app.config),
         save_settings=save_settings,
     )
+    # End the transaction: the remote call may take seconds and must not hold the database.
+    session.commit()
     try:
         result = exporter.export(context)
         if not isinstance(result, ExportResult):
             result = ExportResult(ok=True, remote_id=str(result) if result else None)
     except ExportError as exc:
         result = ExportResult(ok=False, message=exc.message, code=exc.code, transient=exc.transient)
+        status = session.get(ExportStatus, status_id)
         status.field = exc.field
         max_attempts = int(current_app.config.get("EXPORT_MAX_ATTEMPTS", 6))
         if exc.transient and status.attempts < max_attempts:

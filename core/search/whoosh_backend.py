@@ -594,10 +594,15 @@ class WhooshBackend(SearchBackend):
         text_q = self._parse(sq.q) if sq.q.strip() else None
         leaves = searcher.leaf_searchers()
         filter_q = DocnumSetQuery(allowed, leaves) if allowed is not None else None
+        if text_q is query.NullQuery:  # only punctuation or stop words: nothing to look for
+            return SearchResult([], 0, True, page, per_page)
+        final_q: query.Query
         if text_q is not None and filter_q is not None:
-            final_q: query.Query = FilteredQuery(text_q, filter_q)
+            final_q = FilteredQuery(text_q, filter_q)
+        elif text_q is not None:
+            final_q = text_q
         else:
-            final_q = text_q or filter_q or query.Every()
+            final_q = filter_q if filter_q is not None else query.Every()
         sort = sq.sort if (text_q is not None or sq.sort != "relevance") else "-created"
         limit = page * per_page
         try:

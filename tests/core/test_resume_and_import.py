@@ -1,0 +1,119 @@
+"""A real `classeur serve` killed (SIGKILL) while reading: at the next start every document
+is read to the end, exactly once. And `classeur import`: files and folders, idempotent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.conftest import make_pdf_bytes, make_scan_bytes, wait_for
+
+
+def _env(data_dir):
+    env = {**os.environ, "CLASSEUR_DATA_DIR": str(data_dir), "CLASSEUR_WORKERS": "2",
+           "CLASSEUR_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    env.pop("CLASSEUR_DATABASE_URL", None)
+    if os.environ.get("CLASSEUR_TEST_DATABASE_URL"):
+        pass  # the subprocess keeps its own SQLite database: this test is about the process
+    return env
+
+
+def _cli(data_dir, *args):
+    return subprocess.run([sys.executable, "-m", "core", *args], env=_env(data_dir),
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+def _port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(data_dir, port):
+    proc = subprocess.Popen([sys.executable, "-m", "core", "serve", "--port", str(port)],
+                            env=_env(data_dir), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return requests.get(base + "/healthz", timeout=1).ok
+        except requests.RequestException:
+            return False
+    wait_for(up, timeout=60)
+    return proc, base
+
+
+@pytest.mark.slow
+def test_killed_during_reading_resumes_each_document_exactly_once(tmp_path):
+    data = tmp_path / "var"
+    assert _cli(data, "init", "--demo").returncode == 0
+    token = _cli(data, "tokens", "create", "--email", "admin@classeur.local").stdout.split()[-1]
+    h = {"Authorization": f"Bearer {token}"}
+    port = _port()
+    proc, base = _serve(data, port)
+    binder = requests.get(base + "/api/v1/binders", headers=h).json()[0]["id"]
+    files = [("file", (f"scan{i}.png", make_scan_bytes([f"Facture numero {i}", "Montant"])))
+             for i in range(6)]
+    ids = [d["id"] for d in requests.post(f"{base}/api/v1/binders/{binder}/documents",
+                                          files=files, headers=h).json()["documents"]]
+    assert len(ids) == 6
+
+    def some_extracting():
+        states = [requests.get(f"{base}/api/v1/documents/{i}", headers=h).json()["state"]
+                  for i in ids]
+        return "extracting" in states and states
+    states = wait_for(some_extracting, timeout=60, interval=0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert any(s in ("received", "extracting") for s in states)
+
+    proc, base = _serve(data, port)
+    try:
+        def all_read():
+            docs = [requests.get(f"{base}/api/v1/documents/{i}", headers=h).json() for i in ids]
+            return all(d["state"] == "to_review" for d in docs) and docs
+        wait_for(all_read, timeout=300, interval=0.5)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    import sqlite3
+
+    db = sqlite3.connect(data / "classeur.db")
+    reads = dict(db.execute("select document_id, count(*) from document_events "
+                            "where action='read' group by document_id").fetchall())
+    assert reads == {i: 1 for i in ids}
+    count = db.execute("select count(*) from documents").fetchone()[0]
+    assert count == 6
+
+
+def test_import_files_and_folders_idempotent(tmp_path):
+    data = tmp_path / "var"
+    assert _cli(data, "init", "--demo").returncode == 0
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.pdf").write_bytes(make_pdf_bytes(["Document A"]))
+    (folder / "sub" / "b.pdf").write_bytes(make_pdf_bytes(["Document B"]))
+    (folder / "bad.pdf").write_bytes(b"")
+    single = tmp_path / "c.pdf"
+    single.write_bytes(make_pdf_bytes(["Document C"]))
+    first = _cli(data, "import", str(folder), str(single), "--binder", "1")
+    assert first.returncode == 0, first.stderr
+    assert "3 imported, 0 skipped" in first.stdout and "1 refused" in first.stdout
+    assert "bad.pdf" in first.stderr and "vide" in first.stderr
+    second = _cli(data, "import", str(folder), str(single), "--binder", "1")
+    assert "0 imported, 3 skipped" in second.stdout
+    missing = _cli(data, "import", str(tmp_path / "nope"), "--binder", "1")
+    assert missing.returncode != 0 and "No such file" in missing.stderr
+    import sqlite3
+
+    db = sqlite3.connect(data / "classeur.db")
+    states = [r[0] for r in db.execute("select state from documents")]
+    assert states == ["TO_REVIEW"] * 3 or states == ["to_review"] * 3
