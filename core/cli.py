@@ -186,6 +186,10 @@ def serve(host: str, port: int, threads: int) -> None:
     app = create_app({"START_WORKERS": False})
     upgrade(app)
     state = app.extensions["classeur"]
+    with app.app_context():
+        from core.search.services import rebuild_if_needed
+
+        rebuild_if_needed()
     if state.tasks is not None:
         state.tasks.start()
     click.echo(f"Classeur is serving on http://{host}:{port}", err=True)

@@ -99,17 +99,23 @@ def to_indexed(document: Document, binder: Binder, company: Company) -> IndexedD
     )
 
 
-def _rows(document_ids: list[int] | None = None, after_id: int = 0, limit: int = 500) -> list[Any]:
+def _rows(
+    document_ids: list[int] | None = None, after: tuple[int, int] = (0, 0), limit: int = 500
+) -> list[Any]:
     stmt = (
         select(Document, Binder, Company)
         .join(Binder, Binder.id == Document.binder_id)
         .join(Company, Company.id == Document.company_id)
-        .order_by(Document.id)
+        .order_by(Document.firm_id, Document.id)
     )
     if document_ids is not None:
         stmt = stmt.where(Document.id.in_(document_ids))
     else:
-        stmt = stmt.where(Document.id > after_id).limit(limit)
+        # Keyset pagination by (firm, id): the backend rebuilds one firm at a time.
+        firm_id, doc_id = after
+        stmt = stmt.where(
+            (Document.firm_id > firm_id) | ((Document.firm_id == firm_id) & (Document.id > doc_id))
+        ).limit(limit)
     return list(db.session.execute(stmt).all())
 
 
@@ -122,12 +128,12 @@ def index_documents(document_ids: list[int]) -> None:
 
 
 def _chunks(chunk_size: int) -> Iterator[list[IndexedDocument]]:
-    last = 0
+    last = (0, 0)
     while True:
-        rows = _rows(after_id=last, limit=chunk_size)
+        rows = _rows(after=last, limit=chunk_size)
         if not rows:
             return
-        last = rows[-1][0].id
+        last = (rows[-1][0].firm_id, rows[-1][0].id)
         yield [to_indexed(d, b, c) for d, b, c in rows]
         db.session.expunge_all()  # bounded memory whatever the corpus size
 
@@ -151,6 +157,19 @@ def rebuild_index(chunk_size: int = 500, progress: bool = False) -> int:
     if bar is not None:
         bar.close()
     return total
+
+
+def rebuild_if_needed() -> int | None:
+    """Rebuild the index when its schema changed (or it is new) and documents exist."""
+    from sqlalchemy import func
+
+    backend = classeur().search
+    if not getattr(backend, "needs_rebuild", False):
+        return None
+    if not db.session.scalar(select(func.count(Document.id))):
+        return 0
+    log.warning("search index is missing or of an older schema: rebuilding it")
+    return rebuild_index()
 
 
 def export_error_ids(firm_id: int) -> frozenset[int]:

@@ -117,3 +117,30 @@ def test_import_files_and_folders_idempotent(tmp_path):
     db = sqlite3.connect(data / "classeur.db")
     states = [r[0] for r in db.execute("select state from documents")]
     assert states == ["TO_REVIEW"] * 3 or states == ["to_review"] * 3
+
+
+def test_reindex_rebuilds_in_chunks_and_search_still_finds(tmp_path):
+    data = tmp_path / "var"
+    assert _cli(data, "init", "--demo").returncode == 0
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"d{i}.pdf").write_bytes(make_pdf_bytes([f"Attestation numero{i} mutuelle"]))
+    assert _cli(data, "import", str(folder), "--binder", "2").returncode == 0
+    import shutil
+
+    shutil.rmtree(data / "index")  # lose the index entirely
+    result = _cli(data, "reindex", "--chunk", "2")
+    assert result.returncode == 0, result.stderr
+    assert "5 documents indexed" in result.stdout
+    from core.app import create_app
+    from core.search.backend import SearchQuery
+
+    app = create_app({"DATA_DIR": str(data)})
+    with app.app_context():
+        from core.search.services import search
+
+        hits = search(SearchQuery(firm_id=1, q="mutuelle")).hits
+        assert len(hits) == 5
+        assert len(search(SearchQuery(firm_id=1, q="numero3")).hits) == 1
+        app.extensions["classeur"].search.close()
