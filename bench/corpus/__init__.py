@@ -1,0 +1,1 @@
+"""Labelled synthetic purchase-invoice corpus for the extraction benchmark."""

@@ -1,0 +1,1 @@
+"""Accounting assignment of purchase invoices: PCG accounts, VAT codes, rules, model, suppliers."""

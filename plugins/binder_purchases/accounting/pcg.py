@@ -1,0 +1,58 @@
+"""Seed accounts of the Plan Comptable Général (classes 2, 4 and 6) used for purchases."""
+
+from __future__ import annotations
+
+#: (account number, French label) — the usual purchase accounts of a French firm.
+SEED_ACCOUNTS: list[tuple[str, str]] = [
+    ("205", "Concessions et droits similaires, brevets, licences, logiciels"),
+    ("2154", "Matériel industriel"),
+    ("2155", "Outillage industriel"),
+    ("2181", "Installations générales, agencements, aménagements divers"),
+    ("2182", "Matériel de transport"),
+    ("2183", "Matériel de bureau et matériel informatique"),
+    ("2184", "Mobilier"),
+    ("401", "Fournisseurs"),
+    ("404", "Fournisseurs d'immobilisations"),
+    ("44562", "TVA déductible sur immobilisations"),
+    ("44566", "TVA déductible sur autres biens et services"),
+    ("4452", "TVA due intracommunautaire"),
+    ("601", "Achats stockés - matières premières"),
+    ("602", "Achats stockés - autres approvisionnements"),
+    ("604", "Achats d'études et prestations de services"),
+    ("6061", "Fournitures non stockables (eau, énergie)"),
+    ("6063", "Fournitures d'entretien et de petit équipement"),
+    ("6064", "Fournitures administratives"),
+    ("6068", "Autres matières et fournitures"),
+    ("607", "Achats de marchandises"),
+    ("611", "Sous-traitance générale"),
+    ("613", "Locations"),
+    ("6132", "Locations immobilières"),
+    ("6135", "Locations mobilières"),
+    ("614", "Charges locatives et de copropriété"),
+    ("6152", "Entretien et réparations sur biens immobiliers"),
+    ("6155", "Entretien et réparations sur biens mobiliers"),
+    ("6156", "Maintenance"),
+    ("616", "Primes d'assurances"),
+    ("6181", "Documentation générale"),
+    ("6185", "Frais de colloques, séminaires, conférences"),
+    ("6211", "Personnel intérimaire"),
+    ("6226", "Honoraires"),
+    ("6227", "Frais d'actes et de contentieux"),
+    ("6231", "Annonces et insertions"),
+    ("6236", "Catalogues et imprimés"),
+    ("6238", "Divers (pourboires, dons courants)"),
+    ("6241", "Transports sur achats"),
+    ("6242", "Transports sur ventes"),
+    ("6251", "Voyages et déplacements"),
+    ("6256", "Missions"),
+    ("6257", "Réceptions"),
+    ("626", "Frais postaux et de télécommunications"),
+    ("6261", "Frais postaux"),
+    ("6262", "Frais de télécommunications"),
+    ("627", "Services bancaires et assimilés"),
+    ("6281", "Concours divers (cotisations)"),
+    ("6288", "Autres services extérieurs divers"),
+]
+
+#: Account numbers by label lookup.
+ACCOUNT_LABELS: dict[str, str] = dict(SEED_ACCOUNTS)

@@ -1,0 +1,54 @@
+"""Matching extracted supplier data against the known suppliers of a company."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rapidfuzz import fuzz
+
+#: Minimum rapidfuzz ``token_sort_ratio`` for a name match.
+NAME_THRESHOLD = 90
+
+_LEGAL_FORMS = re.compile(r"(?i)\b(sas|sasu|sarl|eurl|sa|snc|sci|gmbh|ag|ltd|inc|llc|bv)\b\.?")
+
+
+def _norm_id(value: Any) -> str:
+    return re.sub(r"[^0-9A-Za-z]", "", str(value or "")).upper()
+
+
+def _norm_name(value: Any) -> str:
+    return " ".join(_LEGAL_FORMS.sub(" ", str(value or "")).lower().split())
+
+
+def match_supplier(
+    fields: dict[str, Any], suppliers: list[dict[str, Any]]
+) -> tuple[dict[str, Any] | None, str]:
+    """Find the known supplier of extracted ``fields``.
+
+    Tries SIREN, then VAT number, then IBAN (normalised), then a fuzzy name
+    (``token_sort_ratio`` >= 90). Returns ``(supplier, method)`` with method one of
+    "siren", "vat_number", "iban", "name" or "none".
+    """
+    sup = fields.get("supplier") or {}
+    siren = _norm_id(sup.get("siren")) or _norm_id(sup.get("siret"))[:9]
+    for key, value in (
+        ("siren", siren),
+        ("vat_number", _norm_id(sup.get("vat_number"))),
+        ("iban", _norm_id(sup.get("iban"))),
+    ):
+        if not value:
+            continue
+        for candidate in suppliers:
+            if _norm_id(candidate.get(key)) == value:
+                return candidate, key
+    name = _norm_name(sup.get("name"))
+    if name:
+        best, best_score = None, 0.0
+        for candidate in suppliers:
+            score = fuzz.token_sort_ratio(name, _norm_name(candidate.get("name")))
+            if score > best_score:
+                best, best_score = candidate, score
+        if best is not None and best_score >= NAME_THRESHOLD:
+            return best, "name"
+    return None, "none"

@@ -1,0 +1,24 @@
+"""Purchase-invoice field extraction: e-invoice XML, text layer and OCR.
+
+Public API: :func:`extract_file`, :func:`read_einvoice`, :func:`extract_from_text`,
+:func:`parse_amount`, :func:`parse_date`, :class:`InvoiceReadError`, and the ``checks`` module.
+"""
+
+from __future__ import annotations
+
+from . import checks
+from .einvoice import read_einvoice
+from .errors import InvoiceReadError
+from .files import extract_file
+from .numbers import parse_amount, parse_date
+from .text import extract_from_text
+
+__all__ = [
+    "InvoiceReadError",
+    "checks",
+    "extract_file",
+    "extract_from_text",
+    "parse_amount",
+    "parse_date",
+    "read_einvoice",
+]

@@ -1,0 +1,102 @@
+"""Small builders shared by the tests: PDFs drawn with reportlab, CII XML."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
+ROOT = Path(__file__).resolve().parents[3]
+#: Public samples copied into the repository, with their licences.
+DATA = ROOT / "tests" / "data" / "invoices"
+#: The shared sample folder outside the repository (may be absent).
+SHARED = ROOT.parent / "shared" / "data" / "invoices"
+
+
+def text_pdf(lines: list[str], *, size: int = 11) -> bytes:
+    """A one-page born-digital PDF holding ``lines`` (top to bottom)."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setFont("Helvetica", size)
+    y = A4[1] - 60
+    for line in lines:
+        c.drawString(50, y, line)
+        y -= size + 9
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+CII = """<?xml version="1.0" encoding="UTF-8"?>
+<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+ xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
+ xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100">
+<rsm:ExchangedDocumentContext><ram:GuidelineSpecifiedDocumentContextParameter>
+<ram:ID>urn:cen.eu:en16931:2017</ram:ID></ram:GuidelineSpecifiedDocumentContextParameter>
+</rsm:ExchangedDocumentContext>
+<rsm:ExchangedDocument><ram:ID>FA-2026-117</ram:ID><ram:TypeCode>{type_code}</ram:TypeCode>
+<ram:IssueDateTime><udt:DateTimeString format="102">20260312</udt:DateTimeString>
+</ram:IssueDateTime></rsm:ExchangedDocument>
+<rsm:SupplyChainTradeTransaction>
+<ram:IncludedSupplyChainTradeLineItem>
+<ram:AssociatedDocumentLineDocument><ram:LineID>1</ram:LineID></ram:AssociatedDocumentLineDocument>
+<ram:SpecifiedTradeProduct><ram:Name>Fournitures</ram:Name></ram:SpecifiedTradeProduct>
+<ram:SpecifiedLineTradeAgreement><ram:NetPriceProductTradePrice>
+<ram:ChargeAmount>1034.56</ram:ChargeAmount></ram:NetPriceProductTradePrice>
+</ram:SpecifiedLineTradeAgreement>
+<ram:SpecifiedLineTradeDelivery><ram:BilledQuantity unitCode="C62">1</ram:BilledQuantity>
+</ram:SpecifiedLineTradeDelivery>
+<ram:SpecifiedLineTradeSettlement><ram:ApplicableTradeTax><ram:TypeCode>VAT</ram:TypeCode>
+<ram:CategoryCode>{category}</ram:CategoryCode>
+<ram:RateApplicablePercent>{rate}</ram:RateApplicablePercent></ram:ApplicableTradeTax>
+<ram:SpecifiedTradeSettlementLineMonetarySummation><ram:LineTotalAmount>1034.56</ram:LineTotalAmount>
+</ram:SpecifiedTradeSettlementLineMonetarySummation></ram:SpecifiedLineTradeSettlement>
+</ram:IncludedSupplyChainTradeLineItem>
+<ram:ApplicableHeaderTradeAgreement>
+<ram:SellerTradeParty><ram:Name>Papeterie Moreau SARL</ram:Name>
+<ram:SpecifiedLegalOrganization><ram:ID schemeID="0002">732829320</ram:ID>
+</ram:SpecifiedLegalOrganization>
+<ram:PostalTradeAddress><ram:CountryID>FR</ram:CountryID></ram:PostalTradeAddress>
+<ram:SpecifiedTaxRegistration><ram:ID schemeID="VA">FR44732829320</ram:ID>
+</ram:SpecifiedTaxRegistration></ram:SellerTradeParty>
+<ram:BuyerTradeParty><ram:Name>Client SAS</ram:Name></ram:BuyerTradeParty>
+</ram:ApplicableHeaderTradeAgreement>
+<ram:ApplicableHeaderTradeDelivery/>
+<ram:ApplicableHeaderTradeSettlement>
+<ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>
+<ram:SpecifiedTradeSettlementPaymentMeans><ram:TypeCode>58</ram:TypeCode>
+<ram:PayeePartyCreditorFinancialAccount><ram:IBANID>FR7630006000011234567890189</ram:IBANID>
+</ram:PayeePartyCreditorFinancialAccount></ram:SpecifiedTradeSettlementPaymentMeans>
+<ram:ApplicableTradeTax><ram:CalculatedAmount>{tax}</ram:CalculatedAmount>
+<ram:TypeCode>VAT</ram:TypeCode><ram:BasisAmount>1034.56</ram:BasisAmount>
+<ram:CategoryCode>{category}</ram:CategoryCode>
+<ram:RateApplicablePercent>{rate}</ram:RateApplicablePercent></ram:ApplicableTradeTax>
+<ram:SpecifiedTradePaymentTerms><ram:DueDateDateTime>
+<udt:DateTimeString format="102">20260411</udt:DateTimeString>
+</ram:DueDateDateTime></ram:SpecifiedTradePaymentTerms>
+<ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+<ram:LineTotalAmount>1034.56</ram:LineTotalAmount>
+<ram:TaxBasisTotalAmount>1034.56</ram:TaxBasisTotalAmount>
+<ram:TaxTotalAmount currencyID="EUR">{tax}</ram:TaxTotalAmount>
+<ram:GrandTotalAmount>{total}</ram:GrandTotalAmount>
+<ram:DuePayableAmount>{total}</ram:DuePayableAmount>
+</ram:SpecifiedTradeSettlementHeaderMonetarySummation>
+</ram:ApplicableHeaderTradeSettlement>
+</rsm:SupplyChainTradeTransaction>
+</rsm:CrossIndustryInvoice>"""
+
+
+def cii(
+    *,
+    type_code: str = "380",
+    category: str = "S",
+    rate: str = "20.00",
+    tax: str = "206.91",
+    total: str = "1241.47",
+) -> bytes:
+    """A Factur-X EN 16931 CII invoice (HT 1034.56) with the given VAT and type."""
+    return CII.format(
+        type_code=type_code, category=category, rate=rate, tax=tax, total=total
+    ).encode()
