@@ -45,7 +45,9 @@ def one_run(data_dir: Path) -> tuple[float, float]:
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "core", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while True:
@@ -73,7 +75,8 @@ def main() -> None:
     try:
         subprocess.run(
             [sys.executable, "-m", "core", "init", "--demo"],
-            env={**os.environ, "CLASSEUR_DATA_DIR": str(tmp)}, check=True,
+            env={**os.environ, "CLASSEUR_DATA_DIR": str(tmp)},
+            check=True,
             stdout=subprocess.DEVNULL,
         )
         results = [one_run(tmp) for _ in range(args.runs)]

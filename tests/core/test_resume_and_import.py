@@ -79,8 +79,9 @@ def test_killed_during_reading_resumes_each_document_exactly_once(tmp_path):
     try:
         def all_read():
             docs = [requests.get(f"{base}/api/v1/documents/{i}", headers=h).json() for i in ids]
-            return all(d["state"] == "to_review" for d in docs) and docs
-        wait_for(all_read, timeout=300, interval=0.5)
+            return all(d["state"] in ("to_review", "failed") for d in docs) and docs
+        docs = wait_for(all_read, timeout=300, interval=0.5)
+        assert [d["state"] for d in docs] == ["to_review"] * 6, docs
     finally:
         proc.terminate()
         proc.wait(10)
