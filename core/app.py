@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, jsonify, request
-from flask_babel import Babel
-from flask_login import LoginManager
-from flask_smorest import Api
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from core.binders.registry import BinderTypeRegistry
 from core.config import load_config, read_or_create_secret, secret_key_path
 from core.db import db
 from core.exports.registry import ExporterRegistry
+from core.extensions import api, babel, csrf, limiter, login_manager
 from core.plugins.manager import Hooks, build_plugin_manager
 from core.state import ClasseurState
 from core.storage import LocalStorage
@@ -24,10 +22,6 @@ from core.tenancy.tabs import CompanyTab
 
 log = logging.getLogger("classeur")
 
-login_manager = LoginManager()
-csrf = CSRFProtect()
-babel = Babel()
-api = Api()
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -71,6 +65,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     _init_auth(app)
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
     api.init_app(app, spec_kwargs={"components": {"securitySchemes": _security_schemes()}})
 

@@ -53,6 +53,10 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": "",
     # Session cookie behind TLS.
     "SESSION_COOKIE_SECURE": False,
+    # Login attempts allowed per client address (Flask-Limiter syntax), and where the
+    # counters live ("memory://" for one process; a Redis URL when several web nodes serve).
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "RATELIMIT_STORAGE_URI": "memory://",
     # werkzeug password hashing method (the test suite uses a cheap one).
     "PASSWORD_HASH_METHOD": "scrypt",
     "BABEL_DEFAULT_LOCALE": "fr",

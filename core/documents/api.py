@@ -97,8 +97,9 @@ class FieldsPatchSchema(Schema):
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "properties": {"file": {"type": "array", "items": {"type": "string",
-                                                                       "format": "binary"}}},
+                    "properties": {
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                    },
                 }
             }
         }
@@ -117,28 +118,40 @@ def upload(binder_id: int) -> Any:
     if not files:
         abort(422, message="Aucun fichier reçu (champ « file »).", field="file", code="no_file")
     if len(files) > MAX_FILES_PER_REQUEST:
-        abort(413, message=f"{MAX_FILES_PER_REQUEST} fichiers au plus par envoi.",
-              field="file", code="too_many_files")
+        abort(
+            413,
+            message=f"{MAX_FILES_PER_REQUEST} fichiers au plus par envoi.",
+            field="file",
+            code="too_many_files",
+        )
     results, errors, new_ids = [], [], []
     for storage in files:
         try:
             stored = store_upload(binder, storage.stream, storage.filename or "", current_user.id)
         except ServiceError as exc:
             db.session.rollback()
-            errors.append({"filename": storage.filename or "", "code": exc.code,
-                           "message": exc.message})
+            errors.append(
+                {"filename": storage.filename or "", "code": exc.code, "message": exc.message}
+            )
             continue
         doc = stored.document
-        results.append({"id": doc.id, "filename": doc.filename, "duplicate": stored.duplicate,
-                        "state": str(doc.state)})
+        results.append(
+            {
+                "id": doc.id,
+                "filename": doc.filename,
+                "duplicate": stored.duplicate,
+                "state": str(doc.state),
+            }
+        )
         if not stored.duplicate:
             new_ids.append(doc.id)
     submit_processing(new_ids)
     if not results:
         first = errors[0]
         status = 413 if first["code"] == "too_large" else 422
-        abort(status, message=first["message"], field="file", code=first["code"],
-              errors_detail=errors)
+        abort(
+            status, message=first["message"], field="file", code=first["code"], errors_detail=errors
+        )
     return {"documents": results, "errors": errors}
 
 
@@ -156,8 +169,13 @@ def get_file(document_id: int) -> Response:
     """The original file, as uploaded."""
     document = scoping.get_document(document_id)
     path = classeur().storage.path(document.sha256)
-    return send_file(path, mimetype=document.media_type, as_attachment=True,
-                     download_name=document.filename, conditional=True)
+    return send_file(
+        path,
+        mimetype=document.media_type,
+        as_attachment=True,
+        download_name=document.filename,
+        conditional=True,
+    )
 
 
 @bp.route("/documents/<int:document_id>/text")
@@ -252,5 +270,3 @@ def _reindex(document_id: int) -> None:
         index_documents([document_id])
     except Exception:
         current_app.logger.exception("re-indexing document %s failed", document_id)
-
-

@@ -54,10 +54,16 @@ def document_json(document: Document) -> dict[str, Any]:
         "validated_at": document.validated_at,
         "exports": [
             {
-                "connector": s.connector, "state": str(s.state), "message": s.message,
-                "code": s.code, "field": s.field, "transient": s.transient,
-                "attempts": s.attempts, "next_attempt_at": s.next_attempt_at,
-                "remote_id": s.remote_id, "exported_at": s.exported_at,
+                "connector": s.connector,
+                "state": str(s.state),
+                "message": s.message,
+                "code": s.code,
+                "field": s.field,
+                "transient": s.transient,
+                "attempts": s.attempts,
+                "next_attempt_at": s.next_attempt_at,
+                "remote_id": s.remote_id,
+                "exported_at": s.exported_at,
             }
             for s in export_statuses(document)
         ],
@@ -93,14 +99,20 @@ def page_preview(document: Document, page: int) -> Path:
         path = storage.path(document.sha256)
         try:
             inspection = inspect_file(
-                path, max_bytes=max(int(cfg["MAX_UPLOAD_BYTES"]), document.size),
-                max_pages=int(cfg["MAX_PAGES"]), max_pixels=int(cfg["MAX_PIXELS"]),
+                path,
+                max_bytes=max(int(cfg["MAX_UPLOAD_BYTES"]), document.size),
+                max_pages=int(cfg["MAX_PAGES"]),
+                max_pixels=int(cfg["MAX_PIXELS"]),
             )
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = out.with_suffix(".tmp.png")
             render_preview(path, inspection, page, tmp)
             tmp.replace(out)
         except ReadingError as exc:
-            raise ServiceError(exc.message if hasattr(exc, "message") else str(exc), "page",
-                               code="no_preview", status=404) from exc
+            raise ServiceError(
+                exc.message if hasattr(exc, "message") else str(exc),
+                "page",
+                code="no_preview",
+                status=404,
+            ) from exc
     return out

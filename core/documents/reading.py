@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pdf2image import convert_from_path
-from PIL import Image
+from PIL import Image, ImageOps
 
 from core.documents.intake import Inspection, parse_xml_safely
 
 __all__ = [
     "PreviewUnavailable",
     "ReadingError",
+    "image_frame",
     "page_images",
     "page_needs_ocr",
     "render_preview",
@@ -90,7 +91,7 @@ def render_preview(
         images = _convert(path, page, size=(width, None))
         image = images[0]
     else:
-        image = _image_frame(Path(path), page)
+        image = image_frame(Path(path), page)
         if image.width > width:
             height = max(1, round(image.height * width / image.width))
             image = image.resize((width, height), Image.Resampling.LANCZOS)
@@ -113,7 +114,7 @@ def page_images(
         if inspection.kind == "pdf":
             yield page, _convert(path, page, dpi=dpi, grayscale=True)[0]
         else:
-            yield page, _image_frame(Path(path), page)
+            yield page, image_frame(Path(path), page)
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,16 +137,21 @@ def _convert(path: Path, page: int, **options: object) -> list[Image.Image]:
     return images
 
 
-def _image_frame(path: Path, page: int) -> Image.Image:
+def image_frame(path: Path, page: int) -> Image.Image:
+    """Load frame ``page`` (1-based) of an accepted image, upright and in a plain mode.
+
+    The EXIF orientation of phone photos is applied; the result is ``1``, ``L`` or ``RGB``.
+    """
     with Image.open(path) as im:
         if page > 1:
             im.seek(page - 1)
         im.load()
-        if im.mode in ("1", "L", "RGB"):
-            return im.copy()
-        if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-            return im.convert("L")
-        return im.convert("RGB")
+        frame = ImageOps.exif_transpose(im) if page == 1 else im.copy()
+    if frame.mode in ("1", "L", "RGB"):
+        return frame
+    if frame.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return frame.convert("L")
+    return frame.convert("RGB")
 
 
 def _pdf_text(path: Path, pages: int) -> list[str]:

@@ -54,8 +54,10 @@ def store_upload(
     except TooLarge as exc:
         mb = limits["max_bytes"] / (1024 * 1024)
         raise ServiceError(
-            f"Fichier trop volumineux : la limite est de {mb:g} Mo.", "file",
-            code="too_large", status=413,
+            f"Fichier trop volumineux : la limite est de {mb:g} Mo.",
+            "file",
+            code="too_large",
+            status=413,
         ) from exc
     # Slow work first (inspection), without holding a database transaction.
     db.session.commit()
@@ -92,7 +94,9 @@ def store_upload(
         db.session.flush()
         db.session.add(
             DocumentEvent(
-                document_id=document.id, user_id=user_id, action="stored",
+                document_id=document.id,
+                user_id=user_id,
+                action="stored",
                 after={"filename": document.filename, "sha256": sha256},
             )
         )
@@ -169,8 +173,11 @@ def update_fields(document: Document, changes: dict[str, Any], user_id: int | No
     document.version += 1
     db.session.add(
         DocumentEvent(
-            document_id=document.id, user_id=user_id, action="fields_changed",
-            before={k: before.get(k) for k in changed}, after=changed,
+            document_id=document.id,
+            user_id=user_id,
+            action="fields_changed",
+            before={k: before.get(k) for k in changed},
+            after=changed,
         )
     )
     db.session.flush()
