@@ -106,8 +106,9 @@ def parse_search(args: Any) -> ParsedSearch:
     binder_type = args.get("binder_type") or None
     if binder_type is not None and binder_type not in classeur().binder_types:
         raise SearchError(f"Type de classeur inconnu : {binder_type}.", "binder_type")
-    page = _int(args, "page", 1) or 1
-    per_page = _int(args, "per_page", 20) or 20
+    page = _int(args, "page", 1)
+    per_page = _int(args, "per_page", 20)
+    assert page is not None and per_page is not None
     if page < 1:
         raise SearchError("La page commence à 1.", "page")
     if not 1 <= per_page <= MAX_PER_PAGE:
