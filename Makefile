@@ -59,3 +59,6 @@ bench:  ## every benchmark, each printing its figures
 
 clean:
 	rm -rf var .pytest_cache build *.egg-info
+
+messages:  ## extract the UI strings (French msgids) into a catalogue template for translators
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o core/translations/messages.pot .

@@ -137,7 +137,15 @@ def parse_search(args: Any) -> ParsedSearch:
 
 def run_search(parsed: ParsedSearch) -> tuple[Any, list[tuple[Document, dict[str, str]]]]:
     """Search, then load the hits through the scoped document query (defence in depth)."""
-    result = search(parsed.query, export_error=parsed.export_error)
+    # The index query may take a while: do not hold the database meanwhile (SQLite).
+    from core.search.services import export_error_ids
+
+    if parsed.export_error:
+        errors = export_error_ids(parsed.query.firm_id)
+        restrict = parsed.query.restrict_ids
+        parsed.query.restrict_ids = errors if restrict is None else restrict & errors
+    db.session.commit()
+    result = search(parsed.query)
     ids = [h.id for h in result.hits]
     rows = (
         {d.id: d for d in db.session.scalars(scoping.documents_stmt().where(Document.id.in_(ids)))}
