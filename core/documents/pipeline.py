@@ -93,6 +93,9 @@ def process_document(document_id: int) -> str | None:
     try:
         pages, source = read_text(document)
         text = FORM_FEED.join(pages)
+        # Plugins may look at where the text came from (text layer, ocr, einvoice).
+        document.text = text
+        document.text_source = source
         path = state.storage.path(document.sha256)
         fields = state.hooks.extract_fields(
             document=document, text=text, path=path, binder_type=binder.type

@@ -6,22 +6,89 @@ Hook implementations only; the work is in the modules beside this one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
 
 from core.binders.registry import BinderType
 from core.plugins.hookspecs import hookimpl
+from plugins.binder_purchases import services  # noqa: F401  (registers the training task)
+
+if TYPE_CHECKING:
+    from core.documents.models import Document
 
 NAME = "binder_purchases"
 BINDER_TYPE = "purchase_invoices"
 
 
+def _checks(document: Document) -> list[dict[str, Any]]:
+    return services.check_document(document)
+
+
 @hookimpl
 def register_binder_types(register: Callable[[BinderType], None]) -> None:
     """Register ``purchase_invoices`` ("Factures d'achat")."""
+    from plugins.binder_purchases.fields import validate_fields
+
     register(
         BinderType(
             name=BINDER_TYPE,
             label="Factures d'achat",
             description="Factures fournisseurs : lues, contrôlées et imputées.",
             plugin=NAME,
+            validate_fields=validate_fields,
+            review_endpoint="binder_purchases.review",
+            checks=_checks,
+            summary=services.summary,
         )
     )
+
+
+@hookimpl
+def register_blueprints(register: Callable[..., None]) -> None:
+    """Register the ``binder_purchases`` blueprint: review pages, chart, suppliers."""
+    from plugins.binder_purchases.views import bp
+
+    register(bp)
+
+
+@hookimpl
+def register_company_tabs(register: Callable[[Any], None]) -> None:
+    """Add the tabs "Plan comptable" and "Fournisseurs" to the company's accounting page."""
+    from core.tenancy.tabs import CompanyTab
+
+    register(
+        CompanyTab(
+            id="accounts", label="Plan comptable", endpoint="binder_purchases.accounts", order=20
+        )
+    )
+    register(
+        CompanyTab(
+            id="suppliers", label="Fournisseurs", endpoint="binder_purchases.suppliers", order=21
+        )
+    )
+
+
+@hookimpl
+def register_cli_commands(cli: click.Group) -> None:
+    """Add ``classeur extract FILE --json``."""
+    from plugins.binder_purchases.cli import extract
+
+    cli.add_command(extract)
+
+
+@hookimpl
+def extract_fields(
+    document: Document, text: str, path: Path, binder_type: str
+) -> dict[str, Any] | None:
+    """Read a purchase invoice's fields and propose its accounting; None for other types."""
+    if binder_type != BINDER_TYPE:
+        return None
+    return services.extract_document(document, text, path)
+
+
+@hookimpl
+def after_document_validated(document: Document, user_id: int | None) -> None:
+    """Remember the supplier (account, VAT code) and retrain the firm's model in background."""
+    services.after_validation(document)

@@ -1,0 +1,67 @@
+"""Tables of the ``binder_purchases`` plugin: each company's chart of accounts and suppliers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, utcnow
+
+
+class Account(Base):
+    """One account of a company's chart ("Plan comptable"), seeded from the PCG."""
+
+    __tablename__ = "binder_purchases_accounts"
+    __table_args__ = (UniqueConstraint("company_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(200))
+    #: A deactivated account stays for history but cannot be chosen any more.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    @property
+    def account_class(self) -> str:
+        """The PCG class: the first digit ("6" for 6063)."""
+        return self.number[:1]
+
+
+class Supplier(Base):
+    """A supplier of a company, created when its first invoice is validated, with its memory
+    (the account and VAT code of its last validated invoice)."""
+
+    __tablename__ = "binder_purchases_suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    siren: Mapped[str | None] = mapped_column(String(9), index=True)
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    iban: Mapped[str | None] = mapped_column(String(34))
+    country: Mapped[str | None] = mapped_column(String(2))
+    last_account: Mapped[str | None] = mapped_column(String(20))
+    last_vat_code: Mapped[str | None] = mapped_column(String(20))
+    last_document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL")
+    )
+    last_invoice_number: Mapped[str | None] = mapped_column(String(100))
+    invoice_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def as_match_dict(self) -> dict[str, object]:
+        """The shape :func:`accounting.suppliers.match_supplier` compares against."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "siren": self.siren,
+            "vat_number": self.vat_number,
+            "iban": self.iban,
+        }

@@ -1,0 +1,649 @@
+"""Purchase invoices: chart of accounts, supplier directory, accounting proposal, checks,
+extraction, and what happens after a validation (supplier memory, model training)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.binders.models import Binder
+from core.db import db
+from core.documents.models import Document, DocumentState
+from core.errors import ServiceError
+from core.state import classeur
+from core.tasks.runner import task
+from core.tenancy.accounting import accounting_settings
+from core.tenancy.models import Company
+from plugins.binder_purchases.accounting.pcg import SEED_ACCOUNTS
+from plugins.binder_purchases.accounting.vat import vat_code_for
+from plugins.binder_purchases.models import Account, Supplier
+
+log = logging.getLogger("classeur.plugins.binder_purchases")
+
+BINDER_TYPE = "purchase_invoices"
+TRAIN_TASK = "binder_purchases.train_model"
+#: Below this probability the model's guess is not proposed (the keyword rules answer).
+MODEL_MIN_CONFIDENCE = 0.5
+#: Confidence below which a field is highlighted on the review page.
+LOW_CONFIDENCE = 0.8
+
+# --- chart of accounts -----------------------------------------------------------------------
+
+
+def ensure_chart(company: Company) -> None:
+    """Seed the company's chart from the PCG seed if it has no account yet; idempotent.
+
+    Flushes; the caller commits. Two first uses at once: the unique constraint keeps one.
+    """
+    exists = db.session.scalar(select(Account.id).where(Account.company_id == company.id).limit(1))
+    if exists is not None:
+        return
+    try:
+        with db.session.begin_nested():
+            for number, label in SEED_ACCOUNTS:
+                db.session.add(Account(company_id=company.id, number=number, label=label))
+    except IntegrityError:
+        log.info("chart of company %s seeded concurrently", company.id)
+
+
+def accounts(company: Company, *, active_only: bool = False) -> list[Account]:
+    """The company's accounts by number (seeding the chart on first use)."""
+    ensure_chart(company)
+    stmt = select(Account).where(Account.company_id == company.id).order_by(Account.number)
+    if active_only:
+        stmt = stmt.where(Account.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def chart_numbers(company: Company) -> dict[str, bool]:
+    """``{number: active}`` of the company's chart, without writing (the seed if empty)."""
+    rows = db.session.execute(
+        select(Account.number, Account.active).where(Account.company_id == company.id)
+    ).all()
+    if not rows:
+        return {number: True for number, _label in SEED_ACCOUNTS}
+    return dict(rows)
+
+
+def add_account(company: Company, number: str, label: str) -> Account:
+    """Add an account to the chart (or reactivate it); flushes."""
+    from core.binders.registry import FieldsError
+    from plugins.binder_purchases.fields import clean_account_number
+
+    try:
+        clean = clean_account_number(number, "number")
+    except FieldsError as exc:
+        raise ServiceError(exc.message, "number") from exc
+    label = " ".join((label or "").split())
+    if not clean:
+        raise ServiceError("Le numéro de compte est obligatoire.", "number")
+    if not label or len(label) > 200:
+        raise ServiceError("Le libellé est obligatoire (200 caractères au plus).", "label")
+    ensure_chart(company)
+    account = db.session.scalar(
+        select(Account).where(Account.company_id == company.id, Account.number == clean)
+    )
+    if account is None:
+        account = Account(company_id=company.id, number=clean, label=label)
+        db.session.add(account)
+    else:
+        account.label, account.active = label, True
+    db.session.flush()
+    return account
+
+
+def get_account(company: Company, account_id: int) -> Account:
+    """An account of this company, or a 404 error."""
+    account = db.session.scalar(
+        select(Account).where(Account.id == account_id, Account.company_id == company.id)
+    )
+    if account is None:
+        raise ServiceError("Compte introuvable.", "account", code="not_found", status=404)
+    return account
+
+
+def update_account(
+    account: Account, *, label: str | None = None, active: bool | None = None
+) -> Account:
+    """Rename or (de)activate an account; flushes."""
+    if label is not None:
+        label = " ".join(label.split())
+        if not label or len(label) > 200:
+            raise ServiceError("Le libellé est obligatoire (200 caractères au plus).", "label")
+        account.label = label
+    if active is not None:
+        account.active = active
+    db.session.flush()
+    return account
+
+
+def class_allowed(number: str, elements: dict[str, Any]) -> bool:
+    """Whether the company's accounting elements allow an account of this PCG class."""
+    if number.startswith("2"):
+        return bool(elements.get("allow_class_2"))
+    if number.startswith("6"):
+        return bool(elements.get("allow_class_6"))
+    return True
+
+
+# --- suppliers -------------------------------------------------------------------------------
+
+
+def suppliers(company: Company) -> list[Supplier]:
+    """The company's supplier directory, by name."""
+    return list(
+        db.session.scalars(
+            select(Supplier).where(Supplier.company_id == company.id).order_by(Supplier.name)
+        )
+    )
+
+
+def find_supplier(company: Company, fields: dict[str, Any]) -> tuple[Supplier | None, str]:
+    """The known supplier of these fields: SIREN, VAT number, IBAN, else a close name."""
+    from plugins.binder_purchases.accounting.suppliers import match_supplier
+
+    known = suppliers(company)
+    by_id = {s.id: s for s in known}
+    found, method = match_supplier(fields, [s.as_match_dict() for s in known])
+    return (by_id[found["id"]] if found else None), method
+
+
+def remember_supplier(document: Document) -> Supplier | None:
+    """Create or update the supplier of a validated invoice and its memory; flushes."""
+    fields = document.fields or {}
+    sup = fields.get("supplier") or {}
+    if not sup.get("name") and not sup.get("siren") and not sup.get("vat_number"):
+        return None
+    company = db.session.get(Company, document.company_id)
+    assert company is not None
+    supplier, _method = find_supplier(company, fields)
+    if supplier is None:
+        supplier = Supplier(
+            company_id=company.id,
+            name=sup.get("name") or sup.get("siren") or sup.get("vat_number"),
+            invoice_count=0,
+        )
+        db.session.add(supplier)
+    for key in ("siren", "vat_number", "iban", "country"):
+        if sup.get(key) and not getattr(supplier, key):
+            setattr(supplier, key, sup[key])
+    lines = (fields.get("accounting") or {}).get("lines") or []
+    first = next((line for line in lines if line.get("account")), None)
+    if first is not None:
+        supplier.last_account = first["account"]
+        supplier.last_vat_code = first.get("vat_code")
+    supplier.last_document_id = document.id
+    supplier.last_invoice_number = fields.get("invoice_number")
+    supplier.invoice_count = (supplier.invoice_count or 0) + 1
+    db.session.flush()
+    return supplier
+
+
+# --- proposal --------------------------------------------------------------------------------
+
+
+def _line_vat_code(rate: Any, regime: str, fallback: str | None) -> str | None:
+    try:
+        return vat_code_for(rate, regime) if rate is not None or regime != "standard" else fallback
+    except ValueError:
+        return fallback
+
+
+def model_path(firm_id: int) -> Path:
+    """Where the firm's account model is kept."""
+    return Path(current_app.config["DATA_DIR"]) / "firms" / str(firm_id) / "account_model.joblib"
+
+
+_model_cache: dict[str, tuple[float, Any]] = {}
+_model_lock = threading.Lock()
+
+
+def load_model(firm_id: int) -> Any | None:
+    """The firm's trained model, or None (reloaded when the file changes)."""
+    path = model_path(firm_id)
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    key = str(path)
+    with _model_lock:
+        cached = _model_cache.get(key)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+    from plugins.binder_purchases.accounting.model import AccountModel
+
+    try:
+        model = AccountModel.load(path)
+    except Exception:  # a corrupt file must not stop the review: retraining replaces it
+        log.exception("account model of firm %s unreadable", firm_id)
+        return None
+    with _model_lock:
+        _model_cache[key] = (mtime, model)
+    return model
+
+
+def _first_rate(fields: dict[str, Any]) -> str | None:
+    lines = fields.get("vat_lines") or []
+    return lines[0].get("rate") if lines else None
+
+
+def sample_of(fields: dict[str, Any], text: str | None) -> dict[str, Any]:
+    """What the account model sees of an invoice."""
+    return {
+        "supplier_name": (fields.get("supplier") or {}).get("name"),
+        "text": text or "",
+        "total_excl_tax": fields.get("total_excl_tax"),
+        "vat_rate": _first_rate(fields),
+    }
+
+
+def propose(company: Company, fields: dict[str, Any], text: str | None) -> dict[str, Any]:
+    """The accounting proposal for an invoice: supplier memory, else the firm's model, else
+    the keyword rules. Returns ``{"proposal": {...} | None, "supplier_id": int | None}``.
+
+    An account is proposed only if it is active in the company's chart and its class is
+    allowed by the company's accounting elements.
+    """
+    from plugins.binder_purchases.accounting.rules import propose_by_rules
+
+    elements = accounting_settings(company)["elements"]
+    chart = chart_numbers(company)
+    regime = fields.get("vat_regime") or "standard"
+    default_code = _line_vat_code(_first_rate(fields), regime, None)
+
+    def usable(number: str | None) -> bool:
+        return bool(number) and chart.get(number, False) and class_allowed(number, elements)
+
+    supplier, _method = find_supplier(company, fields)
+    supplier_id = supplier.id if supplier else None
+    if supplier is not None and supplier.invoice_count >= 1 and usable(supplier.last_account):
+        number = supplier.last_invoice_number or "précédente"
+        return {
+            "proposal": {
+                "account": supplier.last_account,
+                "vat_code": supplier.last_vat_code or default_code,
+                "reason": f"même fournisseur que la facture {number}",
+                "confidence": 0.95,
+                "source": "supplier",
+            },
+            "supplier_id": supplier_id,
+        }
+    model = load_model(company.firm_id)
+    if model is not None:
+        try:
+            guess = model.predict(sample_of(fields, text))
+        except Exception:
+            log.exception("account model of firm %s failed", company.firm_id)
+            guess = None
+        if guess is not None and guess[1] >= MODEL_MIN_CONFIDENCE and usable(guess[0]):
+            return {
+                "proposal": {
+                    "account": guess[0],
+                    "vat_code": default_code,
+                    "reason": f"modèle, {guess[1]:.2f}",
+                    "confidence": round(guess[1], 2),
+                    "source": "model",
+                },
+                "supplier_id": supplier_id,
+            }
+    rule = propose_by_rules(fields, text or "", allow_class2=bool(elements.get("allow_class_2")))
+    if rule is not None and usable(rule.account):
+        return {
+            "proposal": {
+                "account": rule.account,
+                "vat_code": rule.vat_code or default_code,
+                "reason": rule.reason,
+                "confidence": rule.confidence,
+                "source": "rules",
+            },
+            "supplier_id": supplier_id,
+        }
+    return {"proposal": None, "supplier_id": supplier_id}
+
+
+def default_label(fields: dict[str, Any]) -> str | None:
+    """The label of an accounting line: supplier name and invoice number."""
+    parts = [(fields.get("supplier") or {}).get("name"), fields.get("invoice_number")]
+    return " ".join(p for p in parts if p) or None
+
+
+def build_lines(fields: dict[str, Any], proposal: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Accounting lines, one per VAT line, with the proposal's account and each line's VAT
+    code (``vat_code_for(rate, regime)``); one line from the totals when there is no VAT line."""
+    regime = fields.get("vat_regime") or "standard"
+    account = proposal.get("account") if proposal else None
+    fallback = proposal.get("vat_code") if proposal else None
+    label = default_label(fields)
+    vat_lines = fields.get("vat_lines") or []
+    if not vat_lines:
+        return [
+            {
+                "account": account,
+                "label": label,
+                "vat_code": fallback,
+                "amount_excl_tax": fields.get("total_excl_tax"),
+                "vat_amount": fields.get("total_tax"),
+            }
+        ]
+    return [
+        {
+            "account": account,
+            "label": label,
+            "vat_code": _line_vat_code(line.get("rate"), regime, fallback),
+            "amount_excl_tax": line.get("base"),
+            "vat_amount": line.get("amount"),
+        }
+        for line in vat_lines
+    ]
+
+
+def with_proposal(company: Company, fields: dict[str, Any], text: str | None) -> dict[str, Any]:
+    """``fields`` with ``accounting`` filled: the proposal, the supplier and the lines."""
+    found = propose(company, fields, text)
+    return {
+        **fields,
+        "accounting": {
+            "lines": build_lines(fields, found["proposal"]),
+            "proposal": found["proposal"],
+            "supplier_id": found["supplier_id"],
+        },
+    }
+
+
+# --- extraction ------------------------------------------------------------------------------
+
+
+def extract_document(document: Document, text: str, path: Path) -> dict[str, Any]:
+    """Fields of a purchase invoice read by the core (text layer, OCR or e-invoice) plus the
+    accounting proposal. Never raises for a readable document: a failed reading gives empty
+    fields with confidence 0."""
+    from plugins.binder_purchases.extraction import InvoiceReadError, extract_file
+    from plugins.binder_purchases.extraction.fields import empty_fields
+    from plugins.binder_purchases.fields import sanitize_extracted
+
+    try:
+        # The library reads the e-invoice, else the PDF text layer; for a scan it is handed
+        # the text the core's OCR plugin already read (never a second OCR). The core sets
+        # ``document.text_source`` only after this hook, so "ocr" is known from the library.
+        fields = extract_file(path, ocr=lambda _path: text)
+    except InvoiceReadError as exc:
+        log.info("document %s: invoice not read: %s", document.id, exc.message)
+        fields = empty_fields("text")
+    except Exception:
+        log.exception("document %s: invoice extraction failed", document.id)
+        fields = empty_fields("text")
+    if fields.get("source") == "ocr" or (
+        fields.get("source") != "einvoice" and document.text_source == "ocr"
+    ):
+        fields["source"] = "ocr"
+    fields = sanitize_extracted(fields)
+    company = db.session.get(Company, document.company_id)
+    if company is None:
+        return fields
+    try:
+        ensure_chart(company)
+        fields = sanitize_extracted(with_proposal(company, fields, text))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("document %s: accounting proposal failed", document.id)
+    return fields
+
+
+# --- checks ----------------------------------------------------------------------------------
+
+
+def _supplier_key(sup: dict[str, Any]) -> tuple[str | None, str | None, str]:
+    from plugins.binder_purchases.accounting.suppliers import _norm_id, _norm_name
+
+    siren = _norm_id(sup.get("siren")) or _norm_id(sup.get("siret"))[:9] or None
+    return siren, _norm_id(sup.get("vat_number")) or None, _norm_name(sup.get("name"))
+
+
+def same_supplier(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Same SIREN, or same VAT number, or (without identifiers) the same normalised name."""
+    sa, va, na = _supplier_key(a)
+    sb, vb, nb = _supplier_key(b)
+    if sa and sb:
+        return sa == sb
+    if va and vb:
+        return va == vb
+    return bool(na) and na == nb
+
+
+def duplicates(document: Document) -> list[dict[str, Any]]:
+    """Duplicate checks: the same invoice (supplier and number) or the same file elsewhere in
+    the company. Only an earlier or validated document counts, so the first one can pass."""
+    out: list[dict[str, Any]] = []
+    fields = document.fields or {}
+    earlier = (Document.id < document.id) | (Document.state == DocumentState.VALIDATED)
+    same_file = db.session.scalar(
+        select(Document.id)
+        .where(
+            Document.company_id == document.company_id,
+            Document.id != document.id,
+            Document.sha256 == document.sha256,
+            Document.binder_id != document.binder_id,
+            Document.state != DocumentState.FAILED,
+            earlier,
+        )
+        .order_by(Document.id)
+        .limit(1)
+    )
+    if same_file is not None:
+        out.append(
+            {
+                "code": "duplicate",
+                "level": "error",
+                "field": None,
+                "message": f"Doublon : le même fichier est déjà le document n° {same_file} "
+                "de cette entreprise.",
+            }
+        )
+    number = fields.get("invoice_number")
+    if number:
+        candidates = db.session.execute(
+            select(Document.id, Document.fields)
+            .join(Binder, Binder.id == Document.binder_id)
+            .where(
+                Document.company_id == document.company_id,
+                Document.id != document.id,
+                Binder.type == BINDER_TYPE,
+                Document.state != DocumentState.FAILED,
+                Document.fields["invoice_number"].as_string() == number,
+                earlier,
+            )
+            .order_by(Document.id)
+        ).all()
+        sup = fields.get("supplier") or {}
+        for other_id, other_fields in candidates:
+            if same_supplier(sup, (other_fields or {}).get("supplier") or {}):
+                out.append(
+                    {
+                        "code": "duplicate",
+                        "level": "error",
+                        "field": "invoice_number",
+                        "message": f"Doublon : la facture {number} de ce fournisseur est déjà "
+                        f"le document n° {other_id}.",
+                    }
+                )
+                break
+    return out
+
+
+#: Fields every purchase invoice needs, whatever the company's settings.
+ALWAYS_REQUIRED = ("supplier.name", "invoice_date", "total_incl_tax")
+
+
+def required_fields(elements: dict[str, Any]) -> set[str]:
+    """Fields required by the company's enabled accounting elements (and always required)."""
+    required = set(ALWAYS_REQUIRED)
+    for element in ("invoice_number", "due_date", "payment_mode"):
+        if elements.get(element):
+            required.add(element)
+    return required
+
+
+def check_document(document: Document) -> list[dict[str, Any]]:
+    """Every check of a purchase invoice: the library's consistency checks with the company's
+    required fields, the accounting lines against the chart and the allowed classes, and
+    duplicates. Errors block validation."""
+    from plugins.binder_purchases.extraction.checks import check_invoice
+
+    fields = document.fields or {}
+    if not fields:
+        # Nothing was read (a row made outside the reading pipeline): nothing to check. The
+        # pipeline always stores the full dictionary, so a read invoice is always checked.
+        return []
+    company = db.session.get(Company, document.company_id)
+    assert company is not None
+    elements = accounting_settings(company)["elements"]
+    out = [
+        {"code": c.code, "level": c.level, "message": c.message, "field": c.field}
+        for c in check_invoice(fields, required=required_fields(elements))
+    ]
+    chart = chart_numbers(company)
+    lines = (fields.get("accounting") or {}).get("lines") or []
+    if not lines:
+        out.append(
+            {
+                "code": "missing_account",
+                "level": "error",
+                "field": "accounting.lines",
+                "message": "Aucune imputation comptable : choisissez un compte.",
+            }
+        )
+    for index, line in enumerate(lines):
+        where = f"accounting.lines[{index}]"
+        number = line.get("account")
+        n = index + 1
+        if not number:
+            out.append(
+                {
+                    "code": "missing_account",
+                    "level": "error",
+                    "field": f"{where}.account",
+                    "message": f"Ligne {n} : compte comptable manquant.",
+                }
+            )
+        elif number not in chart:
+            out.append(
+                {
+                    "code": "unknown_account",
+                    "level": "error",
+                    "field": f"{where}.account",
+                    "message": f"Ligne {n} : le compte {number} n'est pas dans le plan "
+                    "comptable de l'entreprise.",
+                }
+            )
+        elif not chart[number]:
+            out.append(
+                {
+                    "code": "inactive_account",
+                    "level": "error",
+                    "field": f"{where}.account",
+                    "message": f"Ligne {n} : le compte {number} est désactivé.",
+                }
+            )
+        elif not class_allowed(number, elements):
+            out.append(
+                {
+                    "code": f"class_{number[0]}_refused",
+                    "level": "error",
+                    "field": f"{where}.account",
+                    "message": f"Ligne {n} : la saisie sur la classe {number[0]} n'est "
+                    f"pas autorisée pour cette entreprise (compte {number}).",
+                }
+            )
+        if elements.get("vat_codes") and not line.get("vat_code"):
+            out.append(
+                {
+                    "code": "missing_vat_code",
+                    "level": "error",
+                    "field": f"{where}.vat_code",
+                    "message": f"Ligne {n} : code de TVA manquant.",
+                }
+            )
+    out.extend(duplicates(document))
+    return out
+
+
+def summary(fields: dict[str, Any]) -> dict[str, Any]:
+    """What the search index and lists show of a purchase invoice."""
+    sup = fields.get("supplier") or {}
+    return {
+        "supplier": sup.get("name"),
+        "invoice_number": fields.get("invoice_number"),
+        "siren": sup.get("siren"),
+        "vat_number": sup.get("vat_number"),
+        "invoice_date": fields.get("invoice_date"),
+        "amount": fields.get("total_incl_tax"),
+    }
+
+
+# --- after validation ------------------------------------------------------------------------
+
+
+def after_validation(document: Document) -> None:
+    """Remember the supplier of a validated invoice, commit, then queue the model training."""
+    binder = db.session.get(Binder, document.binder_id)
+    if binder is None or binder.type != BINDER_TYPE:
+        return
+    try:
+        remember_supplier(document)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("supplier memory of document %s failed", document.id)
+    runner = classeur().tasks
+    if runner is not None:
+        runner.submit(TRAIN_TASK, document.firm_id)
+
+
+def training_samples(firm_id: int) -> list[dict[str, Any]]:
+    """One sample per accounting line's account of every validated purchase of the firm."""
+    rows = db.session.execute(
+        select(Document.fields, Document.text)
+        .join(Binder, Binder.id == Document.binder_id)
+        .where(
+            Document.firm_id == firm_id,
+            Document.state == DocumentState.VALIDATED,
+            Binder.type == BINDER_TYPE,
+        )
+        .order_by(Document.id.desc())
+        .limit(20_000)
+    ).all()
+    samples = []
+    for fields, text in rows:
+        fields = fields or {}
+        lines = (fields.get("accounting") or {}).get("lines") or []
+        account = next((ln.get("account") for ln in lines if ln.get("account")), None)
+        if account:
+            samples.append({**sample_of(fields, text), "account": account})
+    return samples
+
+
+@task(TRAIN_TASK)
+def train_model(firm_id: int) -> int:
+    """Retrain the firm's account model from its validated purchases; returns the sample
+    count. The file is replaced atomically, so a reader never sees half a model."""
+    from plugins.binder_purchases.accounting.model import AccountModel
+
+    samples = training_samples(firm_id)
+    db.session.commit()  # do not hold the database while fitting
+    model = AccountModel().fit(samples)
+    if not model.trained:
+        return len(samples)
+    path = model_path(firm_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    model.save(tmp)
+    tmp.replace(path)
+    return len(samples)

@@ -1,0 +1,509 @@
+"""Pages of the ``binder_purchases`` plugin: the review page "À valider", the documents to
+review of a binder, and the company tabs "Plan comptable" and "Fournisseurs"."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core.auth.permissions import public, requires
+from core.binders.models import Binder
+from core.binders.registry import FieldsError
+from core.db import db
+from core.documents.models import Document, DocumentState
+from core.documents.services import document_checks, update_fields, validate_document
+from core.errors import ServiceError
+from core.state import classeur
+from core.tenancy import scoping
+from core.tenancy.accounting import accounting_settings
+from core.tenancy.models import Company
+from plugins.binder_purchases import services
+from plugins.binder_purchases.accounting.vat import VAT_CODES
+from plugins.binder_purchases.extraction.fields import PAYMENT_MODES, SUPPLIER_KEYS, VAT_REGIMES
+from plugins.binder_purchases.fields import validate_fields
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+bp = Blueprint("binder_purchases", __name__, url_prefix="/purchases", template_folder="templates")
+
+PAYMENT_LABELS = {
+    "transfer": "Virement",
+    "direct_debit": "Prélèvement",
+    "cheque": "Chèque",
+    "card": "Carte bancaire",
+    "cash": "Espèces",
+    "other": "Autre",
+}
+REGIME_LABELS = {
+    "standard": "Normal",
+    "reverse_charge": "Autoliquidation",
+    "intra_eu": "Intracommunautaire",
+    "extra_eu": "Hors UE",
+    "exempt": "Exonéré",
+}
+KIND_LABELS = {"invoice": "Facture", "credit_note": "Avoir"}
+SUPPLIER_LABELS = {
+    "name": "Fournisseur",
+    "siren": "SIREN",
+    "siret": "SIRET",
+    "vat_number": "N° de TVA",
+    "iban": "IBAN",
+    "country": "Pays",
+}
+#: VAT codes offered on the form (the Corsican alias FR_13 is shown once, as FR_130).
+VAT_CHOICES = [(code, label) for code, (label, _rate) in VAT_CODES.items() if code != "FR_13"]
+
+
+@bp.route("/static/<path:filename>")
+@public
+def static(filename: str) -> Any:
+    """The plugin's scripts and styles (CSP ``script-src 'self'``: no inline script)."""
+    return send_from_directory(STATIC, filename, max_age=3600)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _purchase_document(document_id: int) -> tuple[Document, Binder, Company]:
+    document = scoping.get_document(document_id)
+    binder = db.session.get(Binder, document.binder_id)
+    if binder is None or binder.type != services.BINDER_TYPE:
+        abort(404)
+    company = db.session.get(Company, document.company_id)
+    assert company is not None
+    return document, binder, company
+
+
+def fr_amount(value: Any) -> str:
+    """ "1234.50" → "1234,50" for the form (accepted back by the validation)."""
+    return "" if value in (None, "") else str(value).replace(".", ",")
+
+
+def fr_date(value: Any) -> str:
+    """ "2026-03-12" → "12/03/2026"."""
+    if not value or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)):
+        return value or ""
+    y, m, d = str(value).split("-")
+    return f"{d}/{m}/{y}"
+
+
+def input_name(field: str | None) -> str | None:
+    """The form input of a field named by a check or an error ("vat_lines[0].rate")."""
+    if not field:
+        return None
+    found = re.fullmatch(r"vat_lines\[(\d+)\]\.(\w+)", field)
+    if found:
+        return f"vat-{found.group(1)}-{found.group(2)}"
+    found = re.fullmatch(r"accounting\.lines\[(\d+)\]\.(\w+)", field)
+    if found:
+        return f"line-{found.group(1)}-{found.group(2)}"
+    return field
+
+
+def _rows(fields: dict[str, Any], proposal: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per VAT line with its accounting line (account and VAT code), plus a blank row
+    to add a rate."""
+    vat_lines = fields.get("vat_lines") or []
+    lines = (fields.get("accounting") or {}).get("lines") or []
+    suggested = services.build_lines(fields, proposal)
+    rows = []
+    count = max(len(vat_lines), 1)
+    for i in range(count):
+        vat = (
+            vat_lines[i]
+            if i < len(vat_lines)
+            else {
+                "rate": None,
+                "base": fields.get("total_excl_tax"),
+                "amount": fields.get("total_tax"),
+            }
+        )
+        line = lines[i] if i < len(lines) else {}
+        guess = suggested[i] if i < len(suggested) else {}
+        rows.append(
+            {
+                "rate": fr_amount(vat.get("rate")),
+                "base": fr_amount(vat.get("base")),
+                "amount": fr_amount(vat.get("amount")),
+                "account": line.get("account") or guess.get("account") or "",
+                "vat_code": line.get("vat_code") or guess.get("vat_code") or "",
+            }
+        )
+    rows.append({"rate": "", "base": "", "amount": "", "account": "", "vat_code": ""})
+    return rows
+
+
+def form_changes(
+    form: Any, fields: dict[str, Any], elements: dict[str, Any], rows: int
+) -> dict[str, Any]:
+    """The field changes typed on the review form (only the inputs shown are read)."""
+    changes: dict[str, Any] = {}
+    supplier = dict(fields.get("supplier") or {})
+    for key in SUPPLIER_KEYS:
+        name = f"supplier.{key}"
+        if name in form:
+            supplier[key] = form.get(name, "").strip() or None
+    changes["supplier"] = supplier
+    simple = [
+        "invoice_date",
+        "currency",
+        "total_excl_tax",
+        "total_tax",
+        "total_incl_tax",
+        "document_kind",
+        "vat_regime",
+    ]
+    for element in ("invoice_number", "due_date", "payment_mode"):
+        if elements.get(element):
+            simple.append(element)
+    for key in simple:
+        if key in form:
+            changes[key] = form.get(key, "").strip() or None
+    vat_lines, lines = [], []
+    label = services.default_label({**fields, **changes})
+    for i in range(rows):
+        rate, base, amount = (
+            form.get(f"vat-{i}-{k}", "").strip() for k in ("rate", "base", "amount")
+        )
+        account = form.get(f"line-{i}-account", "").strip()
+        if f"line-{i}-vat_code" in form:
+            vat_code = form.get(f"line-{i}-vat_code", "").strip()
+        else:
+            old = (fields.get("accounting") or {}).get("lines") or []
+            vat_code = (old[i].get("vat_code") if i < len(old) else None) or ""
+        if not any((rate, base, amount, account)):
+            continue
+        if rate or base or amount:
+            vat_lines.append({"rate": rate or None, "base": base or None, "amount": amount or None})
+        lines.append(
+            {
+                "account": account or None,
+                "label": label,
+                "vat_code": vat_code or None,
+                "amount_excl_tax": base or None,
+                "vat_amount": amount or None,
+            }
+        )
+    if vat_lines and any(v["rate"] for v in vat_lines):
+        changes["vat_lines"] = vat_lines
+    elif not vat_lines:
+        changes["vat_lines"] = []
+    else:  # amounts without a rate: keep them as the accounting lines only
+        changes["vat_lines"] = [v for v in vat_lines if v["rate"]]
+    accounting = fields.get("accounting") or {}
+    changes["accounting"] = {
+        "lines": lines,
+        "proposal": accounting.get("proposal"),
+        "supplier_id": accounting.get("supplier_id"),
+    }
+    return changes
+
+
+def _confirmed(before: dict[str, Any], cleaned: dict[str, Any]) -> dict[str, float]:
+    """Confidence 1.0 for every field the accountant changed (a person typed it)."""
+    confidence = dict(before.get("confidence") or {})
+    for key in (
+        "invoice_number",
+        "invoice_date",
+        "due_date",
+        "currency",
+        "total_excl_tax",
+        "total_tax",
+        "total_incl_tax",
+        "payment_mode",
+        "document_kind",
+        "vat_regime",
+        "vat_lines",
+    ):
+        if cleaned.get(key) != before.get(key):
+            confidence[key] = 1.0
+    old_sup, new_sup = before.get("supplier") or {}, cleaned.get("supplier") or {}
+    for key in SUPPLIER_KEYS:
+        if old_sup.get(key) != new_sup.get(key):
+            confidence[f"supplier.{key}"] = 1.0
+    return confidence
+
+
+def _next_to_review(document: Document) -> int | None:
+    base = select(Document.id).where(
+        Document.binder_id == document.binder_id,
+        Document.state == DocumentState.TO_REVIEW,
+        Document.id != document.id,
+    )
+    return db.session.scalar(
+        base.where(Document.id > document.id).order_by(Document.id)
+    ) or db.session.scalar(base.order_by(Document.id))
+
+
+def _reindex(document_id: int) -> None:
+    try:
+        from core.search.services import index_documents
+
+        index_documents([document_id])
+    except Exception:
+        current_app.logger.exception("re-indexing document %s failed", document_id)
+
+
+# --- review ----------------------------------------------------------------------------------
+
+
+@bp.route("/<int:document_id>/review", methods=["GET", "POST"])
+@requires("documents.review")
+def review(document_id: int) -> Any:
+    """ "À valider": the page preview beside the fields, the checks, the proposal; "Enregistrer"
+    saves (each change an audit event), "Valider" saves, validates and opens the next one."""
+    document, binder, company = _purchase_document(document_id)
+    elements = accounting_settings(company)["elements"]
+    errors: dict[str, str] = {}
+    status = 200
+    fields = dict(document.fields or {})
+    form_values: dict[str, str] | None = None
+    if request.method == "POST":
+        if document.state != DocumentState.TO_REVIEW:
+            flash(_("Ce document n'est pas à valider."), "error")
+            return redirect(url_for("documents.show", document_id=document.id))
+        services.ensure_chart(company)
+        rows = min(request.form.get("rows", 1, type=int) or 1, 50)
+        changes = form_changes(request.form, fields, elements, rows)
+        # The proposal follows the corrected supplier and amounts.
+        proposal = services.propose(company, {**fields, **changes}, document.text)
+        changes["accounting"].update(proposal)
+        try:
+            cleaned = validate_fields({**fields, **changes})
+            changes["confidence"] = _confirmed(fields, cleaned)
+            update_fields(document, changes, current_user.id)
+            db.session.commit()
+        except (FieldsError, ServiceError) as exc:
+            db.session.rollback()
+            errors[input_name(exc.field) or "_"] = exc.message
+            form_values = request.form.to_dict()
+            status = 422
+        else:
+            _reindex(document.id)
+            if request.form.get("action") != "validate":
+                flash(_("Modifications enregistrées."), "success")
+                return redirect(url_for("binder_purchases.review", document_id=document.id))
+            try:
+                to_run = validate_document(document, current_user.id)
+            except ServiceError as exc:
+                db.session.rollback()
+                errors[input_name(exc.field) or "_"] = exc.message
+                status = 422
+            else:
+                from core.exports.services import submit_exports
+
+                submit_exports(to_run)
+                _reindex(document.id)
+                flash(_("Facture validée."), "success")
+                following = _next_to_review(document)
+                if following is not None:
+                    return redirect(url_for("binder_purchases.review", document_id=following))
+                return redirect(url_for("binders.binder", binder_id=binder.id))
+        document = scoping.get_document(document_id)
+        fields = dict(document.fields or {})
+    return _render_review(document, binder, company, elements, fields, errors, form_values, status)
+
+
+def _render_review(
+    document: Document,
+    binder: Binder,
+    company: Company,
+    elements: dict[str, Any],
+    fields: dict[str, Any],
+    errors: dict[str, str],
+    form_values: dict[str, str] | None,
+    status: int,
+) -> Any:
+    proposal = services.propose(company, fields, document.text)
+    checks = document_checks(document) if fields else []
+    confidence = fields.get("confidence") or {}
+    accounts = services.accounts(company, active_only=True)
+    allowed_accounts = [a for a in accounts if services.class_allowed(a.number, elements)]
+    rows = _rows(fields, proposal["proposal"])
+    values: dict[str, Any] = {
+        f"supplier.{k}": (fields.get("supplier") or {}).get(k) or "" for k in SUPPLIER_KEYS
+    }
+    values.update(
+        {
+            "invoice_number": fields.get("invoice_number") or "",
+            "invoice_date": fr_date(fields.get("invoice_date")),
+            "due_date": fr_date(fields.get("due_date")),
+            "currency": fields.get("currency") or "",
+            "total_excl_tax": fr_amount(fields.get("total_excl_tax")),
+            "total_tax": fr_amount(fields.get("total_tax")),
+            "total_incl_tax": fr_amount(fields.get("total_incl_tax")),
+            "payment_mode": fields.get("payment_mode") or "",
+            "vat_regime": fields.get("vat_regime") or "standard",
+            "document_kind": fields.get("document_kind") or "invoice",
+        }
+    )
+    if form_values:  # show back what was typed, with the error beside it
+        values.update({k: v for k, v in form_values.items() if k in values})
+        for i, row in enumerate(rows):
+            for key in ("rate", "base", "amount"):
+                row[key] = form_values.get(f"vat-{i}-{key}", row[key])
+            for key in ("account", "vat_code"):
+                row[key] = form_values.get(f"line-{i}-{key}", row[key])
+    # Without a low-confidence field name from the text, an empty value needs a look too.
+
+    def conf(key: str) -> float | None:
+        value = confidence.get(key)
+        return float(value) if value is not None else None
+
+    def low(key: str) -> bool:
+        value = conf(key)
+        return value is None or value < services.LOW_CONFIDENCE
+
+    db.session.commit()  # the chart may have been seeded on first use
+    return render_template(
+        "binder_purchases/review.html",
+        document=document,
+        binder=binder,
+        company=company,
+        elements=elements,
+        fields=fields,
+        values=values,
+        rows=rows,
+        errors=errors,
+        checks=checks,
+        blocking=[c for c in checks if c["level"] == "error"],
+        proposal=proposal["proposal"],
+        accounts=allowed_accounts,
+        vat_choices=VAT_CHOICES,
+        payment_labels=PAYMENT_LABELS,
+        regime_labels=REGIME_LABELS,
+        kind_labels=KIND_LABELS,
+        payment_modes=PAYMENT_MODES,
+        regimes=VAT_REGIMES,
+        supplier_labels=SUPPLIER_LABELS,
+        conf=conf,
+        low=low,
+        input_name=input_name,
+        next_id=_next_to_review(document),
+    ), status
+
+
+@bp.route("/binders/<int:binder_id>/to-review")
+@requires("documents.review")
+def to_review(binder_id: int) -> Any:
+    """The documents of a purchase binder waiting for review, oldest first."""
+    binder = scoping.get_binder(binder_id)
+    if binder.type != services.BINDER_TYPE:
+        abort(404)
+    documents = db.session.scalars(
+        select(Document)
+        .where(Document.binder_id == binder.id, Document.state == DocumentState.TO_REVIEW)
+        .order_by(Document.id)
+        .limit(500)
+    ).all()
+    total = db.session.scalar(
+        select(func.count(Document.id)).where(
+            Document.binder_id == binder.id, Document.state == DocumentState.TO_REVIEW
+        )
+    )
+    return render_template(
+        "binder_purchases/to_review.html",
+        binder=binder,
+        documents=documents,
+        total=total,
+        summary=services.summary,
+        company=db.session.get(Company, binder.company_id),
+    )
+
+
+# --- company tabs ----------------------------------------------------------------------------
+
+
+def _may_write() -> bool:
+    from core.auth.permissions import role_allows
+
+    return role_allows(scoping.current_membership().role, "accounting.write")
+
+
+@bp.route("/companies/<int:company_id>/accounts", methods=["GET", "POST"])
+@requires("companies.read")
+def accounts(company_id: int) -> Any:
+    """Tab "Plan comptable": the company's chart; add an account (admins, accountants)."""
+    company = scoping.get_company(company_id)
+    error: ServiceError | None = None
+    if request.method == "POST":
+        if not _may_write():
+            abort(403)
+        try:
+            account = services.add_account(
+                company, request.form.get("number", ""), request.form.get("label", "")
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            db.session.commit()
+            flash(_("Compte %(number)s enregistré.", number=account.number), "success")
+            return redirect(url_for("binder_purchases.accounts", company_id=company.id))
+    rows = services.accounts(company)
+    db.session.commit()
+    return render_template(
+        "binder_purchases/accounts.html",
+        company=company,
+        tabs=classeur().company_tabs,
+        active_tab="accounts",
+        accounts=rows,
+        error=error,
+        form=request.form,
+        elements=accounting_settings(company)["elements"],
+    ), (422 if error else 200)
+
+
+@bp.route("/companies/<int:company_id>/accounts/<int:account_id>", methods=["POST"])
+@requires("accounting.write")
+def account(company_id: int, account_id: int) -> Any:
+    """Rename, deactivate or reactivate one account."""
+    company = scoping.get_company(company_id)
+    try:
+        acc = services.get_account(company, account_id)
+        action = request.form.get("action", "rename")
+        if action == "deactivate":
+            services.update_account(acc, active=False)
+        elif action == "activate":
+            services.update_account(acc, active=True)
+        else:
+            services.update_account(acc, label=request.form.get("label", ""))
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Compte %(number)s enregistré.", number=acc.number), "success")
+    return redirect(url_for("binder_purchases.accounts", company_id=company.id))
+
+
+@bp.route("/companies/<int:company_id>/suppliers")
+@requires("companies.read")
+def suppliers(company_id: int) -> Any:
+    """Tab "Fournisseurs": the supplier directory and what Classeur remembers of each."""
+    company = scoping.get_company(company_id)
+    return render_template(
+        "binder_purchases/suppliers.html",
+        company=company,
+        tabs=classeur().company_tabs,
+        active_tab="suppliers",
+        suppliers=services.suppliers(company),
+    )
