@@ -232,7 +232,8 @@ def _inspect_pdf(path: Path, *, max_pages: int) -> Inspection:
             )
         root = reader.trailer["/Root"].get_object()
         tree = root["/Pages"].get_object()
-        claimed = int(tree.get("/Count", 0))
+        count_object = tree.get("/Count", 0)
+        claimed = int(getattr(count_object, "get_object", lambda: count_object)())
         if claimed > max_pages:
             raise _too_many_pages(claimed, max_pages)
         # Walk the tree ourselves, bounded: /Count may lie in either direction.

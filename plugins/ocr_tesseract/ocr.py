@@ -171,8 +171,11 @@ class OcrEngine:
 
 
 def ocr_image_file(path: Path, *, lang: str = "fra+eng", timeout: float = 120) -> str:
-    """OCR one image file in the current process (no pool): handy for scripts and tests."""
-    _init_worker()
+    """OCR one image file in the current process (no pool): handy for scripts and tests.
+
+    Tesseract keeps its default threading here: ``OMP_THREAD_LIMIT`` is only set inside the
+    engine's worker processes, never in the caller's environment.
+    """
     return _ocr_page(str(path), "image", 300, lang, timeout, 1)
 
 
@@ -246,12 +249,17 @@ def _page_file(path: str, kind: str, dpi: int, page: int, tmp: Path, timeout: fl
         return paths[0]
     from PIL import Image
 
+    from core.documents.reading import image_frame
+
     with Image.open(path) as im:
-        if page == 1 and getattr(im, "n_frames", 1) == 1 and im.format in ("PNG", "JPEG"):
+        upright = im.getexif().get(0x0112, 1) == 1  # EXIF orientation
+        single = getattr(im, "n_frames", 1) == 1
+        if upright and single and im.format in ("PNG", "JPEG") and im.mode in ("1", "L", "RGB"):
             return path  # Tesseract reads these directly
-        im.seek(page - 1)
-        frame = im.convert("L") if im.mode not in ("1", "L") else im.copy()
-    out = tmp / f"page-{page}.pgm" if frame.mode == "L" else tmp / f"page-{page}.png"
+    frame = image_frame(Path(path), page)
+    if frame.mode == "RGB":
+        frame = frame.convert("L")
+    out = tmp / (f"page-{page}.png" if frame.mode == "1" else f"page-{page}.pgm")
     frame.save(out)
     return str(out)
 

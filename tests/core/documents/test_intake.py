@@ -53,9 +53,11 @@ def test_png_jpeg_and_multi_frame_tiff(write: Writer, png_file: Path, tiff_2_fra
 @pytest.mark.parametrize(
     ("name", "flavor"),
     [
-        ("CII_example3.xml", "cii"),
-        ("ubl-tc434-example6.xml", "ubl"),
-        ("ubl-tc434-creditnote1.xml", "ubl"),
+        ("en16931/CII_example8.xml", "cii"),
+        ("akretion/factur-x-en16931.xml", "cii"),
+        ("akretion/zugferd-comfort.xml", "cii"),  # ZUGFeRD 1 namespace
+        ("akretion/ubl-21-en16931.xml", "ubl"),
+        ("en16931/ubl-tc434-creditnote1.xml", "ubl"),
     ],
 )
 def test_e_invoices_are_accepted_with_their_flavor(name: str, flavor: str) -> None:
@@ -129,7 +131,9 @@ def test_other_xml_is_unsupported(write: Writer) -> None:
 
 
 def test_malformed_xml_is_corrupt(write: Writer) -> None:
-    path = write("cut.xml", (DATA / "invoices" / "CII_example3.xml").read_bytes()[:3000])
+    path = write(
+        "cut.xml", (DATA / "invoices" / "en16931" / "CII_example8.xml").read_bytes()[:3000]
+    )
     assert rejected(path).code == "corrupt"
 
 
@@ -192,6 +196,18 @@ def test_pdf_claiming_a_million_pages(write: Writer) -> None:
     error = rejected(write("million.pdf", data))
     assert error.code == "too_many_pages"
     assert "200" in error.message
+
+
+def test_pdf_claiming_a_million_pages_through_a_reference(write: Writer) -> None:
+    data = hand_made_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 4 0 R >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+            b"1000000",
+        ]
+    )
+    assert rejected(write("million-ref.pdf", data)).code == "too_many_pages"
 
 
 def test_pdf_lying_about_a_small_count(write: Writer) -> None:

@@ -56,11 +56,11 @@ def test_images_have_empty_text(png_file: Path, tiff_2_frames: Path) -> None:
 
 
 def test_xml_text_rendering() -> None:
-    path = DATA / "invoices" / "CII_example3.xml"
+    path = DATA / "invoices" / "en16931" / "CII_example8.xml"
     (text,) = text_layer(path, inspect_file(path))
     lines = text.splitlines()
     assert len(lines) > 20
-    assert {"SubscriptionSeller", "Buyercompany ltd", "Big city"} <= set(lines)
+    assert {"Systeemdiensten", "Vastrecht Transportdienst"} <= set(lines)
     assert all(line == line.strip() and line for line in lines)
     assert "<" not in text  # text nodes only, no markup
 
@@ -107,7 +107,7 @@ def test_jpeg_preview_from_cmyk(write: Writer, tmp_path: Path) -> None:
 
 
 def test_xml_has_no_preview(tmp_path: Path) -> None:
-    path = DATA / "invoices" / "ubl-tc434-example6.xml"
+    path = DATA / "invoices" / "akretion" / "ubl-21-en16931.xml"
     with pytest.raises(PreviewUnavailable, match="XML"):
         render_preview(path, inspect_file(path), 1, tmp_path / "x.png")
 
@@ -124,3 +124,14 @@ def test_page_images(text_pdf: Path, tiff_2_frames: Path) -> None:
     assert rendered[0][1].mode == "L"
     frames = dict(page_images(tiff_2_frames, inspect_file(tiff_2_frames), [1, 2]))
     assert frames[2].size == (600, 900)
+
+
+def test_exif_orientation_is_applied(write: Writer, tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored on its side: display rotated 90° clockwise
+    text_image("Photo", (400, 200)).rotate(90, expand=True).save(buf, format="JPEG", exif=exif)
+    path = write("photo.jpg", buf.getvalue())
+    out = render_preview(path, inspect_file(path), 1, tmp_path / "p.png")
+    with Image.open(out) as im:
+        assert im.size == (400, 200)

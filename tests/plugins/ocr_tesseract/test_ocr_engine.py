@@ -139,3 +139,13 @@ def test_text_pdf_page_is_rendered(tmp_path: Path) -> None:
     path = tmp_path / "text.pdf"
     path.write_bytes(buf.getvalue())
     assert _embedded_scan(str(path), 1, tmp_path) is None
+
+
+def test_phone_photo_exif_orientation(engine: OcrEngine, tmp_path: Path) -> None:
+    # Stored on its side with EXIF orientation 6 ("rotate 90° clockwise to display").
+    photo = tmp_path / "photo.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    scanned_page(INVOICE_LINES).rotate(90, expand=True).save(photo, quality=85, exif=exif)
+    result = engine.ocr_pages(photo, inspect_file(photo), [1])
+    assert "Quincaillerie" in result[1]
