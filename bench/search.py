@@ -1,7 +1,13 @@
-"""Search benchmark: the whoosh backend against SQLite FTS5 on the same synthetic corpus.
+"""Search benchmark: the whoosh and PostgreSQL backends, and SQLite FTS5, on the same corpus.
 
-    .venv/bin/python bench/search.py --docs 10000 --queries 100     # quick check
+    .venv/bin/python bench/search.py --docs 2000 --queries 50 --backend both    # quick check
+    .venv/bin/python bench/search.py --docs 10000 --queries 100     # whoosh and FTS5
     .venv/bin/python bench/search.py                                # 100,000 docs, 300 queries
+    .venv/bin/python bench/search.py --docs 100000 --backend postgres   # PostgreSQL and FTS5
+
+``--backend`` picks whoosh (default), postgres or both; PostgreSQL runs in a database created
+on ``--pg-server`` for the run (migrated with ``alembic upgrade heads``, dropped at the end) and
+is fed by ``PostgresBackend.rebuild`` from the same corpus file; it answers the same queries.
 
 Prints, for each case (plain, company filter, binder-type filter, export-error restriction),
 p50/p95 of selective queries (invoice number, SIREN, supplier, amount) and of broad queries
@@ -28,10 +34,11 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.search.backend import IndexedDocument, SearchQuery  # noqa: E402
+from core.search.backend import IndexedDocument, SearchBackend, SearchQuery  # noqa: E402
 from core.search.whoosh_backend import WhooshBackend  # noqa: E402
 
 SEED = 20240501
@@ -600,6 +607,15 @@ def main() -> None:
     parser.add_argument("--single-index", action="store_true", help="one index for all firms")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--rebuild-child", nargs=2, metavar=("CORPUS", "INDEX"))
+    parser.add_argument(
+        "--backend", choices=("whoosh", "postgres", "both"), default="whoosh", help="engines"
+    )
+    parser.add_argument(
+        "--pg-server",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+        help="PostgreSQL server URL (a database is created there for the run)",
+    )
+    parser.add_argument("--keep-pg", action="store_true", help="do not drop the database")
     args = parser.parse_args()
 
     if args.rebuild_child:
@@ -645,31 +661,12 @@ def main() -> None:
             (work / f"corpus-{firm}.jsonl").unlink()
     print(f"corpus: {args.docs} docs generated in {time.perf_counter() - t0:.1f} s ({work})")
 
-    index_dir = work / "whoosh"
-    if index_dir.exists():
-        shutil.rmtree(index_dir)
-    cmd = [
-        sys.executable,
-        __file__,
-        "--rebuild-child",
-        str(corpus),
-        str(index_dir),
-        "--procs",
-        str(args.procs),
-        "--limitmb",
-        str(args.limitmb),
-    ]
-    if args.single_index:
-        cmd.append("--single-index")
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    rebuild = json.loads(out.strip().splitlines()[-1])
-    print(
-        f"whoosh rebuild: {rebuild['seconds']:.1f} s ({args.docs / rebuild['seconds']:.0f} docs/s),"
-        f" peak RSS {rebuild['peak_mb']:.0f} MB (writer children {rebuild['children_peak_mb']:.0f}"
-        f" MB), {rebuild['count']} docs, procs={args.procs} limitmb={args.limitmb}"
-    )
-    backend = WhooshBackend(index_dir, per_firm=not args.single_index)
-    print(f"whoosh index size: {backend.index_size() / 2**20:.0f} MB")
+    engines: dict[str, SearchBackend] = {}
+    if args.backend in ("whoosh", "both"):
+        engines["whoosh"] = run_whoosh_rebuild(args, corpus, work)
+    pg_cleanup = None
+    if args.backend in ("postgres", "both"):
+        engines["postgres"], pg_cleanup = build_postgres(args, corpus, work)
 
     restrict = set(rng.sample([m["id"] for m in meta], max(1, args.docs // 100)))
     t0 = time.perf_counter()
@@ -698,48 +695,163 @@ def main() -> None:
             sq.restrict_ids = restrict_by_firm[firm]
         return sq
 
+    names = [*engines, "fts5"]
     print(
-        f"\n{'case':<13} {'kind':<10} {'whoosh p50/p95 ms':>20} {'fts5 p50/p95 ms':>18}"
-        f" {'found w/f':>10}"
+        f"\n{'case':<13} {'kind':<10} "
+        + " ".join(f"{name + ' p50/p95 ms':>22}" for name in names)
+        + f" {'found ' + '/'.join(n[0] for n in names):>14}"
     )
     for case in ("plain", "company", "binder_type", "export_error"):
         timings: dict[tuple[str, str], list[float]] = {}
-        found = {"w": 0, "f": 0}
+        found = dict.fromkeys(names, 0)
         for kind, firm, text in queries:
             sq = case_query(case, firm, text)
-            t = time.perf_counter()
-            res = backend.search(sq)
-            timings.setdefault(("whoosh", kind), []).append(time.perf_counter() - t)
+            for name, engine in engines.items():
+                t = time.perf_counter()
+                res = engine.search(sq)
+                timings.setdefault((name, kind), []).append(time.perf_counter() - t)
+                found[name] += bool(res.hits)
             t = time.perf_counter()
             rows = fts_search(con, sq)
             timings.setdefault(("fts5", kind), []).append(time.perf_counter() - t)
-            found["w"] += bool(res.hits)
-            found["f"] += bool(rows)
+            found["fts5"] += bool(rows)
         for kind in ("selective", "broad"):
-            w50, w95 = percentiles(timings[("whoosh", kind)])
-            f50, f95 = percentiles(timings[("fts5", kind)])
+            cells = []
+            for name in names:
+                p50, p95 = percentiles(timings[(name, kind)])
+                cells.append(f"{p50:>11.1f} / {p95:>7.1f}")
             print(
-                f"{case:<13} {kind:<10} {w50:>9.1f} / {w95:>7.1f} {f50:>8.1f} / {f95:>7.1f}"
-                f" {found['w']:>5}/{found['f']}"
+                f"{case:<13} {kind:<10} "
+                + " ".join(cells)
+                + f" {'/'.join(str(found[n]) for n in names):>14}"
             )
 
+    if "postgres" in engines:
+        pg_broad_details(engines["postgres"], queries)
+
     # Live add: one document until searchable.
-    latencies = []
-    for n in range(20):
-        doc = next(generate(1, random.Random(n)))
-        doc.id = args.docs + 1 + n
-        doc.firm_id = FIRMS[n % 3]
-        doc.text += f" marqueurunique{n}"
-        t = time.perf_counter()
-        backend.index([doc])
-        backend.flush()
-        hits = backend.search(SearchQuery(firm_id=doc.firm_id, q=f"marqueurunique{n}")).hits
-        latencies.append(time.perf_counter() - t)
-        assert [h.id for h in hits] == [doc.id]
-    p50, p95 = percentiles(latencies)
-    print(f"\nlive add (index + flush + search finds it): p50 {p50:.0f} ms, p95 {p95:.0f} ms")
-    backend.close()
+    for name, engine in engines.items():
+        latencies = []
+        for n in range(20):
+            doc = next(generate(1, random.Random(n)))
+            doc.id = args.docs + 1 + n
+            doc.firm_id = FIRMS[n % 3]
+            doc.text += f" marqueurunique{n}"
+            t = time.perf_counter()
+            engine.index([doc])
+            engine.flush()
+            hits = engine.search(SearchQuery(firm_id=doc.firm_id, q=f"marqueurunique{n}")).hits
+            latencies.append(time.perf_counter() - t)
+            assert [h.id for h in hits] == [doc.id]
+        p50, p95 = percentiles(latencies)
+        print(
+            f"live add {name} (index + flush + search finds it): p50 {p50:.0f} ms, p95 {p95:.0f} ms"
+        )
+        engine.close()
     con.close()
+    if pg_cleanup is not None:
+        pg_cleanup()
+
+
+def run_whoosh_rebuild(args: argparse.Namespace, corpus: Path, work: Path) -> WhooshBackend:
+    """Rebuild the whoosh index in a child process (time, peak RSS); open it."""
+    index_dir = work / "whoosh"
+    if index_dir.exists():
+        shutil.rmtree(index_dir)
+    cmd = [
+        sys.executable,
+        __file__,
+        "--rebuild-child",
+        str(corpus),
+        str(index_dir),
+        "--procs",
+        str(args.procs),
+        "--limitmb",
+        str(args.limitmb),
+    ]
+    if args.single_index:
+        cmd.append("--single-index")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rebuild = json.loads(out.strip().splitlines()[-1])
+    print(
+        f"whoosh rebuild: {rebuild['seconds']:.1f} s ({args.docs / rebuild['seconds']:.0f} docs/s),"
+        f" peak RSS {rebuild['peak_mb']:.0f} MB (writer children {rebuild['children_peak_mb']:.0f}"
+        f" MB), {rebuild['count']} docs, procs={args.procs} limitmb={args.limitmb}"
+    )
+    backend = WhooshBackend(index_dir, per_firm=not args.single_index)
+    print(f"whoosh index size: {backend.index_size() / 2**20:.0f} MB")
+    return backend
+
+
+def build_postgres(args: argparse.Namespace, corpus: Path, work: Path) -> tuple[SearchBackend, Any]:
+    """Create and migrate a database, fill it with ``PostgresBackend.rebuild``; open it.
+
+    Returns the backend and a function dropping the database.
+    """
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from core.app import create_app
+    from core.db import db
+    from core.migrate import upgrade
+    from core.search.pg_backend import PostgresBackend
+
+    name = f"classeur_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(args.pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = args.pg_server.rsplit("/", 1)[0] + f"/{name}"
+    app = create_app({"DATA_DIR": str(work), "DATABASE_URL": url, "SECRET_KEY": "bench"})
+    upgrade(app)
+    db.engine_for(app).dispose()
+    backend = PostgresBackend(url)
+    t0 = time.perf_counter()
+    backend.rebuild(read_chunks(corpus))
+    with backend.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE search_documents"))
+    elapsed = time.perf_counter() - t0
+    print(
+        f"postgres rebuild: {elapsed:.1f} s ({args.docs / elapsed:.0f} docs/s), "
+        f"{backend.document_count()} docs, table + indexes "
+        f"{backend.index_size() / 2**20:.0f} MB (database {name})"
+    )
+
+    def cleanup() -> None:
+        if args.keep_pg:
+            print(f"postgres database kept: {url}")
+        else:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return backend, cleanup
+
+
+def pg_broad_details(backend: SearchBackend, queries: list[tuple[str, int, str]]) -> None:
+    """Where PostgreSQL's broad-query time goes: matches per query, and the count's share."""
+    from sqlalchemy import text
+
+    from core.search.models import TS_CONFIG
+
+    engine = backend.engine  # type: ignore[attr-defined]
+    broad = sorted({(firm, q) for kind, firm, q in queries if kind == "broad"})[:12]
+    print("\npostgres broad queries: matches, full search ms, matches-only count ms")
+    with engine.connect() as conn:
+        for firm, q in broad:
+            t = time.perf_counter()
+            backend.search(SearchQuery(firm_id=firm, q=q))
+            full = time.perf_counter() - t
+            t = time.perf_counter()
+            n = conn.execute(
+                text(
+                    "SELECT count(*) FROM search_documents WHERE firm_id = :f AND "
+                    f"tsv @@ websearch_to_tsquery('{TS_CONFIG}', :q)"
+                ),
+                {"f": firm, "q": q},
+            ).scalar()
+            count = time.perf_counter() - t
+            print(f"  firm {firm} {q!r:<24} {n:>7} {full * 1000:>8.1f} {count * 1000:>8.1f}")
 
 
 if __name__ == "__main__":

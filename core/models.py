@@ -4,6 +4,7 @@ from core.auth.models import ApiToken, AuditEvent, User
 from core.binders.models import Binder
 from core.documents.models import Document, DocumentEvent, DocumentState
 from core.exports.models import ConnectorSetting, ExportState, ExportStatus
+from core.search.models import SearchDocument
 from core.tenancy.models import Company, Firm, Membership, Role, membership_companies
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Firm",
     "Membership",
     "Role",
+    "SearchDocument",
     "User",
     "membership_companies",
 ]

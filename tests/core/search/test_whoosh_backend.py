@@ -1,4 +1,6 @@
-"""The whoosh search backend, on a real index in a temporary directory."""
+"""The search backends, on real indexes: every test using the ``backend`` fixture runs on the
+whoosh backend (index in a temporary directory) and on the PostgreSQL backend (a migrated
+database of the local server; skipped with the reason if the server is unreachable)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.search.backend import IndexedDocument, SearchQuery
+from core.search.backend import IndexedDocument, SearchBackend, SearchQuery
 from core.search.whoosh_backend import SCHEMA_VERSION, VERSION_FILE, WhooshBackend
 
 FIRM, OTHER_FIRM = 1, 2
@@ -41,19 +43,25 @@ def make_doc(doc_id: int, **overrides: object) -> IndexedDocument:
     return IndexedDocument(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[WhooshBackend]:
-    b = WhooshBackend(tmp_path / "index", commit_interval=0.05)
+@pytest.fixture(params=["whoosh", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
+    b: SearchBackend
+    if request.param == "postgres":
+        from core.search.pg_backend import PostgresBackend
+
+        b = PostgresBackend(request.getfixturevalue("empty_search_pg_url"))
+    else:
+        b = WhooshBackend(tmp_path / "index", commit_interval=0.05)
     yield b
     b.close()
 
 
-def ids(backend: WhooshBackend, **kwargs: object) -> list[int]:
+def ids(backend: SearchBackend, **kwargs: object) -> list[int]:
     kwargs.setdefault("firm_id", FIRM)
     return [hit.id for hit in backend.search(SearchQuery(**kwargs)).hits]  # type: ignore[arg-type]
 
 
-def test_french_stemming_and_accents(backend: WhooshBackend) -> None:
+def test_french_stemming_and_accents(backend: SearchBackend) -> None:
     backend.index(
         [
             make_doc(1, text="Facture d'électricité du mois de mars"),
@@ -70,7 +78,7 @@ def test_french_stemming_and_accents(backend: WhooshBackend) -> None:
     assert ids(backend, q="facture de la électricité") == [1]
 
 
-def test_identifiers_and_amount_are_searchable(backend: WhooshBackend) -> None:
+def test_identifiers_and_amount_are_searchable(backend: SearchBackend) -> None:
     backend.index(
         [
             make_doc(
@@ -96,7 +104,7 @@ def test_identifiers_and_amount_are_searchable(backend: WhooshBackend) -> None:
     assert ids(backend, q="fournisseur:orange") == [2]
 
 
-def test_filters(backend: WhooshBackend) -> None:
+def test_filters(backend: SearchBackend) -> None:
     backend.index(
         [
             make_doc(1, text="loyer", company_id=10, invoice_date=date(2024, 1, 15)),
@@ -125,7 +133,7 @@ def test_filters(backend: WhooshBackend) -> None:
     assert ids(backend, q="loyer", binder_id=101) == [2]
 
 
-def test_sorting_and_pagination(backend: WhooshBackend) -> None:
+def test_sorting_and_pagination(backend: SearchBackend) -> None:
     backend.index(
         make_doc(
             i,
@@ -163,7 +171,7 @@ def test_sorting_and_pagination(backend: WhooshBackend) -> None:
         backend.search(SearchQuery(firm_id=FIRM, q="x", sort="name"))
 
 
-def test_highlights_are_escaped_and_marked(backend: WhooshBackend) -> None:
+def test_highlights_are_escaped_and_marked(backend: SearchBackend) -> None:
     backend.index(
         [
             make_doc(
@@ -184,7 +192,7 @@ def test_highlights_are_escaped_and_marked(backend: WhooshBackend) -> None:
     assert hit.score > 0
 
 
-def test_tenancy_other_firm_never_returned(backend: WhooshBackend) -> None:
+def test_tenancy_other_firm_never_returned(backend: SearchBackend) -> None:
     backend.index(
         [
             make_doc(1, text="facture secrète", company_id=10),
@@ -226,7 +234,7 @@ def test_tenancy_in_single_index_mode(tmp_path: Path) -> None:
         backend.close()
 
 
-def test_restrict_ids(backend: WhooshBackend) -> None:
+def test_restrict_ids(backend: SearchBackend) -> None:
     backend.index(
         make_doc(i, text="avoir fournisseur", company_id=10 + i % 2) for i in range(1, 11)
     )
@@ -259,7 +267,7 @@ def test_restrict_ids(backend: WhooshBackend) -> None:
         "*?*",
     ],
 )
-def test_bad_syntax_never_raises(backend: WhooshBackend, text: str) -> None:
+def test_bad_syntax_never_raises(backend: SearchBackend, text: str) -> None:
     backend.index([make_doc(1, text="facture fournisseur")])
     backend.flush()
     result = backend.search(SearchQuery(firm_id=FIRM, q=text))
@@ -295,7 +303,7 @@ def test_schema_version_change_recreates_index(tmp_path: Path) -> None:
         upgraded.close()
 
 
-def test_concurrent_index_from_many_threads(backend: WhooshBackend) -> None:
+def test_concurrent_index_from_many_threads(backend: SearchBackend) -> None:
     errors: list[BaseException] = []
 
     def work(thread_no: int) -> None:
@@ -319,7 +327,7 @@ def test_concurrent_index_from_many_threads(backend: WhooshBackend) -> None:
     assert len(ids(backend, q="lot7", per_page=100)) == 50
 
 
-def test_reindex_replaces_and_delete_removes(backend: WhooshBackend) -> None:
+def test_reindex_replaces_and_delete_removes(backend: SearchBackend) -> None:
     backend.index([make_doc(1, text="ancien texte"), make_doc(2, text="autre")])
     backend.flush()
     backend.index([make_doc(1, text="nouveau texte")])
@@ -331,7 +339,7 @@ def test_reindex_replaces_and_delete_removes(backend: WhooshBackend) -> None:
     assert backend.document_count(FIRM) == 1
 
 
-def test_rebuild_from_chunks(backend: WhooshBackend) -> None:
+def test_rebuild_from_chunks(backend: SearchBackend) -> None:
     backend.index([make_doc(1, text="périmé"), make_doc(7, text="périmé", firm_id=OTHER_FIRM)])
     backend.flush()
     chunks = [
@@ -355,7 +363,7 @@ def test_rebuild_from_chunks(backend: WhooshBackend) -> None:
     assert ids(backend, q="facture") == [30]
 
 
-def test_writes_during_rebuild_are_kept(backend: WhooshBackend) -> None:
+def test_writes_during_rebuild_are_kept(backend: SearchBackend) -> None:
     def chunks() -> Iterator[list[IndexedDocument]]:
         yield [make_doc(1, text="facture")]
         # A document stored while the rebuild reads the database.
