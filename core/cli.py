@@ -428,3 +428,12 @@ def reindex(app: Flask, chunk: int) -> None:
 
     count = rebuild_index(chunk_size=chunk, progress=True)
     click.echo(f"{count} documents indexed")
+
+
+def _add_scale_out_commands() -> None:
+    from core.tasks.worker import worker_command
+
+    main.add_command(worker_command)
+
+
+_add_scale_out_commands()

@@ -29,6 +29,13 @@ DEFAULTS: dict[str, Any] = {
     # Task runner: "inprocess" (default) or "celery" (needs BROKER_URL).
     "TASK_RUNNER": "inprocess",
     "BROKER_URL": "",
+    # Scale-out (Celery): seconds a worker's claim on a row lives without a heartbeat, how
+    # often waiting work and due retries are queued, the broker's visibility timeout, and how
+    # long a "queued" marker keeps a task from being queued twice.
+    "TASK_LEASE": 60.0,
+    "POLL_INTERVAL": 5.0,
+    "BROKER_VISIBILITY_TIMEOUT": 3600.0,
+    "QUEUED_TTL": 900.0,
     # In-process worker threads; 0 means ``os.cpu_count()``.
     "WORKERS": 0,
     # Whether the in-process runner starts with the app (tests and CLI commands turn it off).
