@@ -39,16 +39,17 @@ services:  ## start PostgreSQL and Redis if they are down (CI machines)
 	  (command -v redis-server >/dev/null && $(SUDO) redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no) || \
 	  echo "warning: Redis is not running"
 
-test: install services  ## the whole suite on SQLite, then on PostgreSQL
+test: install services  ## the suite on SQLite + whoosh, then on PostgreSQL + its full-text search + Celery
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 
-test-sqlite:
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+test-sqlite:  ## SQLite, whoosh, in-process workers, browser tests
+	$(PY) -m pytest -q -m "not postgres" $(PYTEST_ARGS)
 
 test-postgres:
 	@if pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then \
-	  CLASSEUR_TEST_DATABASE_URL=$(PG_URL) $(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS); \
+	  CLASSEUR_TEST_DATABASE_URL=$(PG_URL) CLASSEUR_TEST_SEARCH_BACKEND=postgres \
+	  $(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS); \
 	else echo "PostgreSQL is down: suite not run on PostgreSQL" >&2; exit 1; fi
 
 lint:

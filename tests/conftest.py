@@ -17,6 +17,8 @@ from core.app import create_app
 from core.db import Base, db
 
 PG_URL = os.environ.get("CLASSEUR_TEST_DATABASE_URL", "")
+#: "postgres" runs the suite's apps on the PostgreSQL full-text backend (with PG_URL).
+SEARCH_BACKEND = os.environ.get("CLASSEUR_TEST_SEARCH_BACKEND", "whoosh")
 
 
 def _migrated(url: str, data_dir: Path) -> None:
@@ -78,6 +80,7 @@ def app_config(tmp_path: Path, database_template: dict[str, Any]) -> dict[str, A
         "WORKERS": 2,
         "EXPORT_RETRY_BASE": 0.05,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SEARCH_BACKEND": SEARCH_BACKEND if database_template["kind"] == "postgres" else "whoosh",
     }
 
 
