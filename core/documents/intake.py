@@ -78,6 +78,17 @@ class Inspection:
     has_text_layer: bool | None = None
 
 
+def inspection_of(media_type: str, pages: int) -> Inspection:
+    """The inspection of a file already accepted at intake, rebuilt from what was stored."""
+    if media_type == "application/pdf":
+        kind: Kind = "pdf"
+    elif media_type.startswith("image/"):
+        kind = "image"
+    else:
+        kind = "xml"
+    return Inspection(media_type=media_type, pages=max(pages, 1), kind=kind)
+
+
 class RejectedFile(Exception):
     """A received file that Classeur refuses, with a stable ``code`` and a French ``message``.
 

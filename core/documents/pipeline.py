@@ -18,6 +18,7 @@ from core.binders.registry import FieldsError
 from core.db import db, utcnow
 from core.documents.models import Document, DocumentEvent, DocumentState
 from core.state import classeur
+from core.tenancy.models import Company
 from core.tasks.runner import POLLERS, RECOVERERS, task
 
 log = logging.getLogger("classeur.documents")
@@ -46,7 +47,7 @@ def _claim(document_id: int) -> bool:
 
 def read_text(document: Document) -> tuple[list[str], str]:
     """Text of every page and where it came from (text, ocr, mixed, einvoice)."""
-    from core.documents.intake import inspect_file
+    from core.documents.intake import inspection_of
     from core.documents.reading import page_needs_ocr, text_layer
 
     cfg = current_app.config
@@ -54,12 +55,8 @@ def read_text(document: Document) -> tuple[list[str], str]:
     path = state.storage.path(document.sha256)
     if not path.exists():
         raise ReadingError("Original introuvable dans le stockage.")
-    inspection = inspect_file(
-        path,
-        max_bytes=max(int(cfg["MAX_UPLOAD_BYTES"]), document.size),
-        max_pages=int(cfg["MAX_PAGES"]),
-        max_pixels=int(cfg["MAX_PIXELS"]),
-    )
+    # The file was fully inspected when it was accepted; its type and pages are stored.
+    inspection = inspection_of(document.media_type, document.pages)
     pages = text_layer(path, inspection)
     if inspection.kind == "xml":
         return pages, "einvoice"
@@ -114,6 +111,7 @@ def process_document(document_id: int) -> str | None:
         document.processed_at = utcnow()
         session.add(DocumentEvent(document_id=document.id, action="read", message=source))
         session.commit()
+        company = session.get(Company, document.company_id)
     except Exception as exc:
         session.rollback()
         reason = _reason(exc)
@@ -127,7 +125,12 @@ def process_document(document_id: int) -> str | None:
         session.commit()
         _index([document_id])
         return DocumentState.FAILED
-    _index([document_id])
+    try:
+        from core.search.services import to_indexed
+
+        state.search.index([to_indexed(document, binder, company)])
+    except Exception:
+        log.exception("indexing document %s failed", document_id)
     return DocumentState.TO_REVIEW
 
 

@@ -36,14 +36,10 @@ def extract_text(
     document: Any, path: Path, pages: list[int], config: dict[str, Any]
 ) -> dict[int, str] | None:
     """OCR the pages without a usable text layer (PDF scans and images)."""
-    from core.documents.intake import inspect_file
+    from core.documents.intake import inspection_of
 
-    inspection = inspect_file(
-        path,
-        max_bytes=max(int(config.get("MAX_UPLOAD_BYTES", 0)), document.size),
-        max_pages=int(config.get("MAX_PAGES", 200)),
-        max_pixels=int(config.get("MAX_PIXELS", 89_478_485)),
-    )
+    # The core inspected the file when it was accepted; its type and page count are stored.
+    inspection = inspection_of(document.media_type, document.pages)
     if inspection.kind not in ("pdf", "image"):
         return None
     return engine(config).ocr_pages(path, inspection, pages)
