@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, g, jsonify, request
 from flask_wtf.csrf import CSRFError
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from core.binders.registry import BinderTypeRegistry
@@ -45,7 +46,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             secret_key_path(data_dir), create=True
         )
     app.config.update(
-        MAX_CONTENT_LENGTH=None,  # uploads are bounded while streaming, per file
+        # A whole request is bounded before it is read (each file again while streaming).
+        MAX_CONTENT_LENGTH=int(settings["MAX_REQUEST_BYTES"]),
+        # Own cookie name: another app on the same host (the MEG sandbox) must not clash.
+        SESSION_COOKIE_NAME="classeur_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
@@ -62,6 +66,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.setdefault("TESTING", bool(settings.get("TESTING")))
 
+    if not app.config.get("INSTALL_ID"):
+        # Identifies this installation in idempotency keys sent to remote systems.
+        app.config["INSTALL_ID"] = read_or_create_secret(
+            data_dir / "install_id", create=True, nbytes=9
+        )
+    app.session_interface = TokenAwareSessionInterface()
     db.init_app(app)
     _init_auth(app)
     csrf.init_app(app)
@@ -98,6 +108,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["START_WORKERS"]:
         state.tasks.start()
     return app
+
+
+class TokenAwareSessionInterface(SecureCookieSessionInterface):
+    """No cookie session for bearer-token requests: a token client that keeps cookies is
+    never logged out by a session cookie it happened to receive, and gets none back."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        if request.headers.get("Authorization", "").startswith("Bearer "):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        from flask import request as current_request
+
+        if current_request.headers.get("Authorization", "").startswith("Bearer "):
+            return
+        super().save_session(app, session, response)
 
 
 def _security_schemes() -> dict[str, Any]:

@@ -164,9 +164,7 @@ def _dump_table(conn: Connection, table: Table, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     order = list(table.primary_key.columns) or list(table.columns)
     with out.open("w", encoding="utf-8") as fh:
-        result = conn.execution_options(yield_per=BATCH).execute(
-            select(table).order_by(*order)
-        )
+        result = conn.execution_options(yield_per=BATCH).execute(select(table).order_by(*order))
         for row in result:
             record = {key: _encode(value) for key, value in row._mapping.items()}
             fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
@@ -223,8 +221,10 @@ def export_all(app: Flask, destination: str | Path) -> dict[str, Any]:
         manifest["schema_revisions"] = _schema_revisions(conn)
         for table in tables:
             rel = f"tables/{table.name}.jsonl"
-            manifest["tables"][table.name] = {"rows": _dump_table(conn, table, dest / rel),
-                                              "file": rel}
+            manifest["tables"][table.name] = {
+                "rows": _dump_table(conn, table, dest / rel),
+                "file": rel,
+            }
         documents = Base.metadata.tables["documents"]
         shas = sorted(set(conn.execute(select(documents.c.sha256)).scalars()))
     for sha in shas:
@@ -479,9 +479,7 @@ def export_all_command(directory: Path) -> None:
 
 
 @click.command("import-all")
-@click.argument(
-    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def import_all_command(directory: Path) -> None:
     """Restore an export made by ``export-all`` into this new, empty instance."""
     app = _app()

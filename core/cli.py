@@ -173,7 +173,9 @@ def _create_demo(firm_id: int) -> int:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
+@click.option("--with-meg-sandbox", "meg_port", type=int, default=None,
+              help="Also serve the MEG sandbox on this port (demos).")
+def serve(host: str, port: int, threads: int, meg_port: int | None) -> None:
     """Serve Classeur with a production WSGI server (waitress) and the in-process workers."""
     import logging
 
@@ -183,7 +185,24 @@ def serve(host: str, port: int, threads: int) -> None:
     from core.migrate import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_app({"START_WORKERS": False})
+    overrides: dict[str, Any] = {"START_WORKERS": False}
+    if meg_port is not None:
+        import os
+        import threading
+
+        from plugins.meg_export.sandbox import run_sandbox
+
+        data_dir = Path(load_config()["DATA_DIR"])
+        threading.Thread(
+            target=run_sandbox,
+            kwargs={"host": host, "port": meg_port, "data_dir": str(data_dir / "meg-sandbox"),
+                    "config": {"SESSION_COOKIE_NAME": "meg_sandbox_session"}, "threads": 8},
+            name="meg-sandbox", daemon=True,
+        ).start()
+        if "CLASSEUR_MEG_BASE_URL" not in os.environ:
+            overrides["MEG_BASE_URL"] = f"http://{host}:{meg_port}"
+        click.echo(f"MEG sandbox on http://{host}:{meg_port} (demo@meg.example / demo)", err=True)
+    app = create_app(overrides)
     upgrade(app)
     state = app.extensions["classeur"]
     with app.app_context():
@@ -194,7 +213,8 @@ def serve(host: str, port: int, threads: int) -> None:
         state.tasks.start()
     click.echo(f"Classeur is serving on http://{host}:{port}", err=True)
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="Classeur")
+        waitress.serve(app, host=host, port=port, threads=threads, ident="Classeur",
+                       max_request_body_size=int(app.config["MAX_REQUEST_BYTES"]))
     finally:
         if state.tasks is not None:
             state.tasks.stop(wait=False)
@@ -437,3 +457,13 @@ def _add_scale_out_commands() -> None:
 
 
 _add_scale_out_commands()
+
+
+def _add_backup_commands() -> None:
+    from core.backup import export_all_command, import_all_command
+
+    main.add_command(export_all_command)
+    main.add_command(import_all_command)
+
+
+_add_backup_commands()

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     # Task runner: "inprocess" (default) or "celery" (needs BROKER_URL).
     "TASK_RUNNER": "inprocess",
     "BROKER_URL": "",
+    # Generated at first start into <DATA_DIR>/install_id unless given.
+    "INSTALL_ID": "",
     # Scale-out (Celery): seconds a worker's claim on a row lives without a heartbeat, how
     # often waiting work and due retries are queued, the broker's visibility timeout, and how
     # long a "queued" marker keeps a task from being queued twice.
@@ -42,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "START_WORKERS": False,
     # Uploads.
     "MAX_UPLOAD_BYTES": 50 * 1024 * 1024,
+    # A whole upload request (several files); refused by the server before it is read.
+    "MAX_REQUEST_BYTES": 200 * 1024 * 1024,
     "MAX_PAGES": 200,
     "MAX_PIXELS": 89_478_485,
     # OCR: timeout per page in seconds, pool size (0 = cpu count).
@@ -50,12 +54,18 @@ DEFAULTS: dict[str, Any] = {
     # Search backend: "whoosh" (default).
     "SEARCH_BACKEND": "whoosh",
     # Export retries: attempts before a transient error becomes an error, base delay (s).
-    "EXPORT_MAX_ATTEMPTS": 6,
-    "EXPORT_RETRY_BASE": 2.0,
+    # Rate-limited answers (429) are retried after their Retry-After without using attempts.
+    "EXPORT_MAX_ATTEMPTS": 30,
+    "EXPORT_RETRY_BASE": 0.5,
+    # Longest wait between two attempts (s): a remote system back up is drained quickly.
+    "EXPORT_RETRY_MAX_DELAY": 300.0,
     # MEG sandbox / MEG server base URL and OAuth client.
     "MEG_BASE_URL": "http://127.0.0.1:8100",
     "MEG_CLIENT_ID": "classeur",
     "MEG_CLIENT_SECRET": "classeur-sandbox-secret",
+    # Seconds before a MEG call times out, and longest Retry-After waited inside a worker.
+    "MEG_TIMEOUT": 15,
+    "MEG_MAX_INLINE_WAIT": 5,
     # Public base URL of Classeur (OAuth redirect URIs); empty = taken from the request.
     "PUBLIC_URL": "",
     # Session cookie behind TLS.

@@ -75,11 +75,21 @@ def make_engine(url: str) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front: a transaction that reads then writes
             # never fails on a lock upgrade (SQLITE_BUSY), it waits its turn instead. WAL
-            # keeps readers of other connections unblocked.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # keeps readers unblocked. Read-only requests (GET, HEAD) take no write lock,
+            # so pages and searches never queue behind uploads and workers.
+            if _read_only_request():
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _read_only_request() -> bool:
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in ("GET", "HEAD")
 
 
 class Database:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -31,8 +32,8 @@ def import_plugin_models(app: Flask) -> None:
     import core.models  # noqa: F401
 
     for name, plugin in app.extensions["classeur"].pm.list_name_plugin():
-        if name == "core":
-            continue
+        if name == "core" or not isinstance(plugin, ModuleType):
+            continue  # objects given through EXTRA_PLUGINS have no models module
         modname = f"{plugin.__name__}.models"
         try:
             importlib.import_module(modname)

@@ -289,3 +289,39 @@ def make_scan_bytes(lines: list[str], fmt: str = "PNG", size: int = 40) -> bytes
     buf = io.BytesIO()
     img.save(buf, format=fmt, resolution=200.0) if fmt == "PDF" else img.save(buf, format=fmt)
     return buf.getvalue()
+
+
+# --- browser (one Playwright and one Chromium for the whole session) ---------------------
+
+CHROMIUM = os.environ.get("CLASSEUR_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (make system)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+

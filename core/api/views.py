@@ -34,18 +34,18 @@ def fail(exc: ServiceError) -> None:
 
 
 @companies.route("")
+@requires("companies.read")
 @companies.doc(security=[{"bearerAuth": []}])
 @companies.response(200, CompanySchema(many=True))
-@requires("companies.read")
 def list_companies() -> Any:
     """List the companies the caller may see."""
     return db.session.scalars(scoping.companies_stmt().order_by(Company.name)).all()
 
 
 @companies.route("", methods=["POST"])
+@requires("companies.write")
 @companies.arguments(CompanySchema)
 @companies.response(201, CompanySchema)
-@requires("companies.write")
 def create_company(data: dict[str, Any]) -> Any:
     """Create a company in the caller's firm."""
     try:
@@ -62,17 +62,17 @@ def create_company(data: dict[str, Any]) -> Any:
 
 
 @companies.route("/<int:company_id>")
-@companies.response(200, CompanySchema)
 @requires("companies.read")
+@companies.response(200, CompanySchema)
 def get_company(company_id: int) -> Any:
     """Read one company."""
     return scoping.get_company(company_id)
 
 
 @companies.route("/<int:company_id>", methods=["PATCH"])
+@requires("companies.write")
 @companies.arguments(CompanyUpdateSchema)
 @companies.response(200, CompanySchema)
-@requires("companies.write")
 def update_company(data: dict[str, Any], company_id: int) -> Any:
     """Update a company's name, dossier code or SIREN."""
     company = scoping.get_company(company_id)
@@ -85,9 +85,9 @@ def update_company(data: dict[str, Any], company_id: int) -> Any:
 
 
 @binders.route("")
+@requires("binders.read")
 @binders.arguments(BinderQuerySchema, location="query")
 @binders.response(200, BinderSchema(many=True))
-@requires("binders.read")
 def list_binders(args: dict[str, Any]) -> Any:
     """List the binders the caller may see, optionally of one company."""
     stmt = scoping.binders_stmt().order_by(Binder.company_id, Binder.name)
@@ -97,9 +97,9 @@ def list_binders(args: dict[str, Any]) -> Any:
 
 
 @binders.route("", methods=["POST"])
+@requires("binders.write")
 @binders.arguments(BinderSchema)
 @binders.response(201, BinderSchema)
-@requires("binders.write")
 def create_binder(data: dict[str, Any]) -> Any:
     """Create a binder of a registered type in a company."""
     company = db.session.scalar(
@@ -116,17 +116,17 @@ def create_binder(data: dict[str, Any]) -> Any:
 
 
 @binders.route("/<int:binder_id>")
-@binders.response(200, BinderSchema)
 @requires("binders.read")
+@binders.response(200, BinderSchema)
 def get_binder(binder_id: int) -> Any:
     """Read one binder."""
     return scoping.get_binder(binder_id)
 
 
 @binders.route("/<int:binder_id>", methods=["PATCH"])
+@requires("binders.write")
 @binders.arguments(BinderUpdateSchema)
 @binders.response(200, BinderSchema)
-@requires("binders.write")
 def update_binder(data: dict[str, Any], binder_id: int) -> Any:
     """Rename a binder."""
     binder = scoping.get_binder(binder_id)

@@ -90,6 +90,7 @@ class FieldsPatchSchema(Schema):
 
 
 @bp.route("/binders/<int:binder_id>/documents", methods=["POST"])
+@requires("documents.upload")
 @bp.response(202, UploadResponseSchema)
 @bp.doc(
     requestBody={
@@ -105,7 +106,6 @@ class FieldsPatchSchema(Schema):
         }
     }
 )
-@requires("documents.upload")
 def upload(binder_id: int) -> Any:
     """Upload one or several files (multipart, field ``file``); answers 202 with the ids.
 
@@ -156,8 +156,8 @@ def upload(binder_id: int) -> Any:
 
 
 @bp.route("/documents/<int:document_id>")
-@bp.response(200, DocumentSchema)
 @requires("documents.read")
+@bp.response(200, DocumentSchema)
 def get_document(document_id: int) -> Any:
     """A document: metadata, state, fields, checks and export statuses."""
     return presenters.document_json(scoping.get_document(document_id))
@@ -201,9 +201,9 @@ def get_page(document_id: int, page: int) -> Response:
 
 
 @bp.route("/documents/<int:document_id>/fields", methods=["PATCH"])
+@requires("documents.review")
 @bp.arguments(FieldsPatchSchema)
 @bp.response(200, DocumentSchema)
-@requires("documents.review")
 def patch_fields(changes: dict[str, Any], document_id: int) -> Any:
     """Change some fields (validated by the binder type); each change is an audit event."""
     document = scoping.get_document(document_id)
@@ -218,8 +218,8 @@ def patch_fields(changes: dict[str, Any], document_id: int) -> Any:
 
 
 @bp.route("/documents/<int:document_id>/validate", methods=["POST"])
-@bp.response(200, DocumentSchema)
 @requires("documents.review")
+@bp.response(200, DocumentSchema)
 def validate(document_id: int) -> Any:
     """Validate the document ("Valider"): refused while a blocking check fails."""
     document = scoping.get_document(document_id)
@@ -234,8 +234,8 @@ def validate(document_id: int) -> Any:
 
 
 @bp.route("/documents/<int:document_id>/retry", methods=["POST"])
-@bp.response(202, DocumentSchema)
 @requires("documents.upload")
+@bp.response(202, DocumentSchema)
 def retry(document_id: int) -> Any:
     """Read a failed document again."""
     document = scoping.get_document(document_id)
@@ -248,8 +248,8 @@ def retry(document_id: int) -> Any:
 
 
 @bp.route("/documents/<int:document_id>/exports/<connector>/retry", methods=["POST"])
-@bp.response(202, DocumentSchema)
 @requires("documents.export")
+@bp.response(202, DocumentSchema)
 def retry_export_view(document_id: int, connector: str) -> Any:
     """Resend a document to a connector after a correction ("Renvoyer")."""
     document = scoping.get_document(document_id)

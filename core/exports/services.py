@@ -78,7 +78,8 @@ def set_connector_enabled(
 
 def idempotency_key(document: Document, connector: str) -> str:
     """Stable for one version of a document: a retry never creates a second record."""
-    return f"classeur-{document.firm_id}-{document.id}-v{document.version}-{connector}"
+    install = current_app.config.get("INSTALL_ID") or "x"
+    return f"classeur-{install}-{document.firm_id}-{document.id}-v{document.version}-{connector}"
 
 
 def dispatch_document(document: Document) -> list[int]:
@@ -179,10 +180,11 @@ def release_skipped(firm_id: int, connector: str, company_id: int | None = None)
 
 def _backoff(attempts: int, retry_after: float | None) -> timedelta:
     base = float(current_app.config.get("EXPORT_RETRY_BASE", 2.0))
-    delay = base * (2 ** max(attempts - 1, 0))
+    ceiling = float(current_app.config.get("EXPORT_RETRY_MAX_DELAY", 300.0))
+    delay = min(base * (2 ** min(max(attempts - 1, 0), 30)), ceiling)
     if retry_after is not None:
         delay = max(delay, retry_after)
-    return timedelta(seconds=min(delay, 3600))
+    return timedelta(seconds=delay)
 
 
 def _claim(status_id: int) -> bool:
@@ -286,7 +288,11 @@ def run_export(status_id: int) -> str | None:
         result = ExportResult(ok=False, message=exc.message, code=exc.code, transient=exc.transient)
         status = session.get(ExportStatus, status_id)
         status.field = exc.field
-        max_attempts = int(current_app.config.get("EXPORT_MAX_ATTEMPTS", 6))
+        max_attempts = int(current_app.config.get("EXPORT_MAX_ATTEMPTS", 30))
+        if exc.transient and exc.retry_after is not None:
+            # Rate limited: the remote system is up and says when to come back; such an
+            # answer does not use up an attempt.
+            status.attempts -= 1
         if exc.transient and status.attempts < max_attempts:
             status.state = ExportState.PENDING
             status.next_attempt_at = utcnow() + _backoff(status.attempts, exc.retry_after)

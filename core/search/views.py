@@ -209,13 +209,13 @@ class SearchArgsSchema(Schema):
 
 
 @api_bp.route("")
+@requires("search.use")
 @api_bp.doc(
     parameters=[
         {"in": "query", "name": name, "schema": {"type": "string"}}
         for name in SearchArgsSchema().fields
     ]
 )
-@requires("search.use")
 def api_search() -> Any:
     """Full-text search with filters; ``export_error=true`` keeps documents in export error."""
     try:

@@ -812,11 +812,23 @@ class WhooshBackend(SearchBackend):
 
 
 def _apply(writer: IndexWriter, ops: list[tuple[str, Any]]) -> None:
+    # Keep only the last operation per document id: whoosh's update_document does not
+    # replace a document added earlier through the same writer (it would be found twice).
+    last: dict[Any, int] = {}
+    for position, (kind, payload) in enumerate(ops):
+        key = payload["id"] if kind == "doc" else payload
+        last[key] = position
+    ops = [op for position, op in enumerate(ops) if last[_op_key(op)] == position]
     for kind, payload in ops:
         if kind == "doc":
             writer.update_document(**payload)
         else:
             writer.delete_by_term("id", payload)
+
+
+def _op_key(op: tuple[str, Any]) -> Any:
+    kind, payload = op
+    return payload["id"] if kind == "doc" else payload
 
 
 def _docnums(searcher: Searcher, q: query.Query) -> array:

@@ -1,5 +1,49 @@
-"""The ``meg_export`` plugin: the MEG (RCA) connector and its sandbox."""
+"""The ``meg_export`` plugin: the MEG (RCA) connector and its sandbox.
+
+Hook implementations only, importing their modules lazily: importing this package (as the
+sandbox does) stays cheap and needs neither Flask-Login nor the database.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from core.plugins.hookspecs import hookimpl
+
 NAME = "meg_export"
+
+
+@hookimpl
+def register_exporters(register: Callable[[Any], None]) -> None:
+    """Register the MEG exporter (purchase invoices only)."""
+    from plugins.meg_export.exporter import MegExporter
+
+    register(MegExporter())
+
+
+@hookimpl
+def register_blueprints(register: Callable[..., None]) -> None:
+    """Register the ``meg_export`` blueprint (tab "MEG", OAuth callback, dossier choice)."""
+    from plugins.meg_export.views import bp
+
+    register(bp)
+
+
+@hookimpl
+def register_company_tabs(register: Callable[[Any], None]) -> None:
+    """Add the tab "MEG" to the company's "Comptabilité" page."""
+    from core.tenancy.tabs import CompanyTab
+
+    register(CompanyTab(id="meg", label="MEG", endpoint="meg_export.company_tab"))
+
+
+@hookimpl
+def register_cli_commands(cli: click.Group) -> None:
+    """Add ``classeur meg-sandbox`` and ``classeur meg demo-link``."""
+    from plugins.meg_export.cli import meg, meg_sandbox
+
+    cli.add_command(meg_sandbox)
+    cli.add_command(meg)

@@ -43,31 +43,6 @@ def live_server(app: Any) -> Iterator[LiveServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (make system)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="fr-FR")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    try:
-        yield page
-    finally:
-        context.close()
-
-
 def login(page: Any, server: LiveServer, user: Any) -> None:
     page.goto(server.url + "/login")
     page.get_by_label("Adresse e-mail").fill(user.email)

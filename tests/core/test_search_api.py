@@ -93,3 +93,14 @@ def test_search_page_with_checkbox_lists_error_documents(client, corpus, auth):
     dashboard = client.get("/").get_data(as_text=True)
     assert "Documents en erreur" in dashboard and "Code TVA inconnu" in dashboard
     assert "DEMO01" in dashboard
+
+
+def test_reindexing_in_the_same_batch_never_duplicates_a_hit(app, client, corpus):
+    from core.search.services import flush, index_documents
+
+    d = corpus["docs"]
+    with app.app_context():
+        for _ in range(3):
+            index_documents([d["edf"].id])
+        flush()
+    assert ids(client, corpus["h"], q="electricite") == [d["edf"].id]

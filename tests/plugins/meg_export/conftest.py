@@ -17,6 +17,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from core.binders.registry import BinderType
+from core.plugins.hookspecs import hookimpl
 from plugins.meg_export.client import MegClient, MegOAuth
 from plugins.meg_export.sandbox import create_sandbox_app
 
@@ -180,3 +182,132 @@ def make_purchase() -> Callable[..., dict]:
 def serve_sandbox() -> Callable[[dict], contextlib.AbstractContextManager[Sandbox]]:
     """Serve another sandbox with a given config: ``with serve_sandbox(config) as sb:``."""
     return _serve
+
+
+# --- The connector wired into Classeur ------------------------------------------------------
+
+PURCHASE_FIELDS = {
+    "supplier": {
+        "name": "Free",
+        "siren": "421938861",
+        "siret": None,
+        "vat_number": "FR60421938861",
+        "iban": None,
+        "country": "FR",
+    },
+    "invoice_number": "FA-2024-0001",
+    "invoice_date": "2024-11-02",
+    "due_date": "2024-12-02",
+    "currency": "EUR",
+    "total_excl_tax": "100.00",
+    "total_tax": "20.00",
+    "total_incl_tax": "120.00",
+    "vat_lines": [{"rate": "20", "base": "100.00", "amount": "20.00"}],
+    "payment_mode": "direct_debit",
+    "vat_regime": "standard",
+    "document_kind": "invoice",
+    "accounting": {
+        "lines": [
+            {
+                "account": "626000",
+                "label": "Abonnement fibre",
+                "vat_code": "FR_200",
+                "amount_excl_tax": "100.00",
+                "vat_amount": "20.00",
+            }
+        ]
+    },
+}
+
+
+class PurchaseBinderType:
+    """A plain ``purchase_invoices`` binder type (any fields, no checks).
+
+    The connector's tests load only ``core`` and ``meg_export``: what MEG receives and answers
+    is under test here, not binder_purchases' review checks (chart of accounts, duplicates),
+    which would otherwise refuse the invalid invoices these tests send on purpose.
+    """
+
+    @hookimpl
+    def register_binder_types(self, register):
+        register(BinderType(name="purchase_invoices", label="Factures d'achat", plugin="tests"))
+
+
+@pytest.fixture
+def app_config(app_config, sandbox):
+    """Classeur's config pointing at this module's sandbox, with fast retries."""
+    return {
+        **app_config,
+        "PLUGINS": "core,meg_export",
+        "EXTRA_PLUGINS": [PurchaseBinderType()],
+        "MEG_BASE_URL": sandbox.base_url,
+        "MEG_TIMEOUT": 2,
+        "WORKERS": 4,
+        "EXPORT_RETRY_BASE": 0.05,
+        "EXPORT_MAX_ATTEMPTS": 8,
+    }
+
+
+@pytest.fixture
+def purchase_fields() -> Callable[..., dict]:
+    """Fields of a purchase invoice as binder_purchases stores them:
+    ``purchase_fields(**overrides)`` (top-level overrides)."""
+    import copy
+
+    def build(**overrides) -> dict:
+        fields = copy.deepcopy(PURCHASE_FIELDS)
+        fields.update(overrides)
+        return fields
+
+    return build
+
+
+def _login(web, user) -> None:
+    response = web.post("/login", data={"email": user.email, "password": user.password})
+    assert response.status_code == 302, response.text
+
+
+def _link_through_pages(web, sandbox: Sandbox, company, *, dossier: str | None = None,
+                        consent: list[str] | None = None):
+    """Drive the link from Classeur's tab: POST link → MEG login + consent (over HTTP) →
+    Classeur's callback → "Choisir le dossier MEG" → POST the choice. Returns the last answer
+    of Classeur (the redirect to the tab, or the choice page with an error)."""
+    start = web.post(f"/companies/{company.id}/meg/link")
+    assert start.status_code == 302, start.text
+    authorize_url = start.headers["Location"]
+    assert authorize_url.startswith(sandbox.base_url + "/oauth/authorize")
+    browser = requests.Session()
+    page = browser.get(authorize_url, timeout=5)
+    assert "/login" in page.url
+    page = browser.post(
+        f"{sandbox.base_url}/login",
+        data={"email": "demo@meg.example", "password": "demo",
+              "next": parse_qs(urlsplit(page.url).query)["next"][0]},
+        timeout=5,
+    )
+    assert "Autoriser Classeur" in page.text
+    answer = browser.post(
+        authorize_url,
+        data={"decision": "allow", "dossiers": consent or ALL_DOSSIERS},
+        allow_redirects=False, timeout=5,
+    )
+    assert answer.status_code == 302, answer.text
+    callback = urlsplit(answer.headers["Location"])
+    assert callback.path == "/meg/callback"
+    choose = web.get(f"{callback.path}?{callback.query}")
+    assert choose.status_code == 200, choose.text
+    assert "Choisir le dossier MEG" in choose.text
+    return web.post("/meg/choose", data={"dossier": dossier or company.dossier_code})
+
+
+@pytest.fixture(scope="session")
+def login_web() -> Callable[..., None]:
+    """Log a Flask test client in through the real form: ``login_web(web, user)``."""
+    return _login
+
+
+@pytest.fixture(scope="session")
+def link_through_pages() -> Callable[..., object]:
+    """The whole OAuth link through Classeur's pages: ``link_through_pages(web, sandbox,
+    company, dossier=None, consent=None)``."""
+    return _link_through_pages

@@ -1,0 +1,134 @@
+"""Commands of the MEG connector: ``classeur meg-sandbox`` and ``classeur meg demo-link``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+DEFAULT_SANDBOX_DIR = "./data/meg-sandbox"
+SANDBOX_COOKIE = "meg_sandbox_session"
+
+
+@click.command("meg-sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8100, show_default=True, type=int)
+@click.option(
+    "--data-dir", default=DEFAULT_SANDBOX_DIR, show_default=True, type=click.Path(file_okay=False)
+)
+@click.option("--threads", default=8, show_default=True, type=int)
+def meg_sandbox(host: str, port: int, data_dir: str, threads: int) -> None:
+    """Serve the MEG sandbox (login demo@meg.example / demo) until interrupted."""
+    import logging
+
+    from plugins.meg_export.sandbox import run_sandbox
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    click.echo(f"MEG sandbox on http://{host}:{port} (demo@meg.example / demo)", err=True)
+    # Classeur and the sandbox usually share 127.0.0.1, and cookies ignore ports: two cookies
+    # named "session" would log the user out of Classeur in the middle of the link.
+    run_sandbox(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        threads=threads,
+        config={"SESSION_COOKIE_NAME": SANDBOX_COOKIE},
+    )
+
+
+@click.group("meg")
+def meg() -> None:
+    """The MEG (RCA) connector."""
+
+
+def _sandbox_codes(base_url: str) -> set[str] | None:
+    """Dossier codes shown on the sandbox's overview page, or None if it is unreachable."""
+    import re
+
+    import requests
+
+    try:
+        page = requests.get(base_url.rstrip("/") + "/", timeout=5)
+    except requests.RequestException:
+        return None
+    if page.status_code != 200:
+        return None
+    return set(re.findall(r"\b([A-Z][A-Z0-9]{2,})\b", page.text))
+
+
+@meg.command("demo-link")
+@click.option(
+    "--sandbox-data-dir",
+    default=DEFAULT_SANDBOX_DIR,
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Data folder of the local sandbox, to add dossiers missing there.",
+)
+@click.option("--firm", "firm_ref", default=None, help="Firm id or exact name (default: all).")
+@click.option(
+    "--skip",
+    multiple=True,
+    default=("DEMO03",),
+    show_default=True,
+    help="Dossier codes to leave unlinked.",
+)
+def demo_link(sandbox_data_dir: str, firm_ref: str | None, skip: tuple[str, ...]) -> None:
+    """Prepare the demo link: MEG dossiers matching the companies, then print the steps.
+
+    Tokens are never written here: the link is made through Classeur's pages (OAuth).
+    """
+    from sqlalchemy import select
+
+    from core.cli import app_context
+    from core.db import db
+    from core.tenancy.models import Company, Firm
+
+    with app_context() as app:
+        base_url = app.config["MEG_BASE_URL"]
+        public = (app.config.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+        stmt = select(Company).order_by(Company.firm_id, Company.dossier_code)
+        if firm_ref:
+            firm = (
+                db.session.get(Firm, int(firm_ref))
+                if firm_ref.isdigit()
+                else db.session.scalar(select(Firm).where(Firm.name == firm_ref))
+            )
+            if firm is None:
+                raise click.ClickException(f"Cabinet introuvable : {firm_ref}")
+            stmt = stmt.where(Company.firm_id == firm.id)
+        companies = [c for c in db.session.scalars(stmt) if c.dossier_code not in skip]
+        rows = [(c.id, c.name, c.dossier_code) for c in companies]
+    if not rows:
+        raise click.ClickException(
+            "Aucune entreprise à lier : lancez d'abord « classeur init --demo »."
+        )
+    codes = _sandbox_codes(base_url)
+    missing = sorted({code for _, _, code in rows} - (codes or set()))
+    if missing and Path(sandbox_data_dir).exists():
+        from plugins.meg_export.sandbox import create_sandbox_app, seed_dossier
+
+        sandbox = create_sandbox_app({"SANDBOX_DATA_DIR": sandbox_data_dir})
+        for _, name, code in rows:
+            if code in missing:
+                seed_dossier(sandbox, code, name)
+                click.echo(f"Dossier MEG {code} ({name}) ajouté au bac à sable.")
+        missing = []
+    if codes is None:
+        click.echo(
+            f"Le bac à sable MEG ne répond pas sur {base_url} : lancez « classeur meg-sandbox » "
+            "(ou « classeur serve --with-meg-sandbox 8100 »).",
+            err=True,
+        )
+    elif missing:
+        click.echo(f"Dossiers absents du bac à sable : {', '.join(missing)}.", err=True)
+    click.echo("\nPour lier une entreprise à son dossier MEG :")
+    click.echo("  1. Connectez-vous à Classeur.")
+    for company_id, name, code in rows:
+        click.echo(f"  2. {name} ({code}) : {public}/companies/{company_id}/meg")
+    click.echo("  3. Cliquez sur « Lier un compte à ce dossier comptable ».")
+    click.echo(f"  4. Sur la page MEG ({base_url}), connectez-vous : demo@meg.example / demo,")
+    click.echo("     autorisez Classeur, puis choisissez le dossier de même code.")
+    click.echo(
+        "  5. L'onglet MEG affiche « Liée » : les factures d'achat validées partent vers MEG."
+    )
+    click.echo(f"  Liste des achats reçus par MEG : {base_url}/?source=Classeur")

@@ -1,0 +1,697 @@
+"""The MEG exporter: a validated purchase invoice of Classeur becomes a purchase in MEG Achats.
+
+The core hands it only documents of ``purchase_invoices`` binders; it maps the fields of the
+``binder_purchases`` plugin to the MEG contract (``plugins/meg_export/openapi.yaml``), attaches
+the original as a PDF, sends it with the core's idempotency key, and turns MEG's answers into
+an ``ExportResult`` or an ``ExportError`` carrying MEG's French message.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from core.exports.registry import ExportContext, ExportError, ExportResult
+from plugins.meg_export.client import MegApiError, MegClient
+
+log = logging.getLogger("classeur.plugins.meg_export")
+
+NAME = "meg_export"
+SOURCE_PLATFORM = "Classeur"
+CENT = Decimal("0.01")
+
+NOT_LINKED_MESSAGE = (
+    "Entreprise non liée à un dossier MEG : dans « Entreprise », « Comptabilité », onglet "
+    "« MEG », cliquez sur « Lier un compte à ce dossier comptable »."
+)
+RATE_LIMITED_MESSAGE = "MEG limite le nombre d'envois : l'achat partira dans quelques secondes."
+#: 429s waited out inside one export before handing the retry to the core.
+INLINE_RETRIES = 3
+LINK_EXPIRED_MESSAGE = "Liaison MEG expirée : reliez l'entreprise à nouveau (onglet MEG)"
+REVERSE_CHARGE_WARNING = (
+    "Achat autoliquidé : dans MEG, cochez « Autoliquidation bâtiment » en éditant l'achat "
+    "(liste des achats) ; l'option « Gestion de l'autoliquidation bâtiment » doit être activée "
+    "sur le dossier. MEG calculera alors un TTC égal au HT."
+)
+INTRA_EU_WARNING = (
+    "Achat intracommunautaire : dans MEG, cochez « Achat intracommunautaire » en éditant "
+    "l'achat (liste des achats) ; l'option « Gestion des achats intracommunautaires » doit "
+    "être activée sur le dossier et le fournisseur localisé « Union Européenne »."
+)
+
+#: Classeur payment modes (binder_purchases) → MEG's.
+PAYMENT_MODES: dict[str, str] = {
+    "transfer": "virement",
+    "direct_debit": "prelevement",
+    "cheque": "cheque",
+    "card": "carte",
+    "cash": "especes",
+    "other": "autre",
+}
+
+#: Ordinary French VAT rates → MEG VAT codes (Pennylane-style).
+VAT_CODES_BY_RATE: dict[Decimal, str] = {
+    Decimal("20"): "FR_200",
+    Decimal("10"): "FR_100",
+    Decimal("5.5"): "FR_55",
+    Decimal("2.1"): "FR_21",
+    Decimal("8.5"): "FR_85",
+    Decimal("13"): "FR_13",
+    Decimal("0.9"): "FR_09",
+    Decimal("1.75"): "FR_175",
+    Decimal("1.05"): "FR_105",
+    Decimal("0"): "FR_0",
+}
+RATES_BY_VAT_CODE = {code: rate for rate, code in VAT_CODES_BY_RATE.items()}
+#: Classeur's spellings of codes MEG spells otherwise (binder_purchases says FR_130).
+VAT_CODE_ALIASES = {"FR_130": "FR_13"}
+RATES_BY_VAT_CODE["FR_130"] = Decimal("13")
+SPECIAL_CODES = {"reverse_charge": "AE", "intra_eu": "INTRA"}
+
+#: VAT number prefixes of the EU member states (Greece is EL; XI is Northern Ireland's goods).
+EU_VAT_PREFIXES = {
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "EL",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+    "XI",
+}
+
+
+# --- field mapping --------------------------------------------------------------------------
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    if value is None or value == "":
+        raise ExportError(
+            f"Le montant « {field} » est absent : complétez la facture puis renvoyez-la.",
+            code="missing_amount",
+            field=field,
+        )
+    try:
+        amount = Decimal(str(value).replace(",", ".").strip())
+    except InvalidOperation:
+        raise ExportError(
+            f"Le montant « {field} » est invalide : {value!r}.",
+            code="invalid_amount",
+            field=field,
+        ) from None
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _optional_decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value).replace(",", ".").strip())
+    except InvalidOperation:
+        return None
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(CENT, rounding=ROUND_HALF_UP):.2f}"
+
+
+def supplier_country(supplier: dict[str, Any]) -> str:
+    """MEG's supplier location from the VAT number prefix (else the country code)."""
+    vat = "".join(str(supplier.get("vat_number") or "").split()).upper()
+    prefix = vat[:2] if len(vat) > 2 and vat[:2].isalpha() else ""
+    if not prefix:
+        prefix = str(supplier.get("country") or "FR").strip().upper()[:2]
+    if prefix == "FR":
+        return "france"
+    if prefix in EU_VAT_PREFIXES:
+        return "union_europeenne"
+    return "hors_ue"
+
+
+def vat_code_for_rate(rate: Decimal | None, field: str) -> str:
+    """The ordinary MEG VAT code of a French rate; clear error for an unknown rate."""
+    if rate is None:
+        raise ExportError(
+            "Taux de TVA absent : renseignez le taux ou le code TVA de chaque ligne.",
+            code="missing_vat_rate",
+            field=field,
+        )
+    code = VAT_CODES_BY_RATE.get(rate.normalize() if rate else Decimal("0"))
+    if code is None:
+        raise ExportError(
+            f"Le taux de TVA {rate} % n'a pas de code TVA MEG : choisissez le code TVA de la "
+            "ligne dans l'imputation comptable.",
+            code="unknown_vat_rate",
+            field=field,
+        )
+    return code
+
+
+def _base_lines(fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """Accounting lines: the review's ``accounting.lines``, else one line per VAT line."""
+    accounting = fields.get("accounting") or {}
+    vat_lines = fields.get("vat_lines") or []
+    single_rate = None
+    rates = {_optional_decimal(v.get("rate")) for v in vat_lines if isinstance(v, dict)}
+    rates.discard(None)
+    if len(rates) == 1:
+        single_rate = rates.pop()
+    supplier = (fields.get("supplier") or {}).get("name") or ""
+    default_label = " ".join(p for p in (supplier, fields.get("invoice_number") or "") if p)
+    lines: list[dict[str, Any]] = []
+    if accounting.get("lines"):
+        for index, raw in enumerate(accounting["lines"]):
+            where = f"accounting.lines[{index}]"
+            code = str(raw.get("vat_code") or "").strip().upper()
+            rate = RATES_BY_VAT_CODE.get(code, single_rate)
+            code = VAT_CODE_ALIASES.get(code, code)
+            if not code:
+                code = vat_code_for_rate(rate, f"{where}.vat_code")
+            if not str(raw.get("account") or "").strip():
+                raise ExportError(
+                    f"Compte comptable absent sur la ligne {index + 1} : complétez "
+                    "l'imputation comptable.",
+                    code="missing_account",
+                    field=f"{where}.account",
+                )
+            lines.append(
+                {
+                    "account": str(raw["account"]).strip(),
+                    "label": str(raw.get("label") or default_label)[:255],
+                    "vat_code": code,
+                    "amount_excl_tax": _decimal(
+                        raw.get("amount_excl_tax"), f"{where}.amount_excl_tax"
+                    ),
+                    "vat_amount": _decimal(raw.get("vat_amount") or "0", f"{where}.vat_amount"),
+                    "rate": rate,
+                }
+            )
+        return lines
+    # Fallback: one account for the whole invoice (``accounting.account``, or the account the
+    # review proposed in ``accounting.proposal``).
+    proposal = accounting.get("proposal") or {}
+    account = str(accounting.get("account") or proposal.get("account") or "").strip()
+    if not account:
+        raise ExportError(
+            "Aucun compte comptable n'est imputé à cette facture : renseignez le compte de "
+            "charge (classe 6) ou d'immobilisation (classe 2) puis renvoyez-la.",
+            code="missing_account",
+            field="accounting.account",
+        )
+    if vat_lines:
+        for index, vat in enumerate(vat_lines):
+            where = f"vat_lines[{index}]"
+            rate = _optional_decimal(vat.get("rate"))
+            lines.append(
+                {
+                    "account": account,
+                    "label": default_label,
+                    "vat_code": vat_code_for_rate(rate, f"{where}.rate"),
+                    "amount_excl_tax": _decimal(vat.get("base"), f"{where}.base"),
+                    "vat_amount": _decimal(vat.get("amount") or "0", f"{where}.amount"),
+                    "rate": rate,
+                }
+            )
+        return lines
+    # No VAT breakdown: one line with the totals (a 0 tax means an exempt purchase).
+    excl = _decimal(fields.get("total_excl_tax"), "total_excl_tax")
+    tax = _decimal(fields.get("total_tax") or "0", "total_tax")
+    rate = Decimal("0") if tax == 0 else None
+    if rate is None and excl:
+        guess = (tax * 100 / excl).quantize(Decimal("0.1"))
+        rate = next((r for r in VAT_CODES_BY_RATE if abs(r - guess) <= Decimal("0.1")), None)
+    return [
+        {
+            "account": account,
+            "label": default_label,
+            "vat_code": vat_code_for_rate(rate, "vat_lines"),
+            "amount_excl_tax": excl,
+            "vat_amount": tax,
+            "rate": rate,
+        }
+    ]
+
+
+def build_purchase(
+    document: Any, capabilities: dict[str, bool]
+) -> tuple[dict[str, Any], list[str]]:
+    """Map a purchase invoice's fields to a MEG ``PurchaseInput``; return it with warnings.
+
+    Reverse-charge and intra-EU purchases follow the seed's procedure when the MEG dossier
+    cannot take them (sent as classic purchases, TTC = HT + VAT, with a warning telling the
+    accountant what to tick in MEG), and are sent with their regime (codes AE / INTRA, TTC =
+    HT) when it can. Raises ``ExportError`` for what the accountant must complete.
+    """
+    fields: dict[str, Any] = dict(document.fields or {})
+    supplier = dict(fields.get("supplier") or {})
+    if not supplier.get("name"):
+        raise ExportError(
+            "Le nom du fournisseur est absent : complétez la facture puis renvoyez-la.",
+            code="missing_supplier",
+            field="supplier.name",
+        )
+    lines = _base_lines(fields)
+    regime = str(fields.get("vat_regime") or "standard")
+    warnings: list[str] = []
+    meg_regime = "national"
+    totals_from_lines = False
+    if regime in SPECIAL_CODES:
+        totals_from_lines = True
+        if capabilities.get(regime):
+            meg_regime = regime
+            for line in lines:
+                line["vat_code"] = SPECIAL_CODES[regime]
+                line["vat_amount"] = Decimal("0.00")
+        else:
+            # Seed §4.2: a classic purchase, TTC = HT + the (self-assessed) VAT.
+            for index, line in enumerate(lines):
+                rate = line["rate"] if line["rate"] is not None else Decimal("20")
+                if line["vat_code"] in SPECIAL_CODES.values() or line["vat_code"] == "FR_0":
+                    line["vat_code"] = vat_code_for_rate(rate, f"lines[{index}].vat_code")
+                if not line["vat_amount"]:
+                    line["vat_amount"] = (line["amount_excl_tax"] * rate / 100).quantize(
+                        CENT, rounding=ROUND_HALF_UP
+                    )
+            warnings.append(
+                REVERSE_CHARGE_WARNING if regime == "reverse_charge" else INTRA_EU_WARNING
+            )
+    lines_excl = sum((line["amount_excl_tax"] for line in lines), Decimal("0"))
+    lines_tax = sum((line["vat_amount"] for line in lines), Decimal("0"))
+    if totals_from_lines:
+        total_excl, total_tax = lines_excl, lines_tax
+        total_incl = total_excl + total_tax
+    else:
+        # The invoice's own totals: MEG checks them against the lines and explains a mismatch.
+        total_excl = _decimal(fields.get("total_excl_tax", lines_excl), "total_excl_tax")
+        total_tax = _decimal(fields.get("total_tax", lines_tax), "total_tax")
+        total_incl = _decimal(
+            fields.get("total_incl_tax", total_excl + total_tax), "total_incl_tax"
+        )
+    payment_mode = fields.get("payment_mode")
+    purchase = {
+        "supplier": {
+            "name": str(supplier["name"]),
+            "siren": supplier.get("siren") or None,
+            "vat_number": supplier.get("vat_number") or None,
+            "country": supplier_country(supplier),
+        },
+        "invoice_number": fields.get("invoice_number"),
+        "invoice_date": fields.get("invoice_date"),
+        "due_date": fields.get("due_date"),
+        "payment_mode": PAYMENT_MODES.get(payment_mode, "autre") if payment_mode else None,
+        "currency": str(fields.get("currency") or "EUR").upper(),
+        "lines": [
+            {
+                "account": line["account"],
+                "label": line["label"],
+                "vat_code": line["vat_code"],
+                "amount_excl_tax": _money(line["amount_excl_tax"]),
+                "vat_amount": _money(line["vat_amount"]),
+            }
+            for line in lines
+        ],
+        "total_excl_tax": _money(total_excl),
+        "total_tax": _money(total_tax),
+        "total_incl_tax": _money(total_incl),
+        "vat_regime": meg_regime,
+        "source_platform": SOURCE_PLATFORM,
+        "partner_id": str(document.id),
+    }
+    return purchase, warnings
+
+
+# --- the attached file ----------------------------------------------------------------------
+
+
+def _fixed_date(document: Any) -> time.struct_time:
+    # A fixed date keeps the generated PDF byte-identical across retries: MEG compares the
+    # request body behind one idempotency key.
+    created = getattr(document, "created_at", None)
+    when = created if isinstance(created, datetime) else datetime(2000, 1, 1, tzinfo=UTC)
+    return when.timetuple()
+
+
+def _image_to_pdf(data: bytes, document: Any) -> bytes:
+    from PIL import Image, ImageSequence
+
+    with Image.open(io.BytesIO(data)) as image:
+        frames = [frame.convert("RGB") for frame in ImageSequence.Iterator(image)]
+        dpi = image.info.get("dpi", (200, 200))
+    out = io.BytesIO()
+    when = _fixed_date(document)
+    frames[0].save(
+        out,
+        "PDF",
+        save_all=True,
+        append_images=frames[1:],
+        resolution=float(dpi[0] or 200),
+        creationDate=when,
+        modDate=when,
+        title=getattr(document, "filename", None) or "facture",
+    )
+    return out.getvalue()
+
+
+def _xml_to_pdf(data: bytes, document: Any) -> bytes:
+    """A one-page summary of an e-invoice, with the XML itself embedded in the PDF."""
+    from PIL import Image, ImageDraw, ImageFont
+    from pypdf import PdfReader, PdfWriter
+
+    fields = document.fields or {}
+    supplier = (fields.get("supplier") or {}).get("name") or ""
+    rows = [
+        "Facture électronique (XML) transmise par Classeur",
+        "",
+        f"Fournisseur : {supplier}",
+        f"Facture n° : {fields.get('invoice_number') or ''}",
+        f"Date : {fields.get('invoice_date') or ''}   Échéance : {fields.get('due_date') or ''}",
+        f"Total HT : {fields.get('total_excl_tax') or ''}   TVA : {fields.get('total_tax') or ''}"
+        f"   TTC : {fields.get('total_incl_tax') or ''} {fields.get('currency') or 'EUR'}",
+        "",
+        f"Fichier d'origine joint à ce PDF : {document.filename}",
+    ]
+    page = Image.new("RGB", (1240, 1754), "white")  # A4 at 150 dpi
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=28)
+    for index, row in enumerate(rows):
+        draw.text((100, 120 + index * 48), row, fill="black", font=font)
+    rendered = io.BytesIO()
+    when = _fixed_date(document)
+    page.save(rendered, "PDF", resolution=150.0, creationDate=when, modDate=when)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(rendered.getvalue())))
+    writer.add_attachment(Path(document.filename).name or "facture.xml", data)
+    writer._ID = None  # type: ignore[attr-defined]  # no random file id: same bytes every time
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def attachment(document: Any, original_path: Path) -> tuple[bytes, str]:
+    """The file MEG receives, and its name.
+
+    MEG (and the sandbox) accept only PDF: a PDF original (Factur-X included) is sent as is;
+    an image (JPEG, PNG, TIFF...) becomes a PDF of its pages (Pillow); a pure XML
+    e-invoice (UBL, CII) becomes a one-page summary PDF with the XML embedded as an attachment.
+    """
+    data = original_path.read_bytes()
+    filename = Path(getattr(document, "filename", "") or "facture.pdf").name
+    stem = Path(filename).stem or "facture"
+    media = (getattr(document, "media_type", "") or "").lower()
+    if data.startswith(b"%PDF-"):
+        return data, filename if filename.lower().endswith(".pdf") else f"{stem}.pdf"
+    if media.startswith("image/") or filename.lower().endswith(
+        (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif")
+    ):
+        return _image_to_pdf(data, document), f"{stem}.pdf"
+    if "xml" in media or filename.lower().endswith(".xml") or data.lstrip()[:5] == b"<?xml":
+        return _xml_to_pdf(data, document), f"{stem}.pdf"
+    raise ExportError(
+        f"Le fichier « {filename} » ({media or 'type inconnu'}) ne peut pas être joint à un "
+        "achat MEG : seuls les PDF, images et factures XML sont transmis.",
+        code="unsupported_file",
+        field="file",
+    )
+
+
+# --- tokens shared by the workers of one process --------------------------------------------
+
+
+class TokenCache:
+    """The latest token of each linked company in this process, and a lock per company.
+
+    MEG rotates refresh tokens: two workers refreshing with the same refresh token would make
+    the second one fail. Under the company's lock, a worker first adopts a token another worker
+    already refreshed.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._tokens: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    @contextmanager
+    def lock(self, key: tuple[Any, ...]) -> Iterator[None]:
+        with self._guard:
+            company_lock = self._locks.setdefault(key, threading.Lock())
+        with company_lock:
+            yield
+
+    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        with self._guard:
+            token = self._tokens.get(key)
+            return dict(token) if token else None
+
+    def put(self, key: tuple[Any, ...], token: dict[str, Any]) -> None:
+        with self._guard:
+            self._tokens[key] = dict(token)
+
+
+class _SharedTokenClient(MegClient):
+    """A ``MegClient`` whose refreshes are serialised per company through a ``TokenCache``."""
+
+    def __init__(self, *args: Any, cache: TokenCache, key: tuple[Any, ...], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._cache = cache
+        self._key = key
+
+    def _refresh(self) -> None:
+        with self._cache.lock(self._key):
+            latest = self._cache.get(self._key)
+            fresh = latest and float(latest.get("expires_at") or 0) > time.time() + 5
+            if fresh and latest["access_token"] != self.token.get("access_token"):
+                self.token = latest  # another worker refreshed it meanwhile
+                return
+            super()._refresh()
+
+
+# --- the exporter ---------------------------------------------------------------------------
+
+
+def _meg_error(error: MegApiError) -> ExportError:
+    if error.status == 401 or error.code in {"invalid_grant", "invalid_token"}:
+        return ExportError(LINK_EXPIRED_MESSAGE, code="link_expired", transient=False)
+    return ExportError(
+        error.message,
+        transient=error.transient,
+        code=error.code,
+        field=error.field,
+        retry_after=error.retry_after,
+    )
+
+
+class MegExporter:
+    """Publishes validated purchase invoices to MEG Achats (RCA)."""
+
+    name = NAME
+    label = "MEG (RCA)"
+    description = (
+        "Publie les factures d'achat validées dans le module Achats de MEG : achat avec son "
+        "PDF, règlement en attente à la date d'échéance, filtre « Classeur » dans la liste "
+        "des achats."
+    )
+    binder_types = {"purchase_invoices"}
+
+    def __init__(self) -> None:
+        self.tokens = TokenCache()
+        self.gate = RateGate()
+
+    def export(self, context: ExportContext) -> ExportResult:
+        """Send one purchase invoice; never touches the database session."""
+        from core.crypto import SecretError, decrypt_json, encrypt_json
+
+        settings = context.settings or {}
+        code = settings.get("dossier_code")
+        if not code or not settings.get("token"):
+            raise ExportError(NOT_LINKED_MESSAGE, code="not_linked")
+        if code != context.company.dossier_code:
+            raise ExportError(
+                f"Le code dossier de l'entreprise ({context.company.dossier_code}) ne correspond "
+                f"plus au dossier MEG lié ({code}) : reliez l'entreprise à nouveau (onglet MEG).",
+                code="dossier_mismatch",
+                field="dossier_code",
+            )
+        try:
+            stored = decrypt_json(settings["token"], context.config)
+        except SecretError as exc:
+            raise ExportError(LINK_EXPIRED_MESSAGE, code="link_unreadable") from exc
+        key = (context.company.firm_id, context.company.id, settings.get("linked_at"))
+        token = self.tokens.get(key) or stored
+
+        def on_refreshed(new_token: dict[str, Any]) -> None:
+            self.tokens.put(key, new_token)
+            if context.save_settings is not None:
+                context.save_settings({"token": encrypt_json(new_token, context.config)})
+
+        purchase, warnings = build_purchase(
+            context.document, dict(settings.get("capabilities") or {})
+        )
+        pdf, filename = attachment(context.document, context.original_path)
+        config = context.config
+        client = _SharedTokenClient(
+            config.get("MEG_BASE_URL") or "http://127.0.0.1:8100",
+            token,
+            client_id=config.get("MEG_CLIENT_ID") or "classeur",
+            client_secret=config.get("MEG_CLIENT_SECRET") or "",
+            on_token_refreshed=on_refreshed,
+            timeout=float(config.get("MEG_TIMEOUT", 15)),
+            session=_http_session(),
+            cache=self.tokens,
+            key=key,
+        )
+        stored_purchase = self._send(client, key, code, purchase, pdf, filename, context)
+        remote_id = str(stored_purchase.get("id"))
+        log.info(
+            "document %s exported to MEG %s as purchase %s", context.document.id, code, remote_id
+        )
+        return ExportResult(
+            remote_id=remote_id,
+            warnings=warnings,
+            message=f"Achat n° {remote_id} créé dans le dossier MEG {code}.",
+        )
+
+    def _send(
+        self,
+        client: MegClient,
+        key: tuple[Any, ...],
+        code: str,
+        purchase: dict[str, Any],
+        pdf: bytes,
+        filename: str,
+        context: ExportContext,
+    ) -> dict[str, Any]:
+        """Send, paced by MEG's 429s (:class:`RateGate`): a short wait is spent in the worker,
+        a longer one goes back to the core's retry with ``retry_after``, so a rate limit slows
+        the export down without failing documents or storming MEG with refused requests."""
+        max_wait = float(context.config.get("MEG_MAX_INLINE_WAIT", 5))
+        for _ in range(INLINE_RETRIES + 1):
+            if self.gate.remaining(key) > max_wait:
+                raise ExportError(
+                    RATE_LIMITED_MESSAGE,
+                    transient=True,
+                    code="rate_limited",
+                    retry_after=self.gate.remaining(key) + random.uniform(0, 1),  # noqa: S311
+                )
+            wait = self.gate.reserve(key)
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                stored = client.create_purchase(
+                    code, purchase, pdf, filename, context.idempotency_key
+                )
+            except MegApiError as error:
+                if error.status != 429:
+                    raise _meg_error(error) from error
+                self.gate.block(key, error.retry_after or 1.0)
+                last = error
+            else:
+                self.gate.success(key)
+                return stored
+        raise _meg_error(last)
+
+
+class RateGate:
+    """Paces the sends of each MEG link after a 429 (shared by the workers of a process).
+
+    Until MEG first refuses, sends are free. A 429 holds the link for its ``Retry-After`` and
+    slows the pace (interval between sends × 1.5, from 20 ms, at most once per hold); each
+    success quickens it by 2 %, and ``CALM`` seconds without a 429 free the link again — an
+    additive-increase, multiplicative-decrease loop settling just under MEG's limit. Send
+    slots are handed out in order, so waiting workers are spread over time instead of all
+    bursting when a hold ends.
+    """
+
+    #: Seconds without a 429 after which a link sends freely again.
+    CALM = 10.0
+    FIRST_INTERVAL = 0.02
+    MAX_INTERVAL = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next: dict[tuple[Any, ...], float] = {}
+        self._interval: dict[tuple[Any, ...], float] = {}
+        self._held_until: dict[tuple[Any, ...], float] = {}
+        self._last_hit: dict[tuple[Any, ...], float] = {}
+        #: 429 answers met since start (for the benchmark and the logs).
+        self.hits = 0
+
+    def reserve(self, key: tuple[Any, ...]) -> float:
+        """Take the next send slot of ``key``; return the seconds to wait for it."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_hit.get(key, now) > self.CALM:
+                self._interval[key] = 0.0
+            interval = self._interval.get(key, 0.0)
+            slot = max(now, self._next.get(key, 0.0))
+            if interval or slot > now:
+                self._next[key] = slot + interval
+            return slot - now
+
+    def remaining(self, key: tuple[Any, ...]) -> float:
+        """Seconds before ``key`` may send again (0 when free); takes no slot."""
+        with self._lock:
+            return max(0.0, self._next.get(key, 0.0) - time.monotonic())
+
+    def success(self, key: tuple[Any, ...]) -> None:
+        """A send went through: quicken the pace."""
+        with self._lock:
+            interval = self._interval.get(key, 0.0) * 0.98
+            self._interval[key] = interval if interval > 0.002 else 0.0
+
+    def block(self, key: tuple[Any, ...], seconds: float) -> None:
+        """MEG answered 429: hold ``key`` for ``seconds`` and slow its pace down."""
+        with self._lock:
+            self.hits += 1
+            now = time.monotonic()
+            self._last_hit[key] = now
+            if now >= self._held_until.get(key, 0.0):
+                # One slow-down per hold: a burst of 429s answers one overshoot.
+                interval = self._interval.get(key, 0.0)
+                self._interval[key] = min(
+                    max(interval * 1.5, self.FIRST_INTERVAL), self.MAX_INTERVAL
+                )
+            until = now + max(0.0, seconds)
+            self._held_until[key] = max(self._held_until.get(key, 0.0), until)
+            self._next[key] = max(self._next.get(key, 0.0), until)
+
+
+_local = threading.local()
+
+
+def _http_session() -> Any:
+    """One keep-alive HTTP session per worker thread."""
+    import requests
+
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session

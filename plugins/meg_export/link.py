@@ -1,0 +1,200 @@
+"""Linking a company to its MEG dossier (seed §1, steps 8 and 9): OAuth, checks, storage.
+
+The link lives in the company's ``ConnectorSetting(connector="meg_export").settings``:
+``dossier_code``, ``dossier_name``, ``capabilities``, ``modules``, ``licence``, ``token``
+(encrypted with :func:`core.crypto.encrypt_json`), ``linked_at``, ``linked_by``. Services flush;
+the view commits once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm.attributes import flag_modified
+
+from core.crypto import SecretError, decrypt_json, encrypt_json
+from core.db import db, utcnow
+from core.errors import ServiceError
+from core.exports.services import connector_setting, release_skipped, set_connector_enabled
+from core.tenancy.models import Company
+from plugins.meg_export.client import MegApiError, MegClient, MegOAuth
+
+log = logging.getLogger("classeur.plugins.meg_export")
+
+NAME = "meg_export"
+LINK_KEYS = (
+    "dossier_code",
+    "dossier_name",
+    "capabilities",
+    "modules",
+    "licence",
+    "token",
+    "linked_at",
+    "linked_by",
+)
+
+
+def meg_oauth(redirect_uri: str | None = None, config: Any = None) -> MegOAuth:
+    """The OAuth helper for the configured MEG server and client."""
+    config = config if config is not None else current_app.config
+    return MegOAuth(
+        config["MEG_BASE_URL"],
+        config["MEG_CLIENT_ID"],
+        config["MEG_CLIENT_SECRET"],
+        redirect_uri,
+        timeout=float(config.get("MEG_TIMEOUT", 15)),
+    )
+
+
+def meg_client(
+    token: dict[str, Any], on_token_refreshed: Any = None, timeout: float | None = None
+) -> MegClient:
+    """An API client for ``token`` against the configured MEG server."""
+    config = current_app.config
+    return MegClient(
+        config["MEG_BASE_URL"],
+        token,
+        client_id=config["MEG_CLIENT_ID"],
+        client_secret=config["MEG_CLIENT_SECRET"],
+        on_token_refreshed=on_token_refreshed,
+        timeout=timeout or float(config.get("MEG_TIMEOUT", 15)),
+    )
+
+
+def link_state(company: Company) -> dict[str, Any]:
+    """The company's link data without the token (``{}`` when not linked)."""
+    setting = connector_setting(company.firm_id, company.id, NAME)
+    settings = dict(setting.settings or {}) if setting else {}
+    if not settings.get("token"):
+        return {}
+    return {k: v for k, v in settings.items() if k in LINK_KEYS and k != "token"}
+
+
+def stored_token(company: Company) -> dict[str, Any] | None:
+    """The decrypted token of a linked company, or None."""
+    setting = connector_setting(company.firm_id, company.id, NAME)
+    raw = (setting.settings or {}).get("token") if setting else None
+    if not raw:
+        return None
+    try:
+        return decrypt_json(raw)
+    except SecretError:
+        log.warning("MEG token of company %s cannot be decrypted", company.id)
+        return None
+
+
+def save_token(company: Company, token: dict[str, Any]) -> None:
+    """Store a refreshed token (encrypted); flushes."""
+    setting = connector_setting(company.firm_id, company.id, NAME)
+    if setting is None:
+        return
+    setting.settings = {**(setting.settings or {}), "token": encrypt_json(token)}
+    flag_modified(setting, "settings")
+    db.session.flush()
+
+
+def check_dossier(company: Company, dossier: dict[str, Any]) -> None:
+    """Refuse a dossier that cannot be linked to ``company`` (seed §1 and step 4)."""
+    code = dossier.get("code")
+    if code != company.dossier_code:
+        raise ServiceError(
+            f"Le code du dossier MEG ({code}) est différent du code dossier de l'entreprise "
+            f"({company.dossier_code}) : il doit être identique dans MEG et dans Classeur "
+            "(« Paramétrage général »).",
+            "dossier",
+            code="dossier_mismatch",
+        )
+    if "achats" not in (dossier.get("modules") or []):
+        raise ServiceError(
+            f"Le dossier MEG {code} ne dispose pas du module Achats : la liaison est réservée "
+            "aux entreprises disposant du module Achats et d'une licence Premium.",
+            "dossier",
+            code="module_achats_missing",
+        )
+    if dossier.get("licence") != "premium":
+        raise ServiceError(
+            f"Le dossier MEG {code} n'a pas de licence Premium : la liaison est réservée aux "
+            "entreprises disposant du module Achats et d'une licence Premium.",
+            "dossier",
+            code="licence_not_premium",
+        )
+
+
+def link_company(
+    company: Company, token: dict[str, Any], dossier: dict[str, Any], user: Any
+) -> list[int]:
+    """Link ``company`` to the MEG ``dossier`` with ``token``; switch the connector on.
+
+    Flushes; returns the export statuses that waited while the connector was off, to submit
+    after the caller's commit. Raises ``ServiceError`` when the dossier is refused.
+    """
+    from core.auth.audit import audit
+
+    check_dossier(company, dossier)
+    setting = set_connector_enabled(company.firm_id, NAME, True, company.id)
+    assert setting is not None
+    setting.settings = {
+        **(setting.settings or {}),
+        "dossier_code": dossier["code"],
+        "dossier_name": dossier.get("name") or "",
+        "capabilities": dict(dossier.get("capabilities") or {}),
+        "modules": list(dossier.get("modules") or []),
+        "licence": dossier.get("licence"),
+        "token": encrypt_json(token),
+        "linked_at": utcnow().isoformat(timespec="seconds"),
+        "linked_by": getattr(user, "email", None),
+    }
+    flag_modified(setting, "settings")
+    db.session.flush()
+    audit(
+        "meg_link",
+        target=f"company:{company.id}",
+        details={"dossier": dossier["code"], "licence": dossier.get("licence")},
+    )
+    return release_skipped(company.firm_id, NAME, company.id)
+
+
+def unlink_company(company: Company) -> bool:
+    """Remove the link (tokens revoked at MEG, best-effort) and switch the connector off.
+
+    Flushes; returns False when the company was not linked.
+    """
+    from core.auth.audit import audit
+
+    setting = connector_setting(company.firm_id, company.id, NAME)
+    if setting is None or not (setting.settings or {}).get("token"):
+        return False
+    token = stored_token(company)
+    if token:
+        oauth = meg_oauth()
+        oauth.timeout = 5.0
+        for kind in ("refresh_token", "access_token"):
+            if token.get(kind):
+                oauth.revoke(token[kind], kind)
+    dossier = (setting.settings or {}).get("dossier_code")
+    setting.settings = {k: v for k, v in (setting.settings or {}).items() if k not in LINK_KEYS}
+    flag_modified(setting, "settings")
+    setting.enabled = False
+    db.session.flush()
+    audit("meg_unlink", target=f"company:{company.id}", details={"dossier": dossier})
+    return True
+
+
+def last_import(company: Company) -> dict[str, Any] | None:
+    """MEG's "Date dernier import d'achat" and platform for the linked dossier (best-effort)."""
+    state = link_state(company)
+    token = stored_token(company)
+    if not state or token is None:
+        return None
+
+    def refreshed(new_token: dict[str, Any]) -> None:
+        save_token(company, new_token)
+        db.session.commit()
+
+    try:
+        return meg_client(token, refreshed, timeout=3.0).supervision(state["dossier_code"])
+    except (MegApiError, ValueError) as exc:
+        log.info("MEG supervision unavailable for company %s: %s", company.id, exc)
+        return None

@@ -1,0 +1,81 @@
+"""``classeur meg demo-link`` and ``classeur meg-sandbox``, run as real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+
+def _run(data_dir, *args, env_extra=None):
+    env = {**os.environ, "CLASSEUR_DATA_DIR": str(data_dir), **(env_extra or {})}
+    env.pop("CLASSEUR_DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_demo_link_adds_missing_dossiers_and_prints_the_steps(tmp_path, sandbox):
+    data_dir = tmp_path / "var"
+    assert _run(data_dir, "init", "--demo").returncode == 0
+    sandbox_dir = tmp_path / "meg"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "meg-sandbox",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(sandbox_dir),
+        ],
+        env={**os.environ, "CLASSEUR_DATA_DIR": str(data_dir)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                requests.get(base_url + "/", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        result = _run(
+            data_dir,
+            "meg",
+            "demo-link",
+            "--sandbox-data-dir",
+            str(sandbox_dir),
+            "--skip",
+            "DEMO02",
+            env_extra={"CLASSEUR_MEG_BASE_URL": base_url},
+        )
+        assert result.returncode == 0, result.stderr
+        out = result.stdout
+        # DEMO01 exists in the sandbox's seed; DEMO03 was missing and is added there.
+        assert "Dossier MEG DEMO03" in out and "DEMO01" in out
+        assert "DEMO02" not in out
+        assert "Lier un compte à ce dossier comptable" in out
+        assert "demo@meg.example / demo" in out
+        assert "DEMO03" in requests.get(base_url + "/", timeout=5).text
+        # No token was written: the companies stay unlinked until done through the pages.
+        import sqlite3
+
+        rows = (
+            sqlite3.connect(data_dir / "classeur.db")
+            .execute("SELECT settings FROM connector_settings")
+            .fetchall()
+        )
+        assert all("token" not in (row[0] or "") for row in rows)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
