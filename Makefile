@@ -29,7 +29,8 @@ install: system venv  ## the project and its development tools in the virtual en
 
 run: install  ## set up on embedded defaults, demo data, MEG sandbox, serve on http://127.0.0.1:8000
 	$(VENV)/bin/classeur init --demo
-	$(VENV)/bin/classeur serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/classeur meg demo-link --sandbox-data-dir $${CLASSEUR_DATA_DIR:-var}/meg-sandbox
+	$(VENV)/bin/classeur serve --host $(HOST) --port $(PORT) --with-meg-sandbox $(MEG_PORT)
 
 services:  ## start PostgreSQL and Redis if they are down (CI machines)
 	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || \
