@@ -227,6 +227,35 @@ _FRENCH_VALIDATION = {
 }
 
 
+_PAGE_TITLES = {
+    400: "Requête invalide",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    413: "Fichier trop volumineux",
+    429: "Trop de tentatives",
+}
+_PAGE_MESSAGES = {
+    403: "Vous n'avez pas les droits nécessaires pour cette page.",
+    404: "Cette page n'existe pas, ou vous n'y avez pas accès.",
+    429: "Trop de tentatives : patientez une minute avant de réessayer.",
+}
+
+
+def _html_error(exc: HTTPException) -> Any:
+    from flask import render_template
+
+    status = exc.code or 500
+    if status < 400 or getattr(exc, "response", None) is not None:
+        return exc
+    title = _PAGE_TITLES.get(status, "Erreur")
+    message = _PAGE_MESSAGES.get(status) or _FRENCH_STATUS.get(status, exc.description or "")
+    try:
+        return render_template("error.html", title=title, message=message), status
+    except Exception:  # never fail while reporting a failure
+        return exc
+
+
 def _register_handlers(app: Flask) -> None:
     @app.before_request
     def _csrf_unless_token() -> None:
@@ -249,7 +278,7 @@ def _register_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         if not request.path.startswith("/api/"):
-            return exc
+            return _html_error(exc)
         status = exc.code or 500
         data = getattr(exc, "data", None) or {}
         field = None
@@ -302,6 +331,16 @@ def _register_handlers(app: Flask) -> None:
             "export_labels": EXPORT_LABELS,
             "event_labels": EVENT_LABELS,
         }
+
+    @app.errorhandler(500)
+    def _server_error(exc: Any) -> Any:
+        if request.path.startswith("/api/"):
+            return _json_error(500, "internal", "Erreur interne : elle a été enregistrée.")
+        from flask import render_template
+
+        return render_template("error.html", title="Erreur interne",
+                               message="Une erreur inattendue s'est produite ; elle a été "
+                                       "enregistrée."), 500
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
