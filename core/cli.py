@@ -153,7 +153,8 @@ def _create_demo(firm_id: int) -> int:
 
     from core.db import db as database
     from core.tenancy.models import Company
-    from core.tenancy.services import create_binder, create_company
+    from core.tenancy.accounting import ELEMENTS
+    from core.tenancy.services import create_binder, create_company, update_company_settings
 
     created = 0
     for name, code, siren in DEMO_COMPANIES:
@@ -163,8 +164,14 @@ def _create_demo(firm_id: int) -> int:
         if exists is not None:
             continue
         company = create_company(firm_id, name=name, dossier_code=code, siren=siren)
-        for binder_type, binder_name in DEMO_BINDERS:
-            create_binder(company, type=binder_type, name=binder_name)
+        binders = [create_binder(company, type=t, name=n) for t, n in DEMO_BINDERS]
+        # The seed's steps 2 to 7, done: MEG as software, the purchase binder, and every
+        # accounting element switched on.
+        update_company_settings(company, "accounting", {
+            "software": "meg",
+            "purchase_binder_id": binders[0].id,
+            "elements": {name: True for name in ELEMENTS},
+        })
         created += 1
     return created
 

@@ -45,6 +45,7 @@ def show(document_id: int) -> Any:
         events=presenters.events(document),
         exports=presenters.export_statuses(document),
         exporters={e.name: e for e in classeur().exporters.all()},
+        field_labels=(binder_type.extra.get("field_labels", {}) if binder_type else {}),
     )
 
 

@@ -26,6 +26,25 @@ def _checks(document: Document) -> list[dict[str, Any]]:
     return services.check_document(document)
 
 
+#: French labels of the fields, for the document page.
+FIELD_LABELS = {
+    "source": "Source",
+    "document_kind": "Type de document",
+    "supplier": "Fournisseur",
+    "invoice_number": "N° de facture",
+    "invoice_date": "Date de facture",
+    "due_date": "Date d'échéance",
+    "currency": "Devise",
+    "total_excl_tax": "Total HT",
+    "total_tax": "Total TVA",
+    "total_incl_tax": "Total TTC",
+    "vat_lines": "Lignes de TVA",
+    "payment_mode": "Mode de règlement",
+    "vat_regime": "Régime de TVA",
+    "accounting": "Imputation comptable",
+}
+
+
 @hookimpl
 def register_binder_types(register: Callable[[BinderType], None]) -> None:
     """Register ``purchase_invoices`` ("Factures d'achat")."""
@@ -41,6 +60,7 @@ def register_binder_types(register: Callable[[BinderType], None]) -> None:
             review_endpoint="binder_purchases.review",
             checks=_checks,
             summary=services.summary,
+            extra={"field_labels": FIELD_LABELS},
         )
     )
 

@@ -104,7 +104,11 @@ def demo_link(sandbox_data_dir: str, firm_ref: str | None, skip: tuple[str, ...]
         )
     codes = _sandbox_codes(base_url)
     missing = sorted({code for _, _, code in rows} - (codes or set()))
-    if missing and Path(sandbox_data_dir).exists():
+    seeded_locally = False
+    if missing and (codes is None or Path(sandbox_data_dir).exists()):
+        # Not running yet (the README's run command starts it next): prepare its data folder.
+        Path(sandbox_data_dir).mkdir(parents=True, exist_ok=True)
+        seeded_locally = True
         from plugins.meg_export.sandbox import create_sandbox_app, seed_dossier
 
         sandbox = create_sandbox_app({"SANDBOX_DATA_DIR": sandbox_data_dir})
@@ -113,7 +117,7 @@ def demo_link(sandbox_data_dir: str, firm_ref: str | None, skip: tuple[str, ...]
                 seed_dossier(sandbox, code, name)
                 click.echo(f"Dossier MEG {code} ({name}) ajouté au bac à sable.")
         missing = []
-    if codes is None:
+    if codes is None and not seeded_locally:
         click.echo(
             f"Le bac à sable MEG ne répond pas sur {base_url} : lancez « classeur meg-sandbox » "
             "(ou « classeur serve --with-meg-sandbox 8100 »).",
@@ -123,8 +127,9 @@ def demo_link(sandbox_data_dir: str, firm_ref: str | None, skip: tuple[str, ...]
         click.echo(f"Dossiers absents du bac à sable : {', '.join(missing)}.", err=True)
     click.echo("\nPour lier une entreprise à son dossier MEG :")
     click.echo("  1. Connectez-vous à Classeur.")
+    click.echo("  2. Ouvrez l'onglet MEG de l'entreprise :")
     for company_id, name, code in rows:
-        click.echo(f"  2. {name} ({code}) : {public}/companies/{company_id}/meg")
+        click.echo(f"     - {name} ({code}) : {public}/companies/{company_id}/meg")
     click.echo("  3. Cliquez sur « Lier un compte à ce dossier comptable ».")
     click.echo(f"  4. Sur la page MEG ({base_url}), connectez-vous : demo@meg.example / demo,")
     click.echo("     autorisez Classeur, puis choisissez le dossier de même code.")
