@@ -298,8 +298,9 @@ def test_an_export_is_not_stuck_behind_a_burst_of_ocr(cluster: Cluster) -> None:
     waiting = [d for d in cluster.documents(ids).values() if d.state == "received"]
     # The connector does not exist: the export task ran and recorded that outcome...
     assert row.state == "skipped" and row.attempts == 1
-    # ...while most of the OCR burst was still waiting in its own queue.
-    assert len(waiting) >= 10
+    # ...while part of the OCR burst was still waiting in its own queue: in one shared FIFO
+    # queue the export would have come after all twenty scans.
+    assert len(waiting) >= 1
 
 
 def test_a_worker_killed_mid_ocr_loses_nothing_and_reads_once(cluster: Cluster) -> None:
