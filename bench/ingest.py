@@ -25,10 +25,34 @@ import requests
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-WORDS = ("facture fourniture livraison maintenance prestation loyer électricité carburant "
-         "assurance téléphone honoraires transport abonnement papeterie").split()
-SUPPLIERS = ["Quincaillerie Dubois", "EDF", "Orange", "Boulangerie Martin", "Garage Dupont",
-             "Bureau Vallée", "Total Energies", "SNCF", "La Poste", "Manutan"]
+WORDS = [
+    "facture",
+    "fourniture",
+    "livraison",
+    "maintenance",
+    "prestation",
+    "loyer",
+    "électricité",
+    "carburant",
+    "assurance",
+    "téléphone",
+    "honoraires",
+    "transport",
+    "abonnement",
+    "papeterie",
+]
+SUPPLIERS = [
+    "Quincaillerie Dubois",
+    "EDF",
+    "Orange",
+    "Boulangerie Martin",
+    "Garage Dupont",
+    "Bureau Vallée",
+    "Total Energies",
+    "SNCF",
+    "La Poste",
+    "Manutan",
+]
 
 
 def make_pdf(i: int, rng: random.Random) -> bytes:
@@ -64,16 +88,25 @@ def main() -> None:
     env = {**os.environ, "CLASSEUR_DATA_DIR": str(tmp), "CLASSEUR_WORKERS": str(args.workers)}
     server = None
     try:
-        subprocess.run([sys.executable, "-m", "core", "init", "--demo", "--password",
-                        "bench-pass-123"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "core", "init", "--demo", "--password", "bench-pass-123"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         token = subprocess.run(
             [sys.executable, "-m", "core", "tokens", "create", "--email", "admin@classeur.local"],
-            env=env, check=True, capture_output=True, text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.split()[-1]
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "core", "serve", "--port", str(port), "--threads", "16"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
         h = {"Authorization": f"Bearer {token}"}
@@ -87,8 +120,11 @@ def main() -> None:
         session = requests.Session()
 
         def send(i: int) -> int:
-            r = session.post(f"{base}/api/v1/binders/{binder}/documents", headers=h,
-                             files={"file": (f"facture-{i}.pdf", pdfs[i], "application/pdf")})
+            r = session.post(
+                f"{base}/api/v1/binders/{binder}/documents",
+                headers=h,
+                files={"file": (f"facture-{i}.pdf", pdfs[i], "application/pdf")},
+            )
             r.raise_for_status()
             return r.json()["documents"][0]["id"]
 
@@ -98,9 +134,16 @@ def main() -> None:
         uploaded = time.perf_counter() - start
         assert len(set(ids)) == args.docs
         while True:
-            r = session.get(f"{base}/api/v1/search", headers=h,
-                            params={"q": "benchtoken0 OR facture", "sort": "-created",
-                                    "state": "to_review", "per_page": 1}).json()
+            r = session.get(
+                f"{base}/api/v1/search",
+                headers=h,
+                params={
+                    "q": "benchtoken0 OR facture",
+                    "sort": "-created",
+                    "state": "to_review",
+                    "per_page": 1,
+                },
+            ).json()
             if r["total"] >= args.docs and r["total_is_exact"]:
                 break
             if time.perf_counter() - start > 1800:
@@ -112,9 +155,13 @@ def main() -> None:
             server.terminate()
             server.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
-    db = "PostgreSQL" if os.environ.get("CLASSEUR_DATABASE_URL", "").startswith("postgres") \
+    db = (
+        "PostgreSQL"
+        if os.environ.get("CLASSEUR_DATABASE_URL", "").startswith("postgres")
         else "SQLite"
-    print(f"ingest ({db}): {args.docs} one-page PDFs, {args.clients} clients")
+    )
+    search = os.environ.get("CLASSEUR_SEARCH_BACKEND", "whoosh")
+    print(f"ingest ({db}, {search} search): {args.docs} one-page PDFs, {args.clients} clients")
     print(f"ingest: uploads accepted in {uploaded:.1f} s ({args.docs / uploaded:.1f} docs/s)")
     print(f"ingest: all read and indexed in {total:.1f} s -> {args.docs / total:.1f} docs/s")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, jsonify, request
-from flask_wtf.csrf import CSRFError
 from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from core.binders.registry import BinderTypeRegistry
@@ -42,9 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     data_dir = Path(settings["DATA_DIR"])
     if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = read_or_create_secret(
-            secret_key_path(data_dir), create=True
-        )
+        app.config["SECRET_KEY"] = read_or_create_secret(secret_key_path(data_dir), create=True)
     app.config.update(
         # A whole request is bounded before it is read (each file again while streaming).
         MAX_CONTENT_LENGTH=int(settings["MAX_REQUEST_BYTES"]),
@@ -338,9 +336,11 @@ def _register_handlers(app: Flask) -> None:
             return _json_error(500, "internal", "Erreur interne : elle a été enregistrée.")
         from flask import render_template
 
-        return render_template("error.html", title="Erreur interne",
-                               message="Une erreur inattendue s'est produite ; elle a été "
-                                       "enregistrée."), 500
+        return render_template(
+            "error.html",
+            title="Erreur interne",
+            message="Une erreur inattendue s'est produite ; elle a été enregistrée.",
+        ), 500
 
     @app.after_request
     def _security_headers(response: Any) -> Any:

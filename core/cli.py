@@ -152,8 +152,8 @@ def _create_demo(firm_id: int) -> int:
     from sqlalchemy import select
 
     from core.db import db as database
-    from core.tenancy.models import Company
     from core.tenancy.accounting import ELEMENTS
+    from core.tenancy.models import Company
     from core.tenancy.services import create_binder, create_company, update_company_settings
 
     created = 0
@@ -167,11 +167,15 @@ def _create_demo(firm_id: int) -> int:
         binders = [create_binder(company, type=t, name=n) for t, n in DEMO_BINDERS]
         # The seed's steps 2 to 7, done: MEG as software, the purchase binder, and every
         # accounting element switched on.
-        update_company_settings(company, "accounting", {
-            "software": "meg",
-            "purchase_binder_id": binders[0].id,
-            "elements": {name: True for name in ELEMENTS},
-        })
+        update_company_settings(
+            company,
+            "accounting",
+            {
+                "software": "meg",
+                "purchase_binder_id": binders[0].id,
+                "elements": dict.fromkeys(ELEMENTS, True),
+            },
+        )
         created += 1
     return created
 
@@ -180,8 +184,13 @@ def _create_demo(firm_id: int) -> int:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-@click.option("--with-meg-sandbox", "meg_port", type=int, default=None,
-              help="Also serve the MEG sandbox on this port (demos).")
+@click.option(
+    "--with-meg-sandbox",
+    "meg_port",
+    type=int,
+    default=None,
+    help="Also serve the MEG sandbox on this port (demos).",
+)
 def serve(host: str, port: int, threads: int, meg_port: int | None) -> None:
     """Serve Classeur with a production WSGI server (waitress) and the in-process workers."""
     import logging
@@ -202,9 +211,15 @@ def serve(host: str, port: int, threads: int, meg_port: int | None) -> None:
         data_dir = Path(load_config()["DATA_DIR"])
         threading.Thread(
             target=run_sandbox,
-            kwargs={"host": host, "port": meg_port, "data_dir": str(data_dir / "meg-sandbox"),
-                    "config": {"SESSION_COOKIE_NAME": "meg_sandbox_session"}, "threads": 8},
-            name="meg-sandbox", daemon=True,
+            kwargs={
+                "host": host,
+                "port": meg_port,
+                "data_dir": str(data_dir / "meg-sandbox"),
+                "config": {"SESSION_COOKIE_NAME": "meg_sandbox_session"},
+                "threads": 8,
+            },
+            name="meg-sandbox",
+            daemon=True,
         ).start()
         if "CLASSEUR_MEG_BASE_URL" not in os.environ:
             overrides["MEG_BASE_URL"] = f"http://{host}:{meg_port}"
@@ -220,8 +235,14 @@ def serve(host: str, port: int, threads: int, meg_port: int | None) -> None:
         state.tasks.start()
     click.echo(f"Classeur is serving on http://{host}:{port}", err=True)
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="Classeur",
-                       max_request_body_size=int(app.config["MAX_REQUEST_BYTES"]))
+        waitress.serve(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="Classeur",
+            max_request_body_size=int(app.config["MAX_REQUEST_BYTES"]),
+        )
     finally:
         if state.tasks is not None:
             state.tasks.stop(wait=False)
@@ -255,15 +276,22 @@ def _find_firm(value: str) -> Any:
 @click.option("--password", required=True)
 @click.option("--firm", "firm_ref", required=True, help="Firm id or exact name.")
 @click.option(
-    "--role", type=click.Choice(["admin", "accountant", "uploader"]), default="accountant",
+    "--role",
+    type=click.Choice(["admin", "accountant", "uploader"]),
+    default="accountant",
     show_default=True,
 )
 @click.option("--company", "companies", multiple=True, help="Dossier code (uploaders).")
 @click.option("--name", default="")
 @with_app()
 def users_create(
-    app: Flask, email: str, password: str, firm_ref: str, role: str,
-    companies: tuple[str, ...], name: str,
+    app: Flask,
+    email: str,
+    password: str,
+    firm_ref: str,
+    role: str,
+    companies: tuple[str, ...],
+    name: str,
 ) -> None:
     """Create a user in a firm."""
     from sqlalchemy import select
@@ -313,7 +341,9 @@ def tokens_create(app: Flask, email: str, name: str, scopes: str, days: int) -> 
         fail(f"No user {email!r}.")
     try:
         token, clear = create_token(
-            user, name=name, scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+            user,
+            name=name,
+            scopes=[s.strip() for s in scopes.split(",") if s.strip()],
             expires_in_days=days or None,
         )
     except AuthError as exc:
@@ -340,8 +370,11 @@ def plugins_list() -> None:
     state = app.extensions["classeur"]
     for name, plugin in state.pm.list_name_plugin():
         types = [t.name for t in state.binder_types.all() if t.plugin == name]
-        exporters = [e.name for e in state.exporters.all() if type(e).__module__.startswith(
-            getattr(plugin, "__name__", "?"))]
+        exporters = [
+            e.name
+            for e in state.exporters.all()
+            if type(e).__module__.startswith(getattr(plugin, "__name__", "?"))
+        ]
         extra = []
         if types:
             extra.append("binder types: " + ", ".join(types))
@@ -370,8 +403,9 @@ def _iter_files(paths: tuple[str, ...]) -> list[Path]:
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--binder", "binder_id", required=True, type=int, help="Binder id.")
-@click.option("--wait/--no-wait", default=True, show_default=True,
-              help="Read the documents before returning.")
+@click.option(
+    "--wait/--no-wait", default=True, show_default=True, help="Read the documents before returning."
+)
 @with_app()
 def import_(app: Flask, paths: tuple[str, ...], binder_id: int, wait: bool) -> None:
     """Import files and folders into a binder (a file already there is skipped)."""

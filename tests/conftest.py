@@ -121,14 +121,17 @@ class Factory:
             db.session.commit()
             return firm
 
-    def company(self, firm: Any, name: str | None = None, code: str | None = None,
-                siren: str | None = None) -> Any:
+    def company(
+        self, firm: Any, name: str | None = None, code: str | None = None, siren: str | None = None
+    ) -> Any:
         from core.tenancy.services import create_company
 
         n = self._next()
         with self.app.app_context():
             company = create_company(
-                firm.id, name=name or f"Entreprise {n}", dossier_code=code or f"D{n:04d}",
+                firm.id,
+                name=name or f"Entreprise {n}",
+                dossier_code=code or f"D{n:04d}",
                 siren=siren,
             )
             db.session.commit()
@@ -144,16 +147,23 @@ class Factory:
             db.session.commit()
             return binder
 
-    def user(self, firm: Any, role: str = "admin", email: str | None = None,
-             password: str = "motdepasse-solide-1", companies: list[Any] | None = None) -> Any:
+    def user(
+        self,
+        firm: Any,
+        role: str = "admin",
+        email: str | None = None,
+        password: str = "motdepasse-solide-1",
+        companies: list[Any] | None = None,
+    ) -> Any:
         from core.auth.services import create_user
         from core.tenancy.models import Company, Firm
 
         with self.app.app_context():
             f = db.session.get(Firm, firm.id)
             cs = [db.session.get(Company, c.id) for c in companies or []]
-            user = create_user(email or f"user{self._next()}@example.fr", password, f, role,
-                               companies=cs)
+            user = create_user(
+                email or f"user{self._next()}@example.fr", password, f, role, companies=cs
+            )
             db.session.commit()
             user.password = password  # type: ignore[attr-defined]
             return user
@@ -181,7 +191,8 @@ class Auth:
 
     def login(self, user: Any) -> Any:
         return self.client.post(
-            "/login", data={"email": user.email, "password": user.password},
+            "/login",
+            data={"email": user.email, "password": user.password},
             follow_redirects=False,
         )
 
@@ -210,8 +221,15 @@ def world(factory: Factory) -> dict[str, Any]:
     return out
 
 
-def _document(self: Factory, binder: Any, *, state: str = "to_review", fields: dict | None = None,
-              content: bytes | None = None, filename: str = "facture.pdf") -> Any:
+def _document(
+    self: Factory,
+    binder: Any,
+    *,
+    state: str = "to_review",
+    fields: dict | None = None,
+    content: bytes | None = None,
+    filename: str = "facture.pdf",
+) -> Any:
     """A document row with its original in storage, without going through the reading."""
     import hashlib
 
@@ -227,9 +245,17 @@ def _document(self: Factory, binder: Any, *, state: str = "to_review", fields: d
         path.write_bytes(content)
         b = db.session.get(Binder, binder.id)
         document = Document(
-            firm_id=b.company.firm_id, company_id=b.company_id, binder_id=b.id, sha256=sha,
-            filename=filename, media_type="application/pdf", size=len(content), pages=1,
-            state=state, fields=fields or {}, text="texte",
+            firm_id=b.company.firm_id,
+            company_id=b.company_id,
+            binder_id=b.id,
+            sha256=sha,
+            filename=filename,
+            media_type="application/pdf",
+            size=len(content),
+            pages=1,
+            state=state,
+            fields=fields or {},
+            text="texte",
         )
         db.session.add(document)
         db.session.commit()
@@ -295,8 +321,13 @@ def make_scan_bytes(lines: list[str], fmt: str = "PNG", size: int = 40) -> bytes
 
 CHROMIUM = os.environ.get("CLASSEUR_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -323,5 +354,3 @@ def page(browser: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
-
-

@@ -102,9 +102,7 @@ def list_binders(args: dict[str, Any]) -> Any:
 @binders.response(201, BinderSchema)
 def create_binder(data: dict[str, Any]) -> Any:
     """Create a binder of a registered type in a company."""
-    company = db.session.scalar(
-        scoping.companies_stmt().where(Company.id == data["company_id"])
-    )
+    company = db.session.scalar(scoping.companies_stmt().where(Company.id == data["company_id"]))
     if company is None:
         abort(422, message="Entreprise inconnue.", field="company_id", code="invalid")
     try:
@@ -136,8 +134,6 @@ def update_binder(data: dict[str, Any], binder_id: int) -> Any:
         fail(exc)
     db.session.commit()
     return binder
-
-
 
 
 def register_api(api: Api) -> None:

@@ -30,6 +30,7 @@ def audit(
 
             firm_id = current_membership().firm_id
     db.session.add(
-        AuditEvent(firm_id=firm_id, user_id=user_id, action=action, target=target,
-                   details=details, ip=ip)
+        AuditEvent(
+            firm_id=firm_id, user_id=user_id, action=action, target=target, details=details, ip=ip
+        )
     )

@@ -19,5 +19,8 @@ class TokenForm(FlaskForm):
     scope_read = BooleanField(_l("Lecture"), default=True)
     scope_write = BooleanField(_l("Écriture"))
     scope_admin = BooleanField(_l("Administration"))
-    days = IntegerField(_l("Validité (jours, 0 = sans expiration)"), default=90,
-                        validators=[NumberRange(min=0, max=3650)])
+    days = IntegerField(
+        _l("Validité (jours, 0 = sans expiration)"),
+        default=90,
+        validators=[NumberRange(min=0, max=3650)],
+    )

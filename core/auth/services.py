@@ -15,7 +15,7 @@ from core.db import db, utcnow
 from core.tenancy.models import Company, Firm, Membership, Role
 
 MIN_PASSWORD_LENGTH = 10
-TOKEN_PREFIX = "clsr_"
+TOKEN_PREFIX = "clsr_"  # noqa: S105 - a public prefix, not a secret
 SCOPES = ("read", "write", "admin")
 
 
@@ -36,9 +36,7 @@ def check_password_policy(password: str) -> None:
             "password",
         )
     if password.isalpha() or password.isdigit():
-        raise AuthError(
-            "Le mot de passe doit mêler lettres et chiffres ou symboles.", "password"
-        )
+        raise AuthError("Le mot de passe doit mêler lettres et chiffres ou symboles.", "password")
 
 
 def normalise_email(email: str) -> str:
@@ -68,8 +66,9 @@ def create_user(
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise AuthError("Un utilisateur existe déjà avec cette adresse.", "email")
     method = current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"
-    user = User(email=email, name=name,
-                password_hash=generate_password_hash(password, method=method))
+    user = User(
+        email=email, name=name, password_hash=generate_password_hash(password, method=method)
+    )
     membership = Membership(firm=firm, role=role, companies=list(companies or []))
     user.memberships.append(membership)
     session.add(user)

@@ -13,15 +13,13 @@ from sqlalchemy import select
 from core.auth.audit import audit
 from core.auth.forms import LoginForm, TokenForm
 from core.auth.models import ApiToken, AuditEvent, User
-from core.auth.permissions import requires
-from core.auth.services import AuthError, create_token
+from core.auth.permissions import public, requires
+from core.auth.services import AuthError, authenticate, create_token
+from core.db import db, utcnow
 from core.documents.models import EVENT_LABELS, Document, DocumentEvent
+from core.extensions import limiter
 from core.tenancy.models import Membership
 from core.tenancy.scoping import current_membership
-from core.auth.permissions import public
-from core.auth.services import authenticate
-from core.db import db, utcnow
-from core.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -52,9 +50,12 @@ def login() -> Any:
             email = (form.email.data or "").strip().lower()[:254]
             target = db.session.scalar(select(User).where(User.email == email))
             firm_ids = sorted(m.firm_id for m in target.memberships) if target else []
-            audit("login_failed", details={"email": email},
-                  user_id=target.id if target else None,
-                  firm_id=firm_ids[0] if firm_ids else None)
+            audit(
+                "login_failed",
+                details={"email": email},
+                user_id=target.id if target else None,
+                firm_id=firm_ids[0] if firm_ids else None,
+            )
             db.session.commit()
             flash(_("Adresse e-mail ou mot de passe incorrect."), "error")
             return render_template("auth/login.html", form=form), 401
@@ -80,7 +81,7 @@ def logout() -> Any:
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @requires("tokens.own")
 def tokens() -> Any:
-    """"Jetons d'API": the user's tokens; create one (shown once), revoke one."""
+    """ "Jetons d'API": the user's tokens; create one (shown once), revoke one."""
     form = TokenForm()
     created = None
     if form.validate_on_submit():
@@ -91,7 +92,9 @@ def tokens() -> Any:
         else:
             try:
                 token, created = create_token(
-                    current_user, name=form.name.data or "", scopes=scopes,
+                    current_user,
+                    name=form.name.data or "",
+                    scopes=scopes,
                     expires_in_days=form.days.data or None,
                 )
             except AuthError as exc:
@@ -102,8 +105,9 @@ def tokens() -> Any:
     rows = db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
     ).all()
-    return render_template("auth/tokens.html", form=form, tokens=rows, created=created,
-                           now=utcnow())
+    return render_template(
+        "auth/tokens.html", form=form, tokens=rows, created=created, now=utcnow()
+    )
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -128,25 +132,48 @@ def revoke_token(token_id: int) -> Any:
 def audit_log() -> Any:
     """The firm's audit log: logins, settings, connector switches, validations, exports."""
     firm_id = current_membership().firm_id
-    users = {u.id: u.email for u in db.session.scalars(
-        select(User).join(Membership).where(Membership.firm_id == firm_id))}
+    users = {
+        u.id: u.email
+        for u in db.session.scalars(
+            select(User).join(Membership).where(Membership.firm_id == firm_id)
+        )
+    }
     events = [
-        (e.created_at, users.get(e.user_id, "—"), AUDIT_LABELS.get(e.action, e.action),
-         e.target or "", e.ip or "")
+        (
+            e.created_at,
+            users.get(e.user_id, "—"),
+            AUDIT_LABELS.get(e.action, e.action),
+            e.target or "",
+            e.ip or "",
+        )
         for e in db.session.scalars(
-            select(AuditEvent).where(AuditEvent.firm_id == firm_id)
-            .order_by(AuditEvent.id.desc()).limit(300))
+            select(AuditEvent)
+            .where(AuditEvent.firm_id == firm_id)
+            .order_by(AuditEvent.id.desc())
+            .limit(300)
+        )
     ]
     for e, filename in db.session.execute(
         select(DocumentEvent, Document.filename)
         .join(Document, Document.id == DocumentEvent.document_id)
-        .where(Document.firm_id == firm_id,
-               DocumentEvent.action.in_(["validated", "exported", "export_error",
-                                         "export_retry", "fields_changed"]))
-        .order_by(DocumentEvent.id.desc()).limit(300)
+        .where(
+            Document.firm_id == firm_id,
+            DocumentEvent.action.in_(
+                ["validated", "exported", "export_error", "export_retry", "fields_changed"]
+            ),
+        )
+        .order_by(DocumentEvent.id.desc())
+        .limit(300)
     ):
-        events.append((e.created_at, users.get(e.user_id, "—"),
-                       EVENT_LABELS.get(e.action, e.action), f"{filename} {e.message or ''}", ""))
+        events.append(
+            (
+                e.created_at,
+                users.get(e.user_id, "—"),
+                EVENT_LABELS.get(e.action, e.action),
+                f"{filename} {e.message or ''}",
+                "",
+            )
+        )
     events.sort(key=lambda row: row[0], reverse=True)
     return render_template("auth/audit.html", events=events[:300])
 

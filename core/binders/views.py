@@ -55,21 +55,28 @@ def binder(binder_id: int) -> Any:
         stmt.order_by(Document.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
     ).all()
     return render_template(
-        "binders/binder.html", binder=b, documents=documents, state=state, page=page,
-        total=total, per_page=PER_PAGE, binder_type=classeur().binder_types.get(b.type),
+        "binders/binder.html",
+        binder=b,
+        documents=documents,
+        state=state,
+        page=page,
+        total=total,
+        per_page=PER_PAGE,
+        binder_type=classeur().binder_types.get(b.type),
     )
 
 
 @bp.route("/upload")
 @requires("documents.upload")
 def upload() -> Any:
-    """"+ ajouter" → "déposer des documents": pick the company and binder, drop files."""
+    """ "+ ajouter" → "déposer des documents": pick the company and binder, drop files."""
     rows = db.session.execute(
         scoping.binders_stmt().add_columns(Company).order_by(Company.name, Binder.name)
     ).all()
     selected = request.args.get("binder", type=int)
     return render_template(
-        "binders/upload.html", rows=rows, selected=selected,
+        "binders/upload.html",
+        rows=rows,
+        selected=selected,
         max_mb=int(current_app.config["MAX_UPLOAD_BYTES"]) // (1024 * 1024),
     )
-

@@ -13,7 +13,6 @@ from core.api.views import fail
 from core.auth.permissions import requires
 from core.db import db
 from core.documents import presenters
-from core.documents.models import Document
 from core.documents.services import (
     retry_processing,
     store_upload,

@@ -18,8 +18,8 @@ from core.binders.registry import FieldsError
 from core.db import db, utcnow
 from core.documents.models import Document, DocumentEvent, DocumentState
 from core.state import classeur
-from core.tenancy.models import Company
 from core.tasks.runner import POLLERS, RECOVERERS, task
+from core.tenancy.models import Company
 
 log = logging.getLogger("classeur.documents")
 

@@ -30,7 +30,9 @@ log = logging.getLogger("classeur.exports")
 DISABLED_MESSAGE = "Connecteur désactivé pour cette entreprise : document en attente d'envoi."
 
 
-def connector_setting(firm_id: int, company_id: int | None, connector: str) -> ConnectorSetting | None:
+def connector_setting(
+    firm_id: int, company_id: int | None, connector: str
+) -> ConnectorSetting | None:
     """The setting row of a firm (company None) or of one company."""
     stmt = select(ConnectorSetting).where(
         ConnectorSetting.firm_id == firm_id,
@@ -139,19 +141,24 @@ def retry_export(document: Document, connector: str, user_id: int | None) -> Exp
         )
     )
     if status is None:
-        raise ServiceError("Ce document n'a jamais été envoyé à ce connecteur.", "connector", status=404)
+        raise ServiceError(
+            "Ce document n'a jamais été envoyé à ce connecteur.", "connector", status=404
+        )
     if status.state in (ExportState.SENDING, ExportState.EXPORTED):
         raise ServiceError("Ce document est déjà envoyé ou en cours d'envoi.", "state", status=409)
     if not connector_enabled(document.firm_id, document.company_id, connector):
-        raise ServiceError("Ce connecteur est désactivé pour cette entreprise.", "connector", status=409)
+        raise ServiceError(
+            "Ce connecteur est désactivé pour cette entreprise.", "connector", status=409
+        )
     status.state = ExportState.PENDING
     status.idempotency_key = idempotency_key(document, connector)
     status.attempts = 0
     status.transient = False
     status.next_attempt_at = None
     db.session.add(
-        DocumentEvent(document_id=document.id, user_id=user_id, action="export_retry",
-                      message=connector)
+        DocumentEvent(
+            document_id=document.id, user_id=user_id, action="export_retry", message=connector
+        )
     )
     db.session.flush()
     return status
@@ -159,10 +166,14 @@ def retry_export(document: Document, connector: str, user_id: int | None) -> Exp
 
 def release_skipped(firm_id: int, connector: str, company_id: int | None = None) -> list[int]:
     """Queue what was validated while a connector was off, now that it is on; flushes."""
-    stmt = select(ExportStatus).join(Document, Document.id == ExportStatus.document_id).where(
-        ExportStatus.firm_id == firm_id,
-        ExportStatus.connector == connector,
-        ExportStatus.state == ExportState.SKIPPED,
+    stmt = (
+        select(ExportStatus)
+        .join(Document, Document.id == ExportStatus.document_id)
+        .where(
+            ExportStatus.firm_id == firm_id,
+            ExportStatus.connector == connector,
+            ExportStatus.state == ExportState.SKIPPED,
+        )
     )
     if company_id is not None:
         stmt = stmt.where(Document.company_id == company_id)
@@ -321,8 +332,11 @@ def run_export(status_id: int) -> str | None:
                 document_id=document.id,
                 action="exported" if status.state == ExportState.EXPORTED else "export_error",
                 message=f"{status.connector}: {status.message or status.remote_id or ''}",
-                after={"state": str(status.state), "remote_id": status.remote_id,
-                       "code": status.code},
+                after={
+                    "state": str(status.state),
+                    "remote_id": status.remote_id,
+                    "code": status.code,
+                },
             )
         )
     session.commit()

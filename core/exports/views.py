@@ -1,4 +1,4 @@
-""""Administration" → "Connecteurs": switch each connector on or off, per firm and company."""
+""" "Administration" → "Connecteurs": switch each connector on or off, per firm and company."""
 
 from __future__ import annotations
 
@@ -40,8 +40,12 @@ def connectors() -> Any:
         ).all()
     )
     return render_template(
-        "exports/connectors.html", exporters=classeur().exporters.all(), companies=companies,
-        firm_switch=firm_switch, company_switch=company_switch, waiting=waiting,
+        "exports/connectors.html",
+        exporters=classeur().exporters.all(),
+        companies=companies,
+        firm_switch=firm_switch,
+        company_switch=company_switch,
+        waiting=waiting,
     )
 
 
@@ -65,8 +69,9 @@ def switch(connector: str) -> Any:
     except ServiceError as exc:
         flash(exc.message, "error")
         return redirect(url_for("exports.connectors"))
-    audit("connector_switch", target=f"{connector}:{company_id or 'firm'}",
-          details={"enabled": value})
+    audit(
+        "connector_switch", target=f"{connector}:{company_id or 'firm'}", details={"enabled": value}
+    )
     to_run = release_skipped(firm_id, connector) if enabled else []
     db.session.commit()
     submit_exports(to_run)

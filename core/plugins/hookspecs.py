@@ -17,7 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     from core.binders.registry import BinderType
     from core.documents.models import Document
-    from core.exports.registry import ExportResult, Exporter
+    from core.exports.registry import Exporter, ExportResult
     from core.tenancy.tabs import CompanyTab
 
 PROJECT = "classeur"

@@ -116,9 +116,7 @@ class Hooks:
     def extract_text(
         self, document: Document, path: Path, pages: list[int], config: dict[str, Any]
     ) -> dict[int, str] | None:
-        return self.pm.hook.extract_text(
-            document=document, path=path, pages=pages, config=config
-        )
+        return self.pm.hook.extract_text(document=document, path=path, pages=pages, config=config)
 
     def extract_fields(
         self, document: Document, text: str, path: Path, binder_type: str

@@ -57,10 +57,10 @@ class TaskRunner(ABC):
     def submit(self, name: str, *args: Any) -> None:
         """Queue ``TASKS[name](*args)``; duplicates of a queued task are dropped."""
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027 - optional for runners with nothing to start
         """Start working, after recovering what a previous process left unfinished."""
 
-    def stop(self, wait: bool = True) -> None:
+    def stop(self, wait: bool = True) -> None:  # noqa: B027 - optional, as start()
         """Stop taking work."""
 
     def run_now(self, name: str, *args: Any) -> Any:

@@ -11,9 +11,15 @@ from core.db import db
 from core.tenancy.models import Company
 
 #: The accounting elements of the seed's step 7, each switched on or off per company.
-ELEMENTS = ("invoice_number", "due_date", "allow_class_2", "allow_class_6", "payment_mode",
-            "vat_codes")
-DEFAULT_ELEMENTS = {name: False for name in ELEMENTS} | {"allow_class_6": True}
+ELEMENTS = (
+    "invoice_number",
+    "due_date",
+    "allow_class_2",
+    "allow_class_6",
+    "payment_mode",
+    "vat_codes",
+)
+DEFAULT_ELEMENTS = dict.fromkeys(ELEMENTS, False) | {"allow_class_6": True}
 
 
 def accounting_settings(company: Company) -> dict[str, Any]:

@@ -18,9 +18,11 @@ class BinderForm(FlaskForm):
 
 
 class AccountingSettingsForm(FlaskForm):
-    """"Paramétrage général" of the company's "Comptabilité" page (seed, steps 2 to 7)."""
+    """ "Paramétrage général" of the company's "Comptabilité" page (seed, steps 2 to 7)."""
 
-    software = SelectField(_l("Logiciel"), choices=[("", _l("— Aucun —")), ("meg", "MEG - MEG (RCA)")])
+    software = SelectField(
+        _l("Logiciel"), choices=[("", _l("— Aucun —")), ("meg", "MEG - MEG (RCA)")]
+    )
     dossier_code = StringField(_l("Code dossier"), validators=[DataRequired(), Length(max=40)])
     binder_type = SelectField(_l("Type de classeur"), validators=[DataRequired()])
     binder_name = StringField(_l("Nom du classeur"), validators=[DataRequired(), Length(max=200)])

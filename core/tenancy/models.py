@@ -57,9 +57,7 @@ class Company(Base):
 membership_companies = Table(
     "membership_companies",
     Base.metadata,
-    Column(
-        "membership_id", ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True
-    ),
+    Column("membership_id", ForeignKey("memberships.id", ondelete="CASCADE"), primary_key=True),
     Column("company_id", ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True),
 )
 

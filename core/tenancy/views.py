@@ -30,7 +30,7 @@ def _binder_form() -> BinderForm:
 @bp.route("")
 @requires("companies.read")
 def list_companies() -> Any:
-    """"Entreprises": every visible company with its binder and document counts."""
+    """ "Entreprises": every visible company with its binder and document counts."""
     companies = db.session.scalars(scoping.companies_stmt().order_by(Company.name)).all()
     ids = [c.id for c in companies]
     binder_counts = dict(
@@ -151,7 +151,7 @@ def _field_error(form: Any, exc: ServiceError) -> None:
 @bp.route("/<int:company_id>/accounting", methods=["GET", "POST"])
 @requires("companies.read")
 def accounting(company_id: int) -> Any:
-    """"Comptabilité" → "Paramétrage général": software, dossier code, purchase binder and
+    """ "Comptabilité" → "Paramétrage général": software, dossier code, purchase binder and
     the accounting elements (seed, steps 2 to 7)."""
     from core.auth.permissions import role_allows
     from core.tenancy.accounting import ELEMENTS, accounting_settings
@@ -182,7 +182,9 @@ def accounting(company_id: int) -> Any:
                 select(Binder).where(Binder.company_id == company.id, Binder.name == name)
             )
             if binder is None:
-                binder = services.create_binder(company, type=form.binder_type.data or "", name=name)
+                binder = services.create_binder(
+                    company, type=form.binder_type.data or "", name=name
+                )
             elif binder.type != form.binder_type.data:
                 raise ServiceError(
                     _("Le classeur « %(name)s » existe déjà avec un autre type.", name=name),
@@ -203,12 +205,18 @@ def accounting(company_id: int) -> Any:
         else:
             from core.auth.audit import audit
 
-            audit("company_settings", target=f"company:{company.id}",
-                  details={"section": "accounting"})
+            audit(
+                "company_settings",
+                target=f"company:{company.id}",
+                details={"section": "accounting"},
+            )
             db.session.commit()
             flash(_("Paramétrage enregistré."), "success")
             return redirect(url_for("tenancy.accounting", company_id=company.id))
     return render_template(
-        "tenancy/accounting.html", company=company, form=form, tabs=classeur().company_tabs,
+        "tenancy/accounting.html",
+        company=company,
+        form=form,
+        tabs=classeur().company_tabs,
         active_tab="general",
     )

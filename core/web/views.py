@@ -21,7 +21,7 @@ bp = Blueprint("web", __name__)
 @bp.route("/")
 @requires("dashboard.view")
 def dashboard() -> Any:
-    """"Tableau de bord": documents by state."""
+    """ "Tableau de bord": documents by state."""
     stmt = scoping.documents_stmt().with_only_columns(Document.state, func.count(Document.id))
     counts = dict(db.session.execute(stmt.group_by(Document.state)).all())
     visible = scoping.documents_stmt().with_only_columns(Document.id)
@@ -41,7 +41,10 @@ def dashboard() -> Any:
         .limit(100)
     ).all()
     return render_template(
-        "web/dashboard.html", counts=counts, by_connector=by_connector, errors=errors,
+        "web/dashboard.html",
+        counts=counts,
+        by_connector=by_connector,
+        errors=errors,
         exporters={e.name: e for e in classeur().exporters.all()},
     )
 
@@ -49,7 +52,7 @@ def dashboard() -> Any:
 @bp.route("/admin")
 @requires("admin.view")
 def admin() -> Any:
-    """"Administration": installed plugins, binder types and connectors."""
+    """ "Administration": installed plugins, binder types and connectors."""
     state = classeur()
     return render_template(
         "web/admin.html",
@@ -64,5 +67,3 @@ def admin() -> Any:
 def healthz() -> Any:
     """Liveness probe: answers without touching the database."""
     return {"status": "ok"}
-
-

@@ -55,7 +55,10 @@ def test_csrf_is_enforced_on_forms(app_config, factory):
     firm = factory.firm()
     user = factory.user(firm)
     # Without the token the login form is refused.
-    assert client.post("/login", data={"email": user.email, "password": user.password}).status_code == 400
+    assert (
+        client.post("/login", data={"email": user.email, "password": user.password}).status_code
+        == 400
+    )
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     response = client.post(
@@ -73,7 +76,8 @@ def test_api_token_auth_and_scopes(client, factory):
     ok = client.get("/api/v1/companies", headers={"Authorization": f"Bearer {read_token}"})
     assert ok.status_code == 200
     denied = client.post(
-        "/api/v1/companies", json={"name": "X", "dossier_code": "X1"},
+        "/api/v1/companies",
+        json={"name": "X", "dossier_code": "X1"},
         headers={"Authorization": f"Bearer {read_token}"},
     )
     assert denied.status_code == 403
@@ -104,14 +108,16 @@ def test_company_api_crud_and_errors(client, factory):
     admin = factory.user(firm, "admin")
     h = _h(factory, admin)
     created = client.post(
-        "/api/v1/companies", json={"name": "Boulangerie", "dossier_code": "bou01",
-                                   "siren": "732 829 320"}, headers=h,
+        "/api/v1/companies",
+        json={"name": "Boulangerie", "dossier_code": "bou01", "siren": "732 829 320"},
+        headers=h,
     )
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert body["dossier_code"] == "BOU01" and body["siren"] == "732829320"
     bad = client.post(
-        "/api/v1/companies", json={"name": "X", "dossier_code": "X2", "siren": "123456789"},
+        "/api/v1/companies",
+        json={"name": "X", "dossier_code": "X2", "siren": "123456789"},
         headers=h,
     )
     assert bad.status_code == 422
@@ -122,15 +128,22 @@ def test_company_api_crud_and_errors(client, factory):
     dup = client.post("/api/v1/companies", json={"name": "Y", "dossier_code": "BOU01"}, headers=h)
     assert dup.status_code == 409
     cid = body["id"]
-    patched = client.patch(f"/api/v1/companies/{cid}", json={"name": "Boulangerie Martin"},
-                           headers=h)
+    patched = client.patch(
+        f"/api/v1/companies/{cid}", json={"name": "Boulangerie Martin"}, headers=h
+    )
     assert patched.status_code == 200 and patched.get_json()["name"] == "Boulangerie Martin"
-    assert client.get(f"/api/v1/companies/{cid}", headers=h).get_json()["name"] == "Boulangerie Martin"
-    binder = client.post("/api/v1/binders", json={"company_id": cid, "type": "purchase_invoices",
-                                                  "name": "Achats 2026"}, headers=h)
+    assert (
+        client.get(f"/api/v1/companies/{cid}", headers=h).get_json()["name"] == "Boulangerie Martin"
+    )
+    binder = client.post(
+        "/api/v1/binders",
+        json={"company_id": cid, "type": "purchase_invoices", "name": "Achats 2026"},
+        headers=h,
+    )
     assert binder.status_code == 201
-    unknown_type = client.post("/api/v1/binders", json={"company_id": cid, "type": "nope",
-                                                        "name": "Z"}, headers=h)
+    unknown_type = client.post(
+        "/api/v1/binders", json={"company_id": cid, "type": "nope", "name": "Z"}, headers=h
+    )
     assert unknown_type.status_code == 422 and unknown_type.get_json()["error"]["field"] == "type"
     listed = client.get(f"/api/v1/binders?company_id={cid}", headers=h).get_json()
     assert [b["name"] for b in listed] == ["Achats 2026"]
@@ -142,11 +155,18 @@ def test_firm_isolation_on_api_and_pages(client, factory, world, auth):
     other_company = b["companies"][0].id
     other_binder = b["binders"][0].id
     assert client.get(f"/api/v1/companies/{other_company}", headers=h).status_code == 404
-    assert client.patch(f"/api/v1/companies/{other_company}", json={"name": "pirate"},
-                        headers=h).status_code == 404
+    assert (
+        client.patch(
+            f"/api/v1/companies/{other_company}", json={"name": "pirate"}, headers=h
+        ).status_code
+        == 404
+    )
     assert client.get(f"/api/v1/binders/{other_binder}", headers=h).status_code == 404
-    created = client.post("/api/v1/binders", json={"company_id": other_company,
-                                                   "type": "other", "name": "pirate"}, headers=h)
+    created = client.post(
+        "/api/v1/binders",
+        json={"company_id": other_company, "type": "other", "name": "pirate"},
+        headers=h,
+    )
     assert created.status_code == 422
     names = {c["name"] for c in client.get("/api/v1/companies", headers=h).get_json()}
     assert names == {"Société a1", "Société a2"}
@@ -162,24 +182,34 @@ def test_uploader_sees_only_its_companies(client, factory, world):
     names = [c["name"] for c in client.get("/api/v1/companies", headers=h).get_json()]
     assert names == ["Société a1"]
     assert client.get(f"/api/v1/companies/{a['companies'][1].id}", headers=h).status_code == 404
-    assert client.post("/api/v1/companies", json={"name": "X", "dossier_code": "UPL"},
-                       headers=h).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/companies", json={"name": "X", "dossier_code": "UPL"}, headers=h
+        ).status_code
+        == 403
+    )
 
 
 def test_company_pages_create_edit_and_binder(client, factory, auth):
     firm = factory.firm()
     auth.login(factory.user(firm, "accountant"))
-    response = client.post("/companies/new", data={"name": "Garage Dupont",
-                                                   "dossier_code": "gar01", "siren": "552100554"})
+    response = client.post(
+        "/companies/new",
+        data={"name": "Garage Dupont", "dossier_code": "gar01", "siren": "552100554"},
+    )
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Garage Dupont" in page and "GAR01" in page
     cid = int(response.headers["Location"].rstrip("/").split("/")[-1])
-    bad = client.post(f"/companies/{cid}", data={"name": "Garage Dupont", "dossier_code": "GAR01",
-                                                 "siren": "552100555"})
+    bad = client.post(
+        f"/companies/{cid}",
+        data={"name": "Garage Dupont", "dossier_code": "GAR01", "siren": "552100555"},
+    )
     assert "SIREN invalide" in bad.get_data(as_text=True)
-    client.post(f"/companies/{cid}/binders", data={"binder-type": "purchase_invoices",
-                                                   "binder-name": "Factures d'achat"})
+    client.post(
+        f"/companies/{cid}/binders",
+        data={"binder-type": "purchase_invoices", "binder-name": "Factures d'achat"},
+    )
     page = client.get(f"/companies/{cid}").get_data(as_text=True)
     assert "Factures d&#39;achat" in page
 

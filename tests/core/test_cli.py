@@ -13,7 +13,10 @@ def run(data_dir, *args, check=True, env_extra=None):
     env = {**os.environ, "CLASSEUR_DATA_DIR": str(data_dir), **(env_extra or {})}
     env.pop("CLASSEUR_DATABASE_URL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "core", *args], capture_output=True, text=True, env=env,
+        [sys.executable, "-m", "core", *args],
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=120,
     )
     if check and result.returncode != 0:
@@ -36,15 +39,48 @@ def test_init_demo_users_tokens_plugins(data_dir):
     again = run(data_dir, "init", "--demo").stdout
     assert "Already initialised" in again and "0 companies created" in again
 
-    created = run(data_dir, "users", "create", "--email", "compta@example.fr", "--password",
-                  "tres-secret-42", "--firm", "1", "--role", "accountant").stdout
+    created = run(
+        data_dir,
+        "users",
+        "create",
+        "--email",
+        "compta@example.fr",
+        "--password",
+        "tres-secret-42",
+        "--firm",
+        "1",
+        "--role",
+        "accountant",
+    ).stdout
     assert "compta@example.fr" in created
-    weak = run(data_dir, "users", "create", "--email", "x@example.fr", "--password", "court",
-               "--firm", "1", check=False)
+    weak = run(
+        data_dir,
+        "users",
+        "create",
+        "--email",
+        "x@example.fr",
+        "--password",
+        "court",
+        "--firm",
+        "1",
+        check=False,
+    )
     assert weak.returncode == 1 and "au moins" in weak.stderr
-    up = run(data_dir, "users", "create", "--email", "client@example.fr", "--password",
-             "tres-secret-43", "--firm", "Mon cabinet", "--role", "uploader",
-             "--company", "DEMO01").stdout
+    up = run(
+        data_dir,
+        "users",
+        "create",
+        "--email",
+        "client@example.fr",
+        "--password",
+        "tres-secret-43",
+        "--firm",
+        "Mon cabinet",
+        "--role",
+        "uploader",
+        "--company",
+        "DEMO01",
+    ).stdout
     assert "uploader" in up
 
     token = run(data_dir, "tokens", "create", "--email", "compta@example.fr").stdout
@@ -73,7 +109,8 @@ def test_token_is_usable_against_the_api(data_dir):
 
 
 def test_unknown_plugin_gives_a_clear_error(data_dir):
-    result = run(data_dir, "db", "upgrade", check=False,
-                 env_extra={"CLASSEUR_PLUGINS": "does_not_exist"})
+    result = run(
+        data_dir, "db", "upgrade", check=False, env_extra={"CLASSEUR_PLUGINS": "does_not_exist"}
+    )
     assert result.returncode != 0
     assert "Unknown plugin" in result.stderr

@@ -24,8 +24,12 @@ def upload(client, binder_id, h, *files):
     import io
 
     data = {"file": [(io.BytesIO(content), name) for name, content in files]}
-    return client.post(f"/api/v1/binders/{binder_id}/documents", data=data, headers=h,
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/api/v1/binders/{binder_id}/documents",
+        data=data,
+        headers=h,
+        content_type="multipart/form-data",
+    )
 
 
 def ready(client, doc_id, h):
@@ -34,6 +38,7 @@ def ready(client, doc_id, h):
     def check():
         body = client.get(f"/api/v1/documents/{doc_id}", headers=h).get_json()
         return body if body["state"] not in ("received", "extracting") else None
+
     return wait_for(check, timeout=120)
 
 
@@ -78,8 +83,9 @@ def app(app_config, recorder):
 
 
 def test_hook_after_document_stored(client, setup, recorder):
-    doc = upload(client, setup["binder"].id, setup["h"],
-                 ("a.pdf", make_pdf_bytes(["Attestation URSSAF"]))).get_json()["documents"][0]
+    doc = upload(
+        client, setup["binder"].id, setup["h"], ("a.pdf", make_pdf_bytes(["Attestation URSSAF"]))
+    ).get_json()["documents"][0]
     assert recorder.stored == [doc["id"]]
 
 
@@ -96,8 +102,9 @@ def test_hook_extract_text(client, setup, recorder):
 
 def test_hook_extract_fields(client, setup, factory, recorder):
     other = factory.binder(setup["company"], "other", name="Divers")
-    doc = upload(client, other.id, setup["h"],
-                 ("a.pdf", make_pdf_bytes(["un deux trois quatre"]))).get_json()["documents"][0]
+    doc = upload(
+        client, other.id, setup["h"], ("a.pdf", make_pdf_bytes(["un deux trois quatre"]))
+    ).get_json()["documents"][0]
     body = ready(client, doc["id"], setup["h"])
     assert "other" in recorder.fields_calls
     assert body["fields"]["word_count"] >= 4
@@ -107,7 +114,8 @@ def test_failed_reading_keeps_original_and_can_be_retried(client, setup, recorde
     recorder.fail_ocr = True
     scan = make_scan_bytes(["Relevé"], fmt="PDF")
     doc_id = upload(client, setup["binder"].id, setup["h"], ("releve.pdf", scan)).get_json()[
-        "documents"][0]["id"]
+        "documents"
+    ][0]["id"]
     body = ready(client, doc_id, setup["h"])
     assert body["state"] == "failed" and "Tesseract a planté" in body["failure_reason"]
     assert client.get(f"/api/v1/documents/{doc_id}/file", headers=setup["h"]).data == scan
@@ -117,5 +125,3 @@ def test_failed_reading_keeps_original_and_can_be_retried(client, setup, recorde
     assert ready(client, doc_id, setup["h"])["state"] == "to_review"
     again = client.post(f"/api/v1/documents/{doc_id}/retry", headers=setup["h"])
     assert again.status_code == 409
-
-

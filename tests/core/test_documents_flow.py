@@ -4,6 +4,7 @@ indexing in a real whoosh index, search, previews, duplicates, bad input, retrie
 from __future__ import annotations
 
 import io
+
 import pytest
 
 from tests.conftest import make_pdf_bytes, make_scan_bytes, wait_for
@@ -18,20 +19,31 @@ def setup(app, factory):
     token = factory.token(user)
     runner = app.extensions["classeur"].tasks
     runner.start()
-    return {"firm": firm, "company": company, "binder": binder, "user": user,
-            "h": {"Authorization": f"Bearer {token}"}, "runner": runner}
+    return {
+        "firm": firm,
+        "company": company,
+        "binder": binder,
+        "user": user,
+        "h": {"Authorization": f"Bearer {token}"},
+        "runner": runner,
+    }
 
 
 def upload(client, binder_id, h, *files):
     data = {"file": [(io.BytesIO(content), name) for name, content in files]}
-    return client.post(f"/api/v1/binders/{binder_id}/documents", data=data, headers=h,
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/api/v1/binders/{binder_id}/documents",
+        data=data,
+        headers=h,
+        content_type="multipart/form-data",
+    )
 
 
 def ready(client, doc_id, h):
     def check():
         body = client.get(f"/api/v1/documents/{doc_id}", headers=h).get_json()
         return body if body["state"] not in ("received", "extracting") else None
+
     return wait_for(check, timeout=120)
 
 
@@ -96,12 +108,14 @@ def test_duplicate_in_same_binder_is_not_stored_twice(client, setup, factory):
         ("vide.pdf", b"", "empty"),
         ("faux.pdf", b"%PDF-1.4\n garbage without structure", "corrupt"),
         ("texte.pdf", b"hello, this is plain text and nothing else", "unsupported_type"),
-        ("dtd.xml", b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><Invoice>&e;</Invoice>',
-         "xml_forbidden"),
+        (
+            "dtd.xml",
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><Invoice>&e;</Invoice>',
+            "xml_forbidden",
+        ),
     ],
 )
-def test_bad_files_get_clear_errors_and_nothing_is_stored(client, setup, app, name, content,
-                                                          code):
+def test_bad_files_get_clear_errors_and_nothing_is_stored(client, setup, app, name, content, code):
     response = upload(client, setup["binder"].id, setup["h"], (name, content))
     assert response.status_code == 422
     error = response.get_json()["error"]
@@ -135,8 +149,12 @@ def test_mixed_upload_reports_each_file(client, setup):
 
 
 def test_documents_of_another_firm_are_invisible(client, setup, factory):
-    doc = upload(client, setup["binder"].id, setup["h"],
-                 ("a.pdf", make_pdf_bytes(["Confidentiel cabinet A"]))).get_json()["documents"][0]
+    doc = upload(
+        client,
+        setup["binder"].id,
+        setup["h"],
+        ("a.pdf", make_pdf_bytes(["Confidentiel cabinet A"])),
+    ).get_json()["documents"][0]
     ready(client, doc["id"], setup["h"])
     other_firm = factory.firm()
     outsider = factory.user(other_firm, "admin")
@@ -150,5 +168,7 @@ def test_documents_of_another_firm_are_invisible(client, setup, factory):
     with client.application.app_context():
         flush()
     assert client.get("/api/v1/search?q=confidentiel", headers=oh).get_json()["results"] == []
-    assert len(client.get("/api/v1/search?q=confidentiel", headers=setup["h"]).get_json()[
-        "results"]) == 1
+    assert (
+        len(client.get("/api/v1/search?q=confidentiel", headers=setup["h"]).get_json()["results"])
+        == 1
+    )

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import wait_for
-
 from core.exports.registry import ExportError, ExportResult
 from core.plugins.hookspecs import hookimpl
+from tests.conftest import wait_for
 
 
 class RecordingExporter:
@@ -190,8 +189,9 @@ def test_permanent_error_then_fix_and_resend(app, factory, plugin):
     firm = factory.firm()
     _enable(app, firm, "recorder")
     document = factory.document(factory.binder(factory.company(firm)))
-    plugin.recorder.fail_with = ExportError("Code TVA inconnu", code="unknown_vat_code",
-                                            field="vat_code")
+    plugin.recorder.fail_with = ExportError(
+        "Code TVA inconnu", code="unknown_vat_code", field="vat_code"
+    )
     runner = app.extensions["classeur"].tasks
     runner.start()
     _validate(app, document)
@@ -239,9 +239,15 @@ def test_sending_left_by_a_crash_is_resumed_at_start(app, factory, plugin):
     _enable(app, firm, "recorder")
     document = factory.document(factory.binder(factory.company(firm)), state="validated")
     with app.app_context():
-        db.session.add(ExportStatus(document_id=document.id, firm_id=firm.id,
-                                    connector="recorder", state=ExportState.SENDING,
-                                    idempotency_key="k-1"))
+        db.session.add(
+            ExportStatus(
+                document_id=document.id,
+                firm_id=firm.id,
+                connector="recorder",
+                state=ExportState.SENDING,
+                idempotency_key="k-1",
+            )
+        )
         db.session.commit()
     runner = app.extensions["classeur"].tasks
     runner.start()  # recover + poll

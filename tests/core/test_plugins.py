@@ -22,9 +22,16 @@ HOOKS = sorted(
 
 def test_hook_list_is_the_documented_first_set():
     assert set(HOOKS) >= {
-        "register_binder_types", "register_exporters", "register_blueprints",
-        "register_cli_commands", "register_company_tabs", "extract_text", "extract_fields",
-        "after_document_stored", "after_document_validated", "after_export",
+        "register_binder_types",
+        "register_exporters",
+        "register_blueprints",
+        "register_cli_commands",
+        "register_company_tabs",
+        "extract_text",
+        "extract_fields",
+        "after_document_stored",
+        "after_document_validated",
+        "after_export",
     }
 
 
@@ -126,16 +133,14 @@ class TmpPlugin:
 
 
 def test_hook_register_blueprints(tmp_path):
-    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "x",
-                      "EXTRA_PLUGINS": [TmpPlugin()]})
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "x", "EXTRA_PLUGINS": [TmpPlugin()]})
     assert app.test_client().get("/tmp-plugin").data == b"bonjour"
 
 
 def test_hook_register_cli_commands(tmp_path):
     import click
 
-    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "x",
-                      "EXTRA_PLUGINS": [TmpPlugin()]})
+    app = create_app({"DATA_DIR": str(tmp_path), "SECRET_KEY": "x", "EXTRA_PLUGINS": [TmpPlugin()]})
     group = click.Group()
     app.extensions["classeur"].hooks.register_cli_commands(cli=group)
     assert "tmp-cmd" in group.commands

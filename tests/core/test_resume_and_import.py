@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -17,8 +16,12 @@ from tests.conftest import make_pdf_bytes, make_scan_bytes, wait_for
 
 
 def _env(data_dir):
-    env = {**os.environ, "CLASSEUR_DATA_DIR": str(data_dir), "CLASSEUR_WORKERS": "2",
-           "CLASSEUR_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    env = {
+        **os.environ,
+        "CLASSEUR_DATA_DIR": str(data_dir),
+        "CLASSEUR_WORKERS": "2",
+        "CLASSEUR_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    }
     env.pop("CLASSEUR_DATABASE_URL", None)
     if os.environ.get("CLASSEUR_TEST_DATABASE_URL"):
         pass  # the subprocess keeps its own SQLite database: this test is about the process
@@ -26,8 +29,14 @@ def _env(data_dir):
 
 
 def _cli(data_dir, *args):
-    return subprocess.run([sys.executable, "-m", "core", *args], env=_env(data_dir),
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        env=_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def _port():
@@ -37,9 +46,12 @@ def _port():
 
 
 def _serve(data_dir, port):
-    proc = subprocess.Popen([sys.executable, "-m", "core", "serve", "--port", str(port)],
-                            env=_env(data_dir), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core", "serve", "--port", str(port)],
+        env=_env(data_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def up():
@@ -47,6 +59,7 @@ def _serve(data_dir, port):
             return requests.get(base + "/healthz", timeout=1).ok
         except requests.RequestException:
             return False
+
     wait_for(up, timeout=60)
     return proc, base
 
@@ -60,16 +73,24 @@ def test_killed_during_reading_resumes_each_document_exactly_once(tmp_path):
     port = _port()
     proc, base = _serve(data, port)
     binder = requests.get(base + "/api/v1/binders", headers=h).json()[0]["id"]
-    files = [("file", (f"scan{i}.png", make_scan_bytes([f"Facture numero {i}", "Montant"])))
-             for i in range(6)]
-    ids = [d["id"] for d in requests.post(f"{base}/api/v1/binders/{binder}/documents",
-                                          files=files, headers=h).json()["documents"]]
+    files = [
+        ("file", (f"scan{i}.png", make_scan_bytes([f"Facture numero {i}", "Montant"])))
+        for i in range(6)
+    ]
+    ids = [
+        d["id"]
+        for d in requests.post(
+            f"{base}/api/v1/binders/{binder}/documents", files=files, headers=h
+        ).json()["documents"]
+    ]
     assert len(ids) == 6
 
     def some_extracting():
-        states = [requests.get(f"{base}/api/v1/documents/{i}", headers=h).json()["state"]
-                  for i in ids]
+        states = [
+            requests.get(f"{base}/api/v1/documents/{i}", headers=h).json()["state"] for i in ids
+        ]
         return "extracting" in states and states
+
     states = wait_for(some_extracting, timeout=60, interval=0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
@@ -77,9 +98,11 @@ def test_killed_during_reading_resumes_each_document_exactly_once(tmp_path):
 
     proc, base = _serve(data, port)
     try:
+
         def all_read():
             docs = [requests.get(f"{base}/api/v1/documents/{i}", headers=h).json() for i in ids]
             return all(d["state"] in ("to_review", "failed") for d in docs) and docs
+
         docs = wait_for(all_read, timeout=300, interval=0.5)
         assert [d["state"] for d in docs] == ["to_review"] * 6, docs
     finally:
@@ -88,9 +111,13 @@ def test_killed_during_reading_resumes_each_document_exactly_once(tmp_path):
     import sqlite3
 
     db = sqlite3.connect(data / "classeur.db")
-    reads = dict(db.execute("select document_id, count(*) from document_events "
-                            "where action='read' group by document_id").fetchall())
-    assert reads == {i: 1 for i in ids}
+    reads = dict(
+        db.execute(
+            "select document_id, count(*) from document_events "
+            "where action='read' group by document_id"
+        ).fetchall()
+    )
+    assert reads == dict.fromkeys(ids, 1)
     count = db.execute("select count(*) from documents").fetchone()[0]
     assert count == 6
 

@@ -22,27 +22,47 @@ def corpus(app, factory):
         "orange": factory.document(b1, filename="orange.pdf", state="validated"),
         "kbis": factory.document(b2, filename="kbis.pdf", state="to_review"),
     }
-    texts = {"edf": "Facture électricité EDF contrat professionnel",
-             "orange": "Facture téléphone Orange fibre professionnel",
-             "kbis": "Extrait Kbis du greffe professionnel"}
+    texts = {
+        "edf": "Facture électricité EDF contrat professionnel",
+        "orange": "Facture téléphone Orange fibre professionnel",
+        "kbis": "Extrait Kbis du greffe professionnel",
+    }
     from core.documents.models import Document
 
     with app.app_context():
         for key, d in docs.items():
             db.session.get(Document, d.id).text = texts[key]
-        db.session.add(ExportStatus(document_id=docs["orange"].id, firm_id=firm.id,
-                                    connector="meg_export", state=ExportState.ERROR,
-                                    message="Code TVA inconnu"))
-        db.session.add(ExportStatus(document_id=docs["edf"].id, firm_id=firm.id,
-                                    connector="meg_export", state=ExportState.EXPORTED))
+        db.session.add(
+            ExportStatus(
+                document_id=docs["orange"].id,
+                firm_id=firm.id,
+                connector="meg_export",
+                state=ExportState.ERROR,
+                message="Code TVA inconnu",
+            )
+        )
+        db.session.add(
+            ExportStatus(
+                document_id=docs["edf"].id,
+                firm_id=firm.id,
+                connector="meg_export",
+                state=ExportState.EXPORTED,
+            )
+        )
         db.session.commit()
         index_documents([d.id for d in docs.values()])
         flush()
     user = factory.user(firm, "accountant")
     uploader = factory.user(firm, "uploader", companies=[c2])
-    return {"docs": docs, "c1": c1, "c2": c2, "b1": b1,
-            "h": {"Authorization": f"Bearer {factory.token(user)}"},
-            "hu": {"Authorization": f"Bearer {factory.token(uploader)}"}, "user": user}
+    return {
+        "docs": docs,
+        "c1": c1,
+        "c2": c2,
+        "b1": b1,
+        "h": {"Authorization": f"Bearer {factory.token(user)}"},
+        "hu": {"Authorization": f"Bearer {factory.token(uploader)}"},
+        "user": user,
+    }
 
 
 def ids(client, h, **params):
@@ -58,7 +78,8 @@ def test_filters_and_checkbox(client, corpus):
     assert ids(client, h, q="factures") == sorted([d["edf"].id, d["orange"].id])  # stemming
     assert ids(client, h, q="professionnel", company=corpus["c2"].id) == [d["kbis"].id]
     assert ids(client, h, q="professionnel", binder_type="purchase_invoices") == sorted(
-        [d["edf"].id, d["orange"].id])
+        [d["edf"].id, d["orange"].id]
+    )
     assert ids(client, h, q="professionnel", state="to_review") == [d["kbis"].id]
     # The export state comes from the database, intersected with the index hits.
     assert ids(client, h, q="professionnel", export_error="true") == [d["orange"].id]
@@ -69,15 +90,24 @@ def test_filters_and_checkbox(client, corpus):
 def test_uploader_sees_only_its_company(client, corpus):
     d = corpus["docs"]
     assert ids(client, corpus["hu"], q="professionnel") == [d["kbis"].id]
-    refused = client.get("/api/v1/search", query_string={"company": corpus["c1"].id},
-                         headers=corpus["hu"])
+    refused = client.get(
+        "/api/v1/search", query_string={"company": corpus["c1"].id}, headers=corpus["hu"]
+    )
     assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "company"
 
 
-@pytest.mark.parametrize(("param", "value"), [
-    ("date_from", "31/02/2026"), ("amount_min", "beaucoup"), ("sort", "hasard"),
-    ("state", "perdu"), ("per_page", "1000"), ("page", "0"), ("binder_type", "nope"),
-])
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("date_from", "31/02/2026"),
+        ("amount_min", "beaucoup"),
+        ("sort", "hasard"),
+        ("state", "perdu"),
+        ("per_page", "1000"),
+        ("page", "0"),
+        ("binder_type", "nope"),
+    ],
+)
 def test_bad_parameters_get_clear_errors(client, corpus, param, value):
     response = client.get("/api/v1/search", query_string={param: value}, headers=corpus["h"])
     assert response.status_code == 422

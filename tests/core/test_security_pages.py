@@ -7,21 +7,29 @@ import re
 
 def test_login_is_throttled(client, factory):
     user = factory.user(factory.firm())
-    codes = [client.post("/login", data={"email": user.email, "password": "faux-mot-de-passe1"})
-             .status_code for _ in range(11)]
+    codes = [
+        client.post(
+            "/login", data={"email": user.email, "password": "faux-mot-de-passe1"}
+        ).status_code
+        for _ in range(11)
+    ]
     assert codes[:10] == [401] * 10
     assert codes[10] == 429
     # Even the right password is refused while throttled.
-    assert client.post("/login", data={"email": user.email, "password": user.password}
-                       ).status_code == 429
+    assert (
+        client.post("/login", data={"email": user.email, "password": user.password}).status_code
+        == 429
+    )
 
 
 def test_token_page_create_use_and_revoke(client, factory, auth):
     firm = factory.firm()
     user = factory.user(firm, "accountant")
     auth.login(user)
-    page = client.post("/account/tokens", data={"name": "Scanner", "scope_read": "y",
-                                                 "scope_write": "y", "days": "30"})
+    page = client.post(
+        "/account/tokens",
+        data={"name": "Scanner", "scope_read": "y", "scope_write": "y", "days": "30"},
+    )
     html = page.get_data(as_text=True)
     token = re.search(r"<code>(clsr_[^<]+)</code>", html).group(1)
     h = {"Authorization": f"Bearer {token}"}
@@ -54,8 +62,10 @@ def test_expired_token_is_refused(app, client, factory):
         row = db.session.scalars(select(ApiToken)).one()
         row.expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
-    assert client.get("/api/v1/companies",
-                      headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert (
+        client.get("/api/v1/companies", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
 
 
 def test_audit_log_shows_logins_and_settings(client, factory, auth, world):
@@ -63,9 +73,17 @@ def test_audit_log_shows_logins_and_settings(client, factory, auth, world):
     client.post("/login", data={"email": a["accountant"].email, "password": "mauvais-mdp-12"})
     auth.login(a["admin"])
     company = a["companies"][0]
-    client.post(f"/companies/{company.id}/accounting", data={
-        "software": "meg", "dossier_code": "A01", "binder_type": "purchase_invoices",
-        "binder_name": "Achats", "invoice_number": "y", "due_date": "y"})
+    client.post(
+        f"/companies/{company.id}/accounting",
+        data={
+            "software": "meg",
+            "dossier_code": "A01",
+            "binder_type": "purchase_invoices",
+            "binder_name": "Achats",
+            "invoice_number": "y",
+            "due_date": "y",
+        },
+    )
     html = client.get("/admin/audit").get_data(as_text=True)
     assert "Échec de connexion" in html and "Connexion" in html
     assert "Paramétrage modifié" in html
@@ -77,10 +95,21 @@ def test_accounting_settings_saved(client, factory, auth, app):
     firm = factory.firm()
     company = factory.company(firm, code="DEMO01")
     auth.login(factory.user(firm, "accountant"))
-    response = client.post(f"/companies/{company.id}/accounting", data={
-        "software": "meg", "dossier_code": "DEMO01", "binder_type": "purchase_invoices",
-        "binder_name": "Factures d'achat", "invoice_number": "y", "due_date": "y",
-        "allow_class_2": "y", "allow_class_6": "y", "payment_mode": "y", "vat_codes": "y"})
+    response = client.post(
+        f"/companies/{company.id}/accounting",
+        data={
+            "software": "meg",
+            "dossier_code": "DEMO01",
+            "binder_type": "purchase_invoices",
+            "binder_name": "Factures d'achat",
+            "invoice_number": "y",
+            "due_date": "y",
+            "allow_class_2": "y",
+            "allow_class_6": "y",
+            "payment_mode": "y",
+            "vat_codes": "y",
+        },
+    )
     assert response.status_code == 302
     from core.db import db
     from core.tenancy.accounting import accounting_settings, purchase_binder

@@ -267,8 +267,9 @@ def _login(web, user) -> None:
     assert response.status_code == 302, response.text
 
 
-def _link_through_pages(web, sandbox: Sandbox, company, *, dossier: str | None = None,
-                        consent: list[str] | None = None):
+def _link_through_pages(
+    web, sandbox: Sandbox, company, *, dossier: str | None = None, consent: list[str] | None = None
+):
     """Drive the link from Classeur's tab: POST link → MEG login + consent (over HTTP) →
     Classeur's callback → "Choisir le dossier MEG" → POST the choice. Returns the last answer
     of Classeur (the redirect to the tab, or the choice page with an error)."""
@@ -281,15 +282,19 @@ def _link_through_pages(web, sandbox: Sandbox, company, *, dossier: str | None =
     assert "/login" in page.url
     page = browser.post(
         f"{sandbox.base_url}/login",
-        data={"email": "demo@meg.example", "password": "demo",
-              "next": parse_qs(urlsplit(page.url).query)["next"][0]},
+        data={
+            "email": "demo@meg.example",
+            "password": "demo",
+            "next": parse_qs(urlsplit(page.url).query)["next"][0],
+        },
         timeout=5,
     )
     assert "Autoriser Classeur" in page.text
     answer = browser.post(
         authorize_url,
         data={"decision": "allow", "dossiers": consent or ALL_DOSSIERS},
-        allow_redirects=False, timeout=5,
+        allow_redirects=False,
+        timeout=5,
     )
     assert answer.status_code == 302, answer.text
     callback = urlsplit(answer.headers["Location"])
