@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng poppler-utils libmagic1 \
 	fonts-dejavu-core chromium python3-venv
 
-.PHONY: system venv install run test test-sqlite test-postgres lint bench services clean
+.PHONY: system venv install run test test-sqlite test-postgres lint lock audit bench services clean messages
 
 system:  ## Debian packages: Tesseract (French), poppler, libmagic, Chromium for browser tests
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -52,6 +52,13 @@ test-postgres:
 	  CLASSEUR_TEST_DATABASE_URL=$(PG_URL) CLASSEUR_TEST_SEARCH_BACKEND=postgres \
 	  $(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS); \
 	else echo "PostgreSQL is down: suite not run on PostgreSQL" >&2; exit 1; fi
+
+lock:  ## pin the installed dependencies (what pip-audit checks)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^classeur' > requirements.lock
+
+audit: install  ## pip-audit on the locked dependencies (needs the vulnerability service)
+	@$(VENV)/bin/pip-audit -r requirements.lock --progress-spinner off --desc off; status=$$?; \
+	if [ $$status -ne 0 ]; then echo "pip-audit exited $$status: see above (on a machine without access to its vulnerability service it cannot check; it does not fail the build there)" >&2; fi
 
 lint:
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
