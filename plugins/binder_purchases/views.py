@@ -274,8 +274,9 @@ def review(document_id: int) -> Any:
     status = 200
     fields = dict(document.fields or {})
     form_values: dict[str, str] | None = None
+    correcting = _in_export_error(document)
     if request.method == "POST":
-        if document.state != DocumentState.TO_REVIEW:
+        if document.state != DocumentState.TO_REVIEW and not correcting:
             flash(_("Ce document n'est pas à valider."), "error")
             return redirect(url_for("documents.show", document_id=document.id))
         services.ensure_chart(company)
@@ -299,6 +300,11 @@ def review(document_id: int) -> Any:
             if request.form.get("action") != "validate":
                 flash(_("Modifications enregistrées."), "success")
                 return redirect(url_for("binder_purchases.review", document_id=document.id))
+            if correcting:
+                # Already validated, rejected by a connector: the correction is resent.
+                resent = _resend_errors(document)
+                flash(_("Facture corrigée et renvoyée (%(n)s).", n=", ".join(resent)), "success")
+                return redirect(url_for("documents.show", document_id=document.id))
             try:
                 to_run = validate_document(document, current_user.id)
             except ServiceError as exc:
@@ -318,6 +324,42 @@ def review(document_id: int) -> Any:
         document = scoping.get_document(document_id)
         fields = dict(document.fields or {})
     return _render_review(document, binder, company, elements, fields, errors, form_values, status)
+
+
+def _in_export_error(document: Document) -> bool:
+    """A validated invoice that a connector rejected may be corrected, then resent."""
+    from core.exports.models import ExportState, ExportStatus
+
+    if document.state != DocumentState.VALIDATED:
+        return False
+    return (
+        db.session.scalar(
+            select(ExportStatus.id).where(
+                ExportStatus.document_id == document.id, ExportStatus.state == ExportState.ERROR
+            )
+        )
+        is not None
+    )
+
+
+def _resend_errors(document: Document) -> list[str]:
+    from core.exports.models import ExportState, ExportStatus
+    from core.exports.services import retry_export, submit_exports
+
+    connectors = db.session.scalars(
+        select(ExportStatus.connector).where(
+            ExportStatus.document_id == document.id, ExportStatus.state == ExportState.ERROR
+        )
+    ).all()
+    ids = []
+    for connector in connectors:
+        try:
+            ids.append(retry_export(document, connector, current_user.id).id)
+        except ServiceError as exc:
+            flash(exc.message, "error")
+    db.session.commit()
+    submit_exports(ids)
+    return list(connectors)
 
 
 def _render_review(

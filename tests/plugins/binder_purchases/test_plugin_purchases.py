@@ -648,3 +648,73 @@ def test_plugin_cli_extract_json_on_pdf_and_xml(tmp_path):
     assert "pas une facture électronique" in run.stderr
     assert run.stdout == ""
     assert not (tmp_path / "classeur.db").exists()  # no app, no database
+
+
+def test_a_rejected_validated_invoice_is_corrected_on_the_review_page_and_resent(
+    app, client, factory, auth
+):
+    """The error workflow: a validated invoice in export error opens on the review page again;
+    "Enregistrer et renvoyer" saves the correction and resends it."""
+    from core.db import db
+    from core.documents.models import Document
+    from core.exports.models import ExportState, ExportStatus
+
+    firm = factory.firm()
+    company = factory.company(firm, code="DEMO01")
+    binder = factory.binder(company, "purchase_invoices", name="Achats")
+    fields = {
+        "source": "text",
+        "document_kind": "invoice",
+        "supplier": {
+            "name": "Papeterie Lebrun",
+            "siren": None,
+            "siret": None,
+            "vat_number": None,
+            "iban": None,
+            "country": "FR",
+        },
+        "invoice_number": "PL-77",
+        "invoice_date": "2026-03-14",
+        "due_date": "2026-04-14",
+        "currency": "EUR",
+        "total_excl_tax": "100.00",
+        "total_tax": "20.00",
+        "total_incl_tax": "120.00",
+        "vat_lines": [{"rate": "20.00", "base": "100.00", "amount": "20.00"}],
+        "payment_mode": None,
+        "vat_regime": "standard",
+        "confidence": {},
+    }
+    document = factory.document(binder, state="validated", fields=fields)
+    with app.app_context():
+        from core.exports.services import set_connector_enabled
+
+        set_connector_enabled(firm.id, "meg_export", True)
+        db.session.add(
+            ExportStatus(
+                document_id=document.id,
+                firm_id=firm.id,
+                connector="meg_export",
+                state=ExportState.ERROR,
+                message="Compte refusé",
+            )
+        )
+        db.session.commit()
+    auth.login(factory.user(firm, "accountant"))
+    page = client.get(f"/documents/{document.id}").get_data(as_text=True)
+    assert "Corriger" in page
+    review = client.get(f"/purchases/{document.id}/review").get_data(as_text=True)
+    assert "Enregistrer et renvoyer" in review
+    import re
+
+    form = {
+        m.group(1): m.group(2) for m in re.finditer(r'name="([^"]+)"[^>]*value="([^"]*)"', review)
+    }
+    form["action"] = "validate"
+    response = client.post(f"/purchases/{document.id}/review", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        status = db.session.query(ExportStatus).filter_by(document_id=document.id).one()
+        # Resent: back in the queue (the task runner is not started in this test).
+        assert status.state == ExportState.PENDING
+        assert db.session.get(Document, document.id).state == "validated"
