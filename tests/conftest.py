@@ -354,3 +354,26 @@ def page(browser: Any) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+def upload_files(client: Any, binder_id: int, headers: dict[str, str], *files: Any) -> Any:
+    """POST (name, bytes) files to a binder through the API."""
+    import io
+
+    data = {"file": [(io.BytesIO(content), name) for name, content in files]}
+    return client.post(
+        f"/api/v1/binders/{binder_id}/documents",
+        data=data,
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def wait_ready(client: Any, doc_id: int, headers: dict[str, str], timeout: float = 120) -> Any:
+    """The document's JSON once its reading has ended (to_review, validated or failed)."""
+
+    def check() -> Any:
+        body = client.get(f"/api/v1/documents/{doc_id}", headers=headers).get_json()
+        return body if body["state"] not in ("received", "extracting") else None
+
+    return wait_for(check, timeout=timeout)

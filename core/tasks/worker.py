@@ -78,16 +78,48 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-class Heartbeat:
+class _Periodic:
+    """A daemon thread calling :meth:`tick` every ``interval`` seconds until stopped."""
+
+    thread_name = "classeur-periodic"
+    interval: float
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.tick()
+            except Exception:  # a broker or database hiccup must not end the thread
+                log.exception("%s failed", self.thread_name)
+
+
+class Heartbeat(_Periodic):
     """Renews, every ``interval`` seconds, the lease of the rows this process is working on."""
 
     def __init__(self, app: Flask, interval: float) -> None:
+        super().__init__()
         self.app = app
         self.interval = interval
         self._held: Counter[tuple[str, int]] = Counter()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @contextmanager
     def hold(self, name: str, args: list[Any] | tuple[Any, ...]) -> Iterator[None]:
@@ -122,54 +154,26 @@ class Heartbeat:
         with self.app.app_context():
             return sum(touch_rows(name, ids) for name, ids in held.items())
 
-    def start(self) -> None:
-        """Start the heartbeat thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="classeur-heartbeat", daemon=True)
-        self._thread.start()
+    thread_name = "classeur-heartbeat"
 
-    def stop(self) -> None:
-        """Stop the heartbeat thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.beat()
-            except Exception:  # a database hiccup: the lease leaves room for a few misses
-                log.exception("lease heartbeat failed")
+    def tick(self) -> None:
+        self.beat()
 
 
-class Sweeper:
+class Sweeper(_Periodic):
     """Runs :meth:`CeleryRunner.try_sweep` every ``POLL_INTERVAL`` seconds."""
 
+    thread_name = "classeur-sweeper"
+
     def __init__(self, tasks: CeleryRunner) -> None:
+        super().__init__()
         self.tasks = tasks
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.interval = tasks.poll_interval
 
-    def start(self) -> None:
-        """Start the sweeper thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="classeur-sweeper", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the sweeper thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.tasks.poll_interval):
-            try:
-                queued = self.tasks.try_sweep()
-                if queued:
-                    log.info("sweep queued %d task(s)", queued)
-            except Exception:  # the sweeper must outlive a broker or database hiccup
-                log.exception("sweep failed")
+    def tick(self) -> None:
+        queued = self.tasks.try_sweep()
+        if queued:
+            log.info("sweep queued %d task(s)", queued)
 
 
 class _Services:

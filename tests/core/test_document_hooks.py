@@ -7,6 +7,8 @@ import pytest
 
 from core.plugins.hookspecs import hookimpl
 from tests.conftest import make_pdf_bytes, make_scan_bytes
+from tests.conftest import upload_files as upload
+from tests.conftest import wait_ready as ready
 
 
 @pytest.fixture
@@ -18,28 +20,6 @@ def setup(app, factory):
     token = factory.token(user)
     app.extensions["classeur"].tasks.start()
     return {"company": company, "binder": binder, "h": {"Authorization": f"Bearer {token}"}}
-
-
-def upload(client, binder_id, h, *files):
-    import io
-
-    data = {"file": [(io.BytesIO(content), name) for name, content in files]}
-    return client.post(
-        f"/api/v1/binders/{binder_id}/documents",
-        data=data,
-        headers=h,
-        content_type="multipart/form-data",
-    )
-
-
-def ready(client, doc_id, h):
-    from tests.conftest import wait_for
-
-    def check():
-        body = client.get(f"/api/v1/documents/{doc_id}", headers=h).get_json()
-        return body if body["state"] not in ("received", "extracting") else None
-
-    return wait_for(check, timeout=120)
 
 
 class Recorder:

@@ -3,11 +3,11 @@ indexing in a real whoosh index, search, previews, duplicates, bad input, retrie
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
-from tests.conftest import make_pdf_bytes, make_scan_bytes, wait_for
+from tests.conftest import make_pdf_bytes, make_scan_bytes
+from tests.conftest import upload_files as upload
+from tests.conftest import wait_ready as ready
 
 
 @pytest.fixture
@@ -27,24 +27,6 @@ def setup(app, factory):
         "h": {"Authorization": f"Bearer {token}"},
         "runner": runner,
     }
-
-
-def upload(client, binder_id, h, *files):
-    data = {"file": [(io.BytesIO(content), name) for name, content in files]}
-    return client.post(
-        f"/api/v1/binders/{binder_id}/documents",
-        data=data,
-        headers=h,
-        content_type="multipart/form-data",
-    )
-
-
-def ready(client, doc_id, h):
-    def check():
-        body = client.get(f"/api/v1/documents/{doc_id}", headers=h).get_json()
-        return body if body["state"] not in ("received", "extracting") else None
-
-    return wait_for(check, timeout=120)
 
 
 def test_upload_read_index_and_search(client, setup):
