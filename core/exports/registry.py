@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -58,7 +59,7 @@ class ExportContext:
     settings: dict[str, Any]
     original_path: Path
     idempotency_key: str
-    config: dict[str, Any]
+    config: Mapping[str, Any]
     #: Persist connector settings (e.g. refreshed tokens) through the core.
     save_settings: Any = None
 

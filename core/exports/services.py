@@ -239,13 +239,27 @@ def run_export(status_id: int) -> str | None:
         status.message = "Connecteur absent ou non abonné à ce type de classeur."
         session.commit()
         return status.state
-    if not connector_enabled(document.firm_id, document.company_id, exporter.name):
+    # The firm's and the company's rows in one query: the switch is checked at send time.
+    rows = session.scalars(
+        select(ConnectorSetting).where(
+            ConnectorSetting.firm_id == document.firm_id,
+            ConnectorSetting.connector == exporter.name,
+            or_(
+                ConnectorSetting.company_id.is_(None),
+                ConnectorSetting.company_id == document.company_id,
+            ),
+        )
+    ).all()
+    setting = next((r for r in rows if r.company_id is not None), None)
+    firm_setting = next((r for r in rows if r.company_id is None), None)
+    enabled = (
+        setting.enabled if setting is not None else bool(firm_setting and firm_setting.enabled)
+    )
+    if not enabled:
         status.state = ExportState.SKIPPED
         status.message = DISABLED_MESSAGE
         session.commit()
         return status.state
-    setting = connector_setting(document.firm_id, document.company_id, exporter.name)
-    firm_setting = connector_setting(document.firm_id, None, exporter.name)
     merged: dict[str, Any] = {}
     if firm_setting is not None:
         merged.update(firm_setting.settings or {})
@@ -286,7 +300,7 @@ def run_export(status_id: int) -> str | None:
         settings=merged,
         original_path=state.storage.path(document.sha256),
         idempotency_key=status.idempotency_key or idempotency_key(document, exporter.name),
-        config=dict(current_app.config),
+        config=current_app.config,
         save_settings=save_settings,
     )
     # End the transaction: the remote call may take seconds and must not hold the database.
