@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from core.auth.audit import audit
 from core.auth.permissions import requires
 from core.db import db
+from core.documents.models import Document
 from core.errors import ServiceError
 from core.exports.models import ConnectorSetting, ExportState, ExportStatus
 from core.exports.services import release_skipped, set_connector_enabled, submit_exports
@@ -39,6 +40,16 @@ def connectors() -> Any:
             .group_by(ExportStatus.connector)
         ).all()
     )
+    waiting_docs: dict[str, list[Any]] = {}
+    for connector, document_id, filename, company_name in db.session.execute(
+        select(ExportStatus.connector, Document.id, Document.filename, Company.name)
+        .join(Document, Document.id == ExportStatus.document_id)
+        .join(Company, Company.id == Document.company_id)
+        .where(ExportStatus.firm_id == firm_id, ExportStatus.state == ExportState.SKIPPED)
+        .order_by(ExportStatus.id)
+        .limit(200)
+    ):
+        waiting_docs.setdefault(connector, []).append((document_id, filename, company_name))
     return render_template(
         "exports/connectors.html",
         exporters=classeur().exporters.all(),
@@ -46,6 +57,7 @@ def connectors() -> Any:
         firm_switch=firm_switch,
         company_switch=company_switch,
         waiting=waiting,
+        waiting_docs=waiting_docs,
     )
 
 

@@ -255,3 +255,30 @@ def test_sending_left_by_a_crash_is_resumed_at_start(app, factory, plugin):
     assert plugin.recorder.seen == [document.id]
     assert plugin.recorder.keys == ["k-1"]
     assert _statuses(app, document)["recorder"].state == "exported"
+
+
+def test_connectors_page_switches_and_lists_what_waited(app, client, factory, plugin, auth):
+    from core.db import db
+
+    firm = factory.firm()
+    company = factory.company(firm, name="Boulangerie Martin")
+    document = factory.document(factory.binder(company), filename="attente.pdf")
+    _validate(app, document)  # the connector is off: the status is "skipped"
+    auth.login(factory.user(firm, "admin"))
+    page = client.get("/admin/connectors").get_data(as_text=True)
+    assert "Enregistreur" in page and 'id="waiting-recorder"' in page and "attente.pdf" in page
+    runner = app.extensions["classeur"].tasks
+    runner.start()
+    response = client.post("/admin/connectors/recorder", data={"enabled": "on"})
+    assert response.status_code == 302
+    assert runner.wait_idle(30)
+    assert plugin.recorder.seen == [document.id]
+    after = client.get("/admin/connectors").get_data(as_text=True)
+    assert 'id="waiting-recorder"' not in after  # sent; still waiting for the other one
+    assert 'id="waiting-crasher"' in after
+    with app.app_context():
+        from core.auth.models import AuditEvent
+
+        assert db.session.query(AuditEvent).filter_by(action="connector_switch").count() == 1
+    auth.login(factory.user(firm, "accountant"))
+    assert client.post("/admin/connectors/recorder", data={"enabled": "off"}).status_code == 403
