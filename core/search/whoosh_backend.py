@@ -324,8 +324,10 @@ class WhooshBackend(SearchBackend):
         procs: int = 1,
         per_firm: bool = True,
         highlight_chars: int = 160,
+        rebuild_segment_docs: int = 5_000,
     ) -> None:
         self.index_dir = Path(index_dir)
+        self.rebuild_segment_docs = rebuild_segment_docs
         self.batch_size = batch_size
         self.commit_interval = commit_interval
         self.limitmb = limitmb
@@ -494,6 +496,7 @@ class WhooshBackend(SearchBackend):
         # At most one bulk writer is open: memory stays at ``limitmb`` whatever the number of
         # firms. Chunks ordered by firm (``ORDER BY firm_id``) give one segment per firm.
         current: tuple[str, IndexWriter] | None = None
+        in_writer = 0
         try:
             done = 0
             for chunk in chunks:
@@ -501,12 +504,20 @@ class WhooshBackend(SearchBackend):
                     key = self._key(doc.firm_id)
                     if targets is not None and key not in targets:
                         raise ValueError(f"document {doc.id} is outside the rebuilt firms")
-                    if current is None or current[0] != key:
+                    if (
+                        current is None
+                        or current[0] != key
+                        or in_writer >= self.rebuild_segment_docs
+                    ):
+                        # A writer holds its segment's stored fields in memory until it
+                        # commits: committing every N documents bounds the rebuild's memory.
                         if current is not None:
                             current[1].commit(merge=False)
                             current = None
                         current = (key, self._bulk_writer(build_root / key))
+                        in_writer = 0
                     current[1].add_document(**document_fields(doc))
+                    in_writer += 1
                 done += len(chunk)
                 if progress is not None:
                     progress(done)
