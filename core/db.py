@@ -89,7 +89,9 @@ def make_engine(url: str) -> Engine:
 def _read_only_request() -> bool:
     from flask import has_request_context, request
 
-    return has_request_context() and request.method in ("GET", "HEAD")
+    if not has_request_context() or g.get("_classeur_write"):
+        return False
+    return request.method in ("GET", "HEAD")
 
 
 class Database:
@@ -123,6 +125,19 @@ class Database:
             session = current_app.extensions["classeur_db"]["sessionmaker"]()
             g._classeur_session = session
         return session
+
+    def begin_write(self) -> None:
+        """Declare that this GET request is about to write (e.g. seeding data on first use).
+
+        On SQLite a read-only request's transaction takes no write lock; writing from it
+        could fail if another writer committed meanwhile. This ends the read transaction so
+        the next statement starts a writing one (``BEGIN IMMEDIATE``). No-op elsewhere.
+        """
+        if not _read_only_request():
+            return
+        g._classeur_write = True
+        if self.session.in_transaction():
+            self.session.commit()
 
     @contextmanager
     def fresh_session(self) -> Iterator[Session]:

@@ -45,6 +45,10 @@ def ensure_chart(company: Company) -> None:
     exists = db.session.scalar(select(Account.id).where(Account.company_id == company.id).limit(1))
     if exists is not None:
         return
+    db.begin_write()  # first use may come from a page (GET): take the write lock first
+    exists = db.session.scalar(select(Account.id).where(Account.company_id == company.id).limit(1))
+    if exists is not None:
+        return
     try:
         with db.session.begin_nested():
             for number, label in SEED_ACCOUNTS:

@@ -134,3 +134,21 @@ def test_reindexing_in_the_same_batch_never_duplicates_a_hit(app, client, corpus
             index_documents([d["edf"].id])
         flush()
     assert ids(client, corpus["h"], q="electricite") == [d["edf"].id]
+
+
+def test_a_get_request_may_declare_a_write(app, factory):
+    """db.begin_write() in a read-only request ends the read transaction and the next one
+    takes SQLite's write lock (the chart of accounts is seeded on a page's first visit)."""
+    from sqlalchemy import text
+
+    from core.db import _read_only_request, db
+
+    with app.test_request_context("/", method="GET"):
+        assert _read_only_request()
+        db.session.execute(text("SELECT 1"))
+        assert db.session.in_transaction()
+        db.begin_write()
+        assert not db.session.in_transaction()
+        assert not _read_only_request()
+    with app.test_request_context("/", method="POST"):
+        assert not _read_only_request()
