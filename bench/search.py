@@ -485,10 +485,12 @@ def rebuild_child(corpus: Path, index_dir: Path, procs: int, limitmb: int, singl
     backend = WhooshBackend(index_dir, limitmb=limitmb, procs=procs, per_firm=not single)
     backend.rebuild(read_chunks(corpus))
     elapsed = time.perf_counter() - t0
-    count = backend.document_count()
-    backend.close()
+    # Peak of the rebuild itself, before any searcher maps the new index files into memory
+    # (opening searchers touches the mmap'd files, which counts in RSS as page cache).
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    count = backend.document_count()
+    backend.close()
     print(
         json.dumps(
             {
