@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 MEG_PORT ?= 8100
-PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+PG_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng poppler-utils libmagic1 \
 	fonts-dejavu-core chromium python3-venv
@@ -32,13 +32,16 @@ run: install  ## set up on embedded defaults, demo data, MEG sandbox, serve on h
 	$(VENV)/bin/classeur meg demo-link --sandbox-data-dir $${CLASSEUR_DATA_DIR:-var}/meg-sandbox
 	$(VENV)/bin/classeur serve --host $(HOST) --port $(PORT) --with-meg-sandbox $(MEG_PORT)
 
-services:  ## start PostgreSQL and Redis if they are down (CI machines)
+services:  ## PostgreSQL and Redis for the scale-out tests: installed if missing, started if down
+	@command -v pg_ctlcluster >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q postgresql redis-server)
 	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || \
-	  (command -v pg_ctlcluster >/dev/null && $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start) || \
-	  echo "warning: PostgreSQL is not running; PostgreSQL tests will be skipped"
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start
+	@# The tests log in as postgres/postgres over TCP (a trust set-up ignores the password).
+	@PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -c "select 1" >/dev/null 2>&1 || \
+	  $(SUDO) runuser -u postgres -- psql -q -c "ALTER USER postgres PASSWORD 'postgres'"
 	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || \
-	  (command -v redis-server >/dev/null && $(SUDO) redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no) || \
-	  echo "warning: Redis is not running"
+	  $(SUDO) redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 
 test: install services  ## the suite on SQLite + whoosh, then on PostgreSQL + its full-text search + Celery
 	$(MAKE) --no-print-directory test-sqlite
@@ -49,7 +52,8 @@ test-sqlite:  ## SQLite, whoosh, in-process workers, browser tests
 
 test-postgres:
 	@if pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then \
-	  CLASSEUR_TEST_DATABASE_URL=$(PG_URL) CLASSEUR_TEST_SEARCH_BACKEND=postgres \
+	  CLASSEUR_TEST_DATABASE_URL=$(PG_URL) CLASSEUR_TEST_PG_SERVER=$(PG_URL) \
+	  CLASSEUR_TEST_PG_ADMIN_URL=$(PG_URL) CLASSEUR_TEST_SEARCH_BACKEND=postgres \
 	  $(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS); \
 	else echo "PostgreSQL is down: suite not run on PostgreSQL" >&2; exit 1; fi
 

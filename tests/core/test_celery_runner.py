@@ -27,7 +27,7 @@ from tests.conftest import Factory, _truncate_all, make_pdf_bytes, make_scan_byt
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("CLASSEUR_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 PG_ADMIN_URL = os.environ.get(
-    "CLASSEUR_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    "CLASSEUR_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres"
 )
 #: Short lease and sweep so recovery happens within the test.
 LEASE = "3"

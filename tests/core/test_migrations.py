@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -35,7 +36,9 @@ def test_sqlite_upgrade_matches_models(tmp_path):
 
 @pytest.mark.postgres
 def test_postgres_upgrade_matches_models(tmp_path):
-    server = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    server = os.environ.get(
+        "CLASSEUR_TEST_PG_SERVER", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres"
+    )
     name = f"classeur_mig_{uuid.uuid4().hex[:8]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:

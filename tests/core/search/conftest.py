@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 #: Server used for the PostgreSQL backend tests (a database is created and dropped per session).
 PG_SERVER = os.environ.get(
-    "CLASSEUR_TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    "CLASSEUR_TEST_PG_SERVER", "postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres"
 )
 
 
