@@ -36,7 +36,7 @@ CII = """<?xml version="1.0" encoding="UTF-8"?>
 <rsm:ExchangedDocumentContext><ram:GuidelineSpecifiedDocumentContextParameter>
 <ram:ID>urn:cen.eu:en16931:2017</ram:ID></ram:GuidelineSpecifiedDocumentContextParameter>
 </rsm:ExchangedDocumentContext>
-<rsm:ExchangedDocument><ram:ID>FA-2026-117</ram:ID><ram:TypeCode>{type_code}</ram:TypeCode>
+<rsm:ExchangedDocument><ram:ID>{number}</ram:ID><ram:TypeCode>{type_code}</ram:TypeCode>
 <ram:IssueDateTime><udt:DateTimeString format="102">20260312</udt:DateTimeString>
 </ram:IssueDateTime></rsm:ExchangedDocument>
 <rsm:SupplyChainTradeTransaction>
@@ -55,7 +55,7 @@ CII = """<?xml version="1.0" encoding="UTF-8"?>
 </ram:SpecifiedTradeSettlementLineMonetarySummation></ram:SpecifiedLineTradeSettlement>
 </ram:IncludedSupplyChainTradeLineItem>
 <ram:ApplicableHeaderTradeAgreement>
-<ram:SellerTradeParty><ram:Name>Papeterie Moreau SARL</ram:Name>
+<ram:SellerTradeParty><ram:Name>{seller}</ram:Name>
 <ram:SpecifiedLegalOrganization><ram:ID schemeID="0002">732829320</ram:ID>
 </ram:SpecifiedLegalOrganization>
 <ram:PostalTradeAddress><ram:CountryID>FR</ram:CountryID></ram:PostalTradeAddress>
@@ -89,14 +89,22 @@ CII = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def cii(
+    number: str = "FA-2026-117",
     *,
+    seller: str = "Papeterie Moreau SARL",
     type_code: str = "380",
     category: str = "S",
     rate: str = "20.00",
     tax: str = "206.91",
     total: str = "1241.47",
 ) -> bytes:
-    """A Factur-X EN 16931 CII invoice (HT 1034.56) with the given VAT and type."""
+    """A Factur-X EN 16931 CII invoice (HT 1034.56) with the given number, seller, VAT, type."""
     return CII.format(
-        type_code=type_code, category=category, rate=rate, tax=tax, total=total
+        number=number,
+        seller=seller,
+        type_code=type_code,
+        category=category,
+        rate=rate,
+        tax=tax,
+        total=total,
     ).encode()

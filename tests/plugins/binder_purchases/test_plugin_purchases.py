@@ -8,67 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bp_helpers import cii
 from sqlalchemy import select
 
 from core.db import db
 from tests.conftest import make_pdf_bytes, wait_for
-
-CII = """<?xml version="1.0" encoding="UTF-8"?>
-<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
- xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
- xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100">
-<rsm:ExchangedDocumentContext><ram:GuidelineSpecifiedDocumentContextParameter>
-<ram:ID>urn:cen.eu:en16931:2017</ram:ID></ram:GuidelineSpecifiedDocumentContextParameter>
-</rsm:ExchangedDocumentContext>
-<rsm:ExchangedDocument><ram:ID>{number}</ram:ID><ram:TypeCode>380</ram:TypeCode>
-<ram:IssueDateTime><udt:DateTimeString format="102">20260312</udt:DateTimeString>
-</ram:IssueDateTime></rsm:ExchangedDocument>
-<rsm:SupplyChainTradeTransaction>
-<ram:ApplicableHeaderTradeAgreement>
-<ram:SellerTradeParty><ram:Name>{seller}</ram:Name>
-<ram:SpecifiedLegalOrganization><ram:ID schemeID="0002">732829320</ram:ID>
-</ram:SpecifiedLegalOrganization>
-<ram:PostalTradeAddress><ram:CountryID>FR</ram:CountryID></ram:PostalTradeAddress>
-<ram:SpecifiedTaxRegistration><ram:ID schemeID="VA">FR44732829320</ram:ID>
-</ram:SpecifiedTaxRegistration></ram:SellerTradeParty>
-<ram:BuyerTradeParty><ram:Name>Boulangerie Martin</ram:Name></ram:BuyerTradeParty>
-</ram:ApplicableHeaderTradeAgreement>
-<ram:ApplicableHeaderTradeDelivery/>
-<ram:ApplicableHeaderTradeSettlement>
-<ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>
-<ram:SpecifiedTradeSettlementPaymentMeans><ram:TypeCode>58</ram:TypeCode>
-<ram:PayeePartyCreditorFinancialAccount><ram:IBANID>FR7630006000011234567890189</ram:IBANID>
-</ram:PayeePartyCreditorFinancialAccount></ram:SpecifiedTradeSettlementPaymentMeans>
-<ram:ApplicableTradeTax><ram:CalculatedAmount>{tax}</ram:CalculatedAmount>
-<ram:TypeCode>VAT</ram:TypeCode><ram:BasisAmount>1034.56</ram:BasisAmount>
-<ram:CategoryCode>{category}</ram:CategoryCode>
-<ram:RateApplicablePercent>{rate}</ram:RateApplicablePercent></ram:ApplicableTradeTax>
-<ram:SpecifiedTradePaymentTerms><ram:DueDateDateTime>
-<udt:DateTimeString format="102">20260411</udt:DateTimeString>
-</ram:DueDateDateTime></ram:SpecifiedTradePaymentTerms>
-<ram:SpecifiedTradeSettlementHeaderMonetarySummation>
-<ram:TaxBasisTotalAmount>1034.56</ram:TaxBasisTotalAmount>
-<ram:TaxTotalAmount currencyID="EUR">{tax}</ram:TaxTotalAmount>
-<ram:GrandTotalAmount>{total}</ram:GrandTotalAmount>
-</ram:SpecifiedTradeSettlementHeaderMonetarySummation>
-</ram:ApplicableHeaderTradeSettlement>
-</rsm:SupplyChainTradeTransaction>
-</rsm:CrossIndustryInvoice>"""
-
-
-def cii(
-    number: str = "FA-2026-117",
-    *,
-    seller: str = "Papeterie Moreau SARL",
-    category: str = "S",
-    rate: str = "20.00",
-    tax: str = "206.91",
-    total: str = "1241.47",
-) -> bytes:
-    """A CII (Factur-X EN 16931) invoice of 1034.56 HT."""
-    return CII.format(
-        number=number, seller=seller, category=category, rate=rate, tax=tax, total=total
-    ).encode()
 
 
 def invoice_pdf(
