@@ -231,11 +231,8 @@ def serve(host: str, port: int, threads: int, meg_port: int | None) -> None:
         from core.search.services import rebuild_if_needed
 
         rebuild_if_needed()
-    if state.tasks is not None:
-        state.tasks.start()
-    click.echo(f"Classeur is serving on http://{host}:{port}", err=True)
     try:
-        waitress.serve(
+        server = waitress.create_server(
             app,
             host=host,
             port=port,
@@ -243,6 +240,13 @@ def serve(host: str, port: int, threads: int, meg_port: int | None) -> None:
             ident="Classeur",
             max_request_body_size=int(app.config["MAX_REQUEST_BYTES"]),
         )
+    except OSError as exc:
+        fail(f"Cannot listen on {host}:{port}: {exc.strerror} (another server there? use --port)")
+    if state.tasks is not None:
+        state.tasks.start()
+    click.echo(f"Classeur is serving on http://{host}:{port}", err=True)
+    try:
+        server.run()
     finally:
         if state.tasks is not None:
             state.tasks.stop(wait=False)

@@ -114,3 +114,16 @@ def test_unknown_plugin_gives_a_clear_error(data_dir):
     )
     assert result.returncode != 0
     assert "Unknown plugin" in result.stderr
+
+
+def test_serve_on_a_busy_port_says_so(data_dir):
+    import socket
+
+    run(data_dir, "init")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = run(data_dir, "serve", "--port", str(port), check=False)
+    assert result.returncode == 1
+    assert "Cannot listen" in result.stderr and "Traceback" not in result.stderr
