@@ -18,14 +18,28 @@ FIELD_KEYS: tuple[str, ...] = (
     "total_excl_tax",
     "total_tax",
     "total_incl_tax",
+    "amount_due",
     "vat_lines",
     "payment_mode",
     "vat_regime",
+    "buyer",
+    "reading",
     "confidence",
 )
 
 #: Keys of the nested ``supplier`` dictionary.
-SUPPLIER_KEYS: tuple[str, ...] = ("name", "siren", "siret", "vat_number", "iban", "country")
+SUPPLIER_KEYS: tuple[str, ...] = (
+    "name",
+    "trade_name",
+    "siren",
+    "siret",
+    "vat_number",
+    "iban",
+    "country",
+)
+
+#: Keys of the nested ``buyer`` dictionary (the company the invoice is addressed to).
+BUYER_KEYS: tuple[str, ...] = ("name", "siren", "siret", "vat_number", "country")
 
 #: French VAT rates by territory (percent).
 FRENCH_RATES: dict[str, tuple[Decimal, ...]] = {
@@ -58,9 +72,13 @@ def empty_fields(source: str) -> dict[str, Any]:
         "total_excl_tax": None,
         "total_tax": None,
         "total_incl_tax": None,
+        "amount_due": None,
         "vat_lines": [],
         "payment_mode": None,
         "vat_regime": "standard",
+        "buyer": dict.fromkeys(BUYER_KEYS),
+        # How the fields were read: {"method": "einvoice" | "layout" | "template", ...}.
+        "reading": {"method": source},
         "confidence": {},
     }
 

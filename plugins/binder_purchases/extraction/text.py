@@ -1,17 +1,25 @@
-"""Invoice fields from plain text (PDF text layer or OCR), French first, English and German too.
+"""Invoice fields from a page layout (PDF text layer, OCR words or plain text), French first.
 
-The reading is label-driven: candidates are collected next to known labels, then the totals
-are chosen so that HT + TVA = TTC with real French VAT rates. Confidence drops when a value is
-guessed (no label, no arithmetic agreement).
+The reading works on a :class:`~.layout.Layout`: visual lines whose rendering keeps the words'
+columns, split into cells where words stand apart. For each field, candidates are gathered
+from labels paired with the value to their right (same cell or next cell) or below (the cell
+underneath, as in a header table); dates take the meaning of the label nearest to them
+(invoice, due, delivery, order, period...). The totals are then chosen together so that the
+invoice adds up (HT + TVA = TTC, each VAT line = rate x base, their sums), identifiers are
+checked by checksum, and the parties' roles are kept apart (an identifier in the buyer's block
+or labelled as the client's is never the supplier's). Legal mentions (share capital, penalties,
+recovery fee) never give amounts. Confidence drops when a value is guessed and, on scans, with
+the OCR confidence of the words it was read from.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,66 +33,161 @@ from .identifiers import (
     valid_siren,
     vat_country,
 )
+from .layout import Layout, Line
 from .numbers import iter_amounts, iter_dates
 
-_NUMBER_LABELS = re.compile(
-    r"(?i)(?:facture|avoir|invoice|credit\s*note|rechnung|gutschrift)\s*(?:number|num[ée]ro|-?nummer"
-    r"|no\.?|nr\.?|n\s?[°º]|#)\s*[:.]?"
-    r"|n[°oº]\s*(?:de\s+)?(?:la\s+)?(?:facture|d'avoir|avoir)\s*[:.]?"
-    r"|num[ée]ro\s+de\s+(?:la\s+)?facture\s*[:.]?|r[ée]f[ée]rence\s+facture\s*[:.]?"
-    r"|rechnungs-?nummer\s*[:.]?|rechnungs-?nr\.?\s*[:.]?|invoice\s*(?:id|ref\.?)\s*[:.]?"
+#: VAT rates of neighbouring countries, used only to check arithmetic on foreign invoices.
+FOREIGN_RATES: frozenset[Decimal] = frozenset(
+    Decimal(x) for x in ("19", "7", "16", "5", "21", "6", "12", "22", "4", "8.1", "2.6", "3.8", "9")
+)
+ALL_RATES = KNOWN_RATES | FOREIGN_RATES
+
+# -- labels ------------------------------------------------------------------------------------
+_NUM = r"(?:n\s?[°º]|n[o°º]\.?|num[ée]ro|number|nummer|nr\.?|no\.?|#)"
+_NUMBER_STRONG = re.compile(
+    rf"(?i)\b(?:facture|avoir|invoice|credit\s*note|rechnung|gutschrift|pi[èe]ce)\s*{_NUM}\s*[:.]?"
+    rf"|{_NUM}\s*(?:de\s+|d')?(?:la\s+)?(?:facture|avoir|pi[èe]ce|invoice)\b\s*[:.]?"
+    r"|\bnum[ée]ro\s+de\s+(?:la\s+)?facture\s*[:.]?|\br[ée]f(?:[ée]rence|\.)?\s+(?:de\s+la\s+)?"
+    r"facture\s*[:.]?|\brechnungs-?(?:nummer|nr\.?)\s*[:.]?|\binvoice\s*(?:id|ref\.?)\s*[:.]?"
+    r"|\bbeleg-?(?:nummer|nr\.?)\s*[:.]?"
+)
+_NUMBER_TITLE = re.compile(
+    r"(?i)(?<![\w'])(?:facture|avoir|invoice|rechnung|gutschrift|handelsrechnung)(?:\s*\(\d+\))?"
+    r"(?:\s+(?:n[°º]|nr\.?|no\.?|#))?\s*[:.]?(?=\s)"
+)
+_NUMBER_WEAK = re.compile(
+    r"(?i)(?<![\w'])(?:n\s?[°º]|num[ée]ro|r[ée]f[ée]rence|r[ée]f\.|number|nummer|nr\.|no\.)\s*[:.]?"
+)
+#: Words before a weak number label that make it another reference (client, order, VAT...).
+_OTHER_REFERENCE = re.compile(
+    r"(?i)(?:client|commande|cde|bon|devis|contrat|march[ée]|tva|vat|siret|siren|t[ée]l|fax"
+    r"|compte|votre|vos|notre|customer|order|kunden|bestell|auftrag|lieferschein|liefer|steuer"
+    r"|ust|mwst|dossier|affaire|projet|lot|colis|suivi|tracking|article|produit|ean|iban"
+    r"|abonn|contrat|police|pdl|pce|compteur|ligne|mandat|rum|ics|associ|pr[ée]c[ée]dent"
+    r"|origin|initial)\w*\W*$"
 )
 _NUMBER_VALUE = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]{1,30}", re.I)
 
-_DATE_LABELS = re.compile(
-    r"(?i)date\s+(?:de\s+(?:la\s+)?)?(?:facture|facturation|d'?[ée]mission)|date\s+de\s+l'avoir"
-    r"|invoice\s+date|date\s+of\s+issue|issue\s+date|rechnungsdatum|datum\s+der\s+rechnung"
-    r"|^\s*date\b|\bdate\s*:|\bdatum\s*:|\bfait\s+le|\bdu\b|\bdated\b|\ble\b"
+# Date labels: the label nearest to a date gives its meaning.
+_DATE_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "due",
+        re.compile(
+            r"(?i)[ée]ch[ée]ance|date\s+limite|[àa]\s+r[ée]gler\s+(?:avant|le|au\s+plus\s+tard)"
+            r"|[àa]\s+payer\s+(?:avant|le|au\s+plus)|payable\s+(?:le|avant|au|by|before|until|on)"
+            r"|due\s+(?:date|on|by)|payment\s+due|\bdue\b|f[äa]llig|zahlbar\s+(?:bis|am)"
+            r"|zahlungsziel|pay\s+by|paiement\s+(?:avant|le|au)|pr[ée]lev[ée]e?\s+le"
+            r"|pr[ée]l[èe]vement\s+(?:le|du|effectu[ée])|d[ée]bit[ée]e?\s+le|avant\s+le"
+            r"|date\s+de\s+(?:r[èe]glement|paiement)\s+pr[ée]vue|netto\s+bis|bis\s+zum"
+        ),
+    ),
+    (
+        "other",
+        re.compile(
+            r"(?i)livr|exp[ée]di|command|\bcde\b|devis|accept|\bbon\b|p[ée]riode|prestation"
+            r"|ex[ée]cution|intervention|original|d'origine|initial|contrat|liefer|leistung"
+            r"|bestell|auftrag|delivery|deliver|shipping|shipped|ship\b|\border|period"
+            r"|consommation|relev[ée]|index|imprim|[ée]dit[ée]|g[ée]n[ée]r[ée]|naissance"
+            r"|skonto|escompte|valable|validit|offre|r[èe]glement|pay[ée]|paid|re[çc]u|versement"
+            r"|acompte|depuis|since|service\s+date|date\s+of\s+supply|du\s+\S+\s+au\b|\bau\b"
+            r"|vom\s+\S+\s+bis|\bbis\b|\bto\b|abonnement|souscri|d[ée]but|\bfin\b|\bstart|\bend\b"
+            r"|mise\s+en\s+service|rendez|\bvisite\b|s[ée]jour|arriv|d[ée]part|voyage|vol\b"
+            r"|transport|enl[èe]vement|chargement|bl\b|\bbl\s|\bbc\b|associ|pr[ée]c[ée]dent"
+            r"|rectifi|annul|remplac|r[ée]f[ée]renc|gem[äa]ß|gemaess"
+        ),
+    ),
+    (
+        "invoice",
+        re.compile(
+            r"(?i)date\s+(?:de\s+(?:la\s+)?)?(?:facture|facturation|d'?[ée]mission|pi[èe]ce|l'avoir)"
+            r"|invoice\s+date|date\s+of\s+issue|issue\s+date|issued|rechnungsdatum|belegdatum"
+            r"|datum\s+der\s+rechnung|\bdate\b|\bdatum\b|fait\s+le|[ée]mise?\s+le|\ble\b|\bdu\b"
+            r"|\bvom\b|\bdated\b|\bdate\s*:|\bden\b"
+        ),
+    ),
 )
-_DUE_LABELS = re.compile(
-    r"(?i)[ée]ch[ée]ance|date\s+limite|[àa]\s+r[ée]gler\s+(?:avant|au\s+plus\s+tard)|payable\s+"
-    r"(?:le|avant|au|by|before|until)|due\s+(?:date|on|by)|payment\s+due|f[äa]llig|zahlbar\s+bis"
-    r"|zahlungsziel|pay\s+by|paiement\s+(?:avant|le)"
-)
+_INVOICE_WORDS = re.compile(r"(?i)factur|invoice|rechnung|avoir|gutschrift|pi[èe]ce")
 
 _HT = re.compile(
-    r"(?i)total\s*h\.?\s*t\b\.?|montant\s*h\.?\s*t\b\.?|total\s+hors\s+tax\w*|sous[- ]total"
-    r"|base\s+h\.?t\.?|total\s+net\b|net\s+amount|subtotal|sub-total|total\s+excl|amount\s+excl"
-    r"|total\s+\(?before\s+tax|net\s+total|nettobetrag|summe\s+netto|netto\s*summe|zwischensumme"
-    r"|gesamt\s*netto|rechnungsbetrag\s+netto|\bnetto\b|\bht\b"
+    r"(?i)total\s*(?:net\s*)?h\.?\s*t\b\.?|montant\s*(?:net\s*)?h\.?\s*t\b\.?|total\s+hors\s+tax\w*"
+    r"|montant\s+hors\s+tax\w*|sous[- ]total|base\s+h\.?t\.?|total\s+net\b|\bnet\s+amount"
+    r"|subtotal|sub-total|total\s+excl\w*|amount\s+excl\w*|total\s+\(?before\s+tax|net\s+total"
+    r"|total\s+net\s+of\s+vat|nettobetrag|summe\s+netto|netto\s*summe|zwischensumme"
+    r"|gesamt\s*netto|rechnungssumme\s+ohne|summe\s+ohne|rechnungsbetrag\s+netto"
+    r"|gesamtsumme\s+netto|\bnetto\b|\bh\.?t\.?\b|total\s+sans\s+tva|total\s+\(ht\)"
 )
 _TVA = re.compile(
-    r"(?i)total\s+t\.?v\.?a\.?|montant\s+(?:de\s+(?:la\s+)?)?t\.?v\.?a\.?|\bt\.?v\.?a\b\.?"
-    r"|total\s+vat|vat\s+amount|\bvat\b|\btax\b|sales\s+tax|mwst|mehrwertsteuer|umsatzsteuer"
-    r"|\bust\b\.?"
+    r"(?i)total\s+(?:de\s+(?:la\s+)?)?t\.?v\.?a\.?|total\s+taxes?|montant\s+(?:de\s+(?:la\s+)?)?"
+    r"t\.?v\.?a\.?|montant\s+taxes?|\bt\.?v\.?a\b\.?|\btaxes?\b|total\s+vat|vat\s+amount|\bvat\b"
+    r"|\btax\b|sales\s+tax|mwst|mehrwertsteuer|umsatzsteuer|steuerbetrag|ust\.?-?betrag|\bust\b\.?"
 )
 _TTC = re.compile(
-    r"(?i)total\s*t\.?t\.?c\.?|montant\s*t\.?t\.?c\.?|net\s+[àa]\s+payer|total\s+[àa]\s+payer"
-    r"|montant\s+[àa]\s+payer|reste\s+[àa]\s+payer|montant\s+d[ûu]|total\s+due|amount\s+due"
-    r"|balance\s+due|grand\s+total|total\s+\(?incl|amount\s+payable|total\s+amount"
-    r"|gesamtbetrag|rechnungsbetrag|bruttobetrag|gesamtsumme|summe\s+brutto|zu\s+zahlen"
-    r"|endbetrag|\bttc\b|^\s*total\b(?!\s*(?:h\.?t|hors|tva|vat|excl|net|tax))"
+    r"(?i)total\s*t\.?t\.?c\.?|montant\s*t\.?t\.?c\.?|total\s+toutes\s+taxes|total\s+facture"
+    r"|montant\s+total|grand\s+total|total\s+\(?incl\w*|amount\s+incl\w*|total\s+amount"
+    r"|invoice\s+total|total\s+invoice|gesamtbetrag(?!\s+der)|rechnungsbetrag|bruttobetrag"
+    r"|bruttosumme|gesamtsumme|summe\s+brutto|endbetrag|rechnungssumme(?!\s+ohne)|\bttc\b"
+    r"|^\s*total\b(?!\s*(?:h\.?t|hors|tva|vat|excl|net|tax|des|de\s+la|quantit|qt|poids))"
 )
+_DUE_AMOUNT = re.compile(
+    r"(?i)net\s+[àa]\s+payer|solde\s+(?:[àa]\s+payer|d[ûu])|reste\s+(?:[àa]\s+payer|d[ûu])"
+    r"|montant\s+(?:[àa]\s+payer|d[ûu]|[àa]\s+r[ée]gler)|total\s+[àa]\s+(?:payer|r[ée]gler)"
+    r"|[àa]\s+payer|amount\s+due|balance\s+due|total\s+due|amount\s+payable|zahlbetrag"
+    r"|zu\s+zahlen|offener\s+betrag|restbetrag|montant\s+pr[ée]lev[ée]"
+)
+#: A line with one of these is a legal mention or a payment, not a total.
+_NOT_TOTAL = re.compile(
+    r"(?i)capital|r\.?c\.?s\b|p[ée]nalit|indemnit|recouvrement|escompte|skonto|taux\s+d'int"
+    r"|int[ée]r[êe]ts|franco|minimum|acompte\s+(?:vers|re[çc]u|pay)|d[ée]j[àa]\s+(?:vers|r[ée]gl|pay)"
+    r"|erhaltene|anzahlung|prepaid|already\s+paid|amount\s+paid|pay[ée]\s+le|r[ée]gl[ée]\s+le"
+    r"|minimum|forfait(?:aire)?\s+de\s+40|40\s*(?:€|eur)"
+)
+_PAID = re.compile(
+    r"(?i)acompte|d[ée]j[àa]\s+(?:vers|r[ée]gl|pay)|erhaltene\s+anzahlung|amount\s+paid|prepaid"
+    r"|already\s+paid|paiement\s+re[çc]u|r[èe]glement|versement"
+)
+
 _BUYER_LABELS = re.compile(
-    r"(?i)\b(?:factur[ée]\s+[àa]|adress[ée]\s+[àa]|client\s*:|client\b(?!\s*n)|destinataire"
-    r"|livr[ée]\s+[àa]|adresse\s+de\s+(?:facturation|livraison)|bill(?:ed)?\s+to|ship\s+to"
-    r"|customer\b|sold\s+to|rechnungsempf[äa]nger|kunde\b|lieferanschrift|an\s*:)"
+    r"(?i)(?:\bfactur[ée]e?\s+[àa]\b(?!\s+(?:r[ée]gler|payer|l'ordre|retourner))|\badress[ée]e?\s+[àa]|\bclient\s*:|\bclient\b(?!\s*(?:n|no|#))"
+    r"|\bdestinataire|\blivr[ée]e?\s+[àa]|\badresse\s+de\s+(?:facturation|livraison)"
+    r"|\bbill(?:ed)?\s+to|\bship\s+to|\bcustomer\b|\bsold\s+to|\brechnungsempf[äa]nger"
+    r"|\bwarenempf[äa]nger|\bk[äa]ufer\b|\bkunde\b|\blieferanschrift|\bvos\s+identifiants"
+    r"|\bvos\s+r[ée]f[ée]rences|\bacheteur|\bbuyer\b|\bpour\s*:|\ban\s*:|\bdoit\b|\bmessieurs)"
 )
-_LEGAL_FORM = re.compile(
-    r"(?i)\b(?:SAS|SASU|SARL|EURL|SA|SNC|SCI|SCOP|SELARL|EI|GmbH|AG|KG|Ltd|Limited|LLC|Inc\.?"
-    r"|B\.V\.|BV|S\.A\.|S\.L\.|SRL|S\.r\.l\.)\b"
+_BUYER_ID_LABEL = re.compile(
+    r"(?i)(?:tva|vat|siret|siren|ust\S*|id)\s+(?:intra\w*\s+)?(?:du\s+)?(?:client|acheteur|customer"
+    r"|buyer|kunde\w*)|(?:client|customer|buyer|kunden?|acheteur|votre|vos|your)\W+(?:\w+\W+)?"
+    r"(?:n[°º]\s*)?(?:tva|vat|siret|siren|ust)"
 )
-_TITLE_WORDS = re.compile(
-    r"(?i)^(?:facture|invoice|rechnung|avoir|credit\s+note|gutschrift|page|date|devis|"
-    r"original|duplicata|tax\s+invoice)\b"
+_SELLER_LABELS = re.compile(
+    r"(?i)\b(?:vendeur|fournisseur|[ée]metteur|prestataire|verk[äa]ufer|lieferant|seller|supplier"
+    r"|vendor|from\s*:)"
+)
+_LEGAL_FORMS = (
+    r"SAS|SASU|SARL|EURL|SA|SNC|SCI|SCOP|SCM|SELARL|SELAS|EI|EIRL|GmbH|AG|KG|OHG|UG|Ltd|Limited"
+    r"|LLC|Inc\.?|B\.V\.|BV|S\.A\.|S\.L\.|SRL|S\.r\.l\.|SpA|GIE"
+)
+_LEGAL_FORM = re.compile(rf"(?i)\b(?:{_LEGAL_FORMS})\b")
+_NOT_NAME = re.compile(
+    r"(?i)^(?:facture|invoice|rechnung|avoir|credit\s+note|gutschrift|page|date|devis|original"
+    r"|duplicata|tax\s+invoice|conditions?|r[èe]glement|paiement|payment|adresse|client|t[ée]l"
+    r"|fax|e-?mail|mail|site|web|contact|objet|r[ée]f|votre|vos|notre|nos|merci|total|montant"
+    r"|description|d[ée]signation|qt[ée]|quantit|prix|tva|vat|siret|siren|rcs|iban|bic|code"
+    r"|commande|livraison|bon|n[°º]|num[ée]ro|capital|si[èe]ge|stylesheet|zugferd|codelisten"
+    r"|anwendungs|w[äa]hrung|nummer|globale|verk[äa]ufer|k[äa]ufer|telefon|steuernummer|ust"
+    r"|handelsrechnung|qualifizierung|bill|ship|sold|customer|mentions|escompte|p[ée]nalit"
+    r"|\(c\)|www\.|http|france\b|deutschland|germany|[àa]\s|de\s|du\s|le\s|la\s|les\s|au\s)"
 )
 _RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
+_BARE_RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)(?![\d.,%])")
 _CREDIT = re.compile(
-    r"(?i)^\s*(?:facture\s+d'?)?avoir\b|\bavoir\s*(?:n[°oº]|num[ée]ro|#)|credit\s+note"
-    r"|gutschrift|note\s+de\s+cr[ée]dit"
+    r"(?i)^\s*(?:facture\s+d'?)?avoir\b|\bavoir\s*(?:n[°oº]|num[ée]ro|#|\w*-?\d)|credit\s+note"
+    r"|gutschrift|note\s+de\s+cr[ée]dit|facture\s+d'avoir"
 )
 _PAYMENT = (
-    ("direct_debit", re.compile(r"(?i)pr[ée]l[èe]vement|direct\s+debit|lastschrift|sepa\s+dd")),
+    (
+        "direct_debit",
+        re.compile(r"(?i)pr[ée]l[èe]vement|pr[ée]lev[ée]|direct\s+debit|lastschrift|sepa\s+dd"),
+    ),
     (
         "transfer",
         re.compile(
@@ -147,46 +250,82 @@ def _fold(text: str) -> str:
 
 
 @dataclass
+class _Cell:
+    """Words of a line that stand together (separated from the next cell by a wide gap)."""
+
+    line: int
+    start: int
+    end: int
+    text: str
+    x0: float
+    x1: float
+
+
+@dataclass
 class _Amount:
     line: int
-    col: int
+    start: int
+    end: int
     value: Decimal
+    conf: float = 1.0
 
 
-def _mask(text: str, spans: list[tuple[int, int]]) -> str:
-    chars = list(text)
-    for start, end in spans:
-        for i in range(start, min(end, len(chars))):
-            if chars[i] != "\n":
-                chars[i] = " "
-    return "".join(chars)
+@dataclass
+class _Cand:
+    score: float
+    value: Any
+    line: int = -1
+    conf: float = 1.0  # OCR confidence of the words the value was read from
 
 
 def extract_from_text(text: str, *, source: str = "text") -> dict[str, Any]:
-    """Read invoice fields from text (French, English, German).
+    """Read invoice fields from text (French, English, German): its columns are its layout.
 
     Returns the full fields dictionary (every key present) with a confidence per found field;
     nested confidences are named ``supplier.siren`` etc. Never raises on a string input.
     """
-    fields = empty_fields(source)
     if not isinstance(text, str) or not text.strip():
+        return empty_fields(source)
+    text = text[:200_000].replace("\r", "")
+    return extract_from_layout(Layout.from_text(text, source=source), source=source)
+
+
+def extract_from_layout(layout: Layout, *, source: str = "text") -> dict[str, Any]:
+    """Read invoice fields from a page layout (text layer, OCR words or text columns)."""
+    fields = empty_fields(source)
+    fields["reading"] = {"method": "layout"}
+    if not layout.lines:
         return fields
-    text = text[:200_000].replace("\r", "").replace("\f", "\n").replace("\t", "    ")
-    _Reader(text, fields).run()
+    _Reader(layout, fields).run()
     return fields
 
 
 class _Reader:
-    def __init__(self, text: str, fields: dict[str, Any]) -> None:
-        self.text = text
+    def __init__(self, layout: Layout, fields: dict[str, Any]) -> None:
+        self.layout = layout
+        self.L: list[Line] = layout.lines[:4000]
+        self.lines = [line.text for line in self.L]
+        self.text = "\n".join(self.lines)
         self.f = fields
         self.conf: dict[str, float] = fields["confidence"]
-        self.lines = text.split("\n")
         self.offsets = list(itertools.accumulate([0] + [len(x) + 1 for x in self.lines[:-1]]))
+        self.cells = [self._cells(i) for i in range(len(self.lines))]
+        self.ocr = layout.source == "ocr"
         self.buyer_zone = self._buyer_zone()
-        self.per_rate: dict[Decimal, Decimal] = {}
+        self.per_rate: dict[Decimal, tuple[Decimal | None, Decimal]] = {}
+        self.id_spans: list[tuple[int, int]] = []
 
-    # -- positions -------------------------------------------------------------------------
+    # -- geometry --------------------------------------------------------------------------
+    def _cells(self, i: int) -> list[_Cell]:
+        line = self.L[i]
+        out = []
+        for m in re.finditer(r"\S+(?: \S+)*", self.lines[i]):
+            words = line.words_in(m.start(), m.end())
+            x0 = min((w.x0 for w in words), default=0.0)
+            x1 = max((w.x1 for w in words), default=0.0)
+            out.append(_Cell(i, m.start(), m.end(), m.group(0), x0, x1))
+        return out
+
     def _line_col(self, pos: int) -> tuple[int, int]:
         lo, hi = 0, len(self.offsets) - 1
         while lo < hi:
@@ -197,23 +336,101 @@ class _Reader:
                 hi = mid - 1
         return lo, pos - self.offsets[lo]
 
-    def _buyer_zone(self) -> set[tuple[int, int]]:
-        """(line, column-start) cells belonging to the customer's address block."""
-        zone: set[tuple[int, int]] = set()
+    def _cell_at(self, i: int, col: int) -> _Cell | None:
+        for c in self.cells[i]:
+            if c.start <= col < c.end:
+                return c
+        return None
+
+    def _gap_below(self, i: int) -> float:
+        """Vertical gap between line ``i`` and the next, in line heights (large across pages)."""
+        if i + 1 >= len(self.L) or self.L[i + 1].page != self.L[i].page:
+            return 99.0
+        a, b = self.L[i], self.L[i + 1]
+        h = max(a.y1 - a.y0, 1e-4)
+        return (b.y0 - a.y1) / h
+
+    def _below(self, i: int, x0: float, x1: float, depth: int = 3) -> list[_Cell]:
+        """Cells of the next lines that overlap ``x0..x1`` horizontally (nearest first)."""
+        out: list[_Cell] = []
+        for j in range(i + 1, min(i + 1 + depth, len(self.lines))):
+            if self._gap_below(j - 1) > 2.5:
+                break
+            width = x1 - x0
+            for c in self.cells[j]:
+                overlap = min(c.x1, x1) - max(c.x0, x0)
+                if overlap > 0.25 * min(c.x1 - c.x0, width) or (
+                    overlap > 0 and abs(c.x1 - x1) < 0.02
+                ):
+                    out.append(c)
+            if out:
+                return out
+        return out
+
+    def _above(self, i: int, x0: float, x1: float, depth: int = 2) -> list[_Cell]:
+        out: list[_Cell] = []
+        for j in range(i - 1, max(i - 1 - depth, -1), -1):
+            if self._gap_below(j) > 2.5:
+                break
+            for c in self.cells[j]:
+                overlap = min(c.x1, x1) - max(c.x0, x0)
+                if overlap > 0.25 * min(c.x1 - c.x0, x1 - x0):
+                    out.append(c)
+            if out:
+                return out
+        return out
+
+    def _conf_of(self, i: int, start: int, end: int) -> float:
+        words = self.L[i].words_in(start, end)
+        return min((w.conf for w in words), default=1.0)
+
+    # -- parties ---------------------------------------------------------------------------
+    def _buyer_zone(self) -> list[tuple[int, float, float]]:
+        """(line, x0, x1) bands of the customer's block: under or beside a customer label."""
+        zone: list[tuple[int, float, float]] = []
         for i, line in enumerate(self.lines):
-            m = _BUYER_LABELS.search(line)
-            if not m:
-                continue
-            col = m.start()
-            for j in range(i, min(i + 8, len(self.lines))):
-                if j > i and not self.lines[j].strip():
-                    break
-                zone.add((j, col))
+            for m in _BUYER_LABELS.finditer(line):
+                cell = self._cell_at(i, m.start())
+                if cell is None or m.start() - cell.start > 3:
+                    continue  # "1 rue du Client": a label starts its cell
+                # A label that is a column of a table header is not an address block.
+                if len(self.cells[i]) > 4 and not line[m.end() :].strip().startswith(":"):
+                    continue
+                rest_cells = [c for c in self.cells[i] if c.start >= cell.end]
+                x0 = cell.x0 - 0.03
+                nxt = [c.x0 for c in rest_cells if c.x0 > cell.x1 + 0.15]
+                x1 = min(nxt) - 0.01 if nxt else 1.0
+                zone.append((i, cell.x0, x1))
+                blank = 0
+                for j in range(i + 1, min(i + 9, len(self.lines))):
+                    if self.L[j].page != self.L[i].page or self._gap_below(j - 1) > 2.2:
+                        break
+                    inside = [c for c in self.cells[j] if x0 <= c.x0 < x1]
+                    # An address block is left-aligned under its label.
+                    aligned = [c for c in inside if c.x0 < cell.x0 + 0.08]
+                    if not aligned:
+                        blank += 1
+                        if blank > 1 or inside:
+                            break
+                        continue
+                    if (
+                        any(
+                            _SELLER_LABELS.match(c.text) or _TOTAL_ANY.search(c.text)
+                            for c in inside
+                        )
+                        or len(inside) > 2
+                    ):
+                        break
+                    zone.append((j, x0, x1))
         return zone
 
     def _in_buyer(self, pos: int) -> bool:
-        line, col = self._line_col(pos)
-        return any(zl == line and col >= zc - 2 for zl, zc in self.buyer_zone)
+        i, col = self._line_col(pos)
+        x = self.L[i].x_at(col) if i < len(self.L) else 0.0
+        if any(zl == i and x0 <= x < x1 for zl, x0, x1 in self.buyer_zone):
+            return True
+        before = self.lines[i][max(0, col - 40) : col]
+        return bool(_BUYER_ID_LABEL.search(before))
 
     # -- main ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -224,42 +441,73 @@ class _Reader:
         self._misc()
 
     def _identifiers(self) -> None:
-        sup = self.f["supplier"]
+        sup, buyer = self.f["supplier"], self.f["buyer"]
         text = self.text
+        legal_ctx = re.compile(r"(?i)siren|siret|rcs|r\.c\.s|immatricul|capital|tva|vat|ust|n°")
         for kind, finder in (("siret", iter_sirets), ("iban", iter_ibans)):
             for pos, value in finder(text):
-                if not self._in_buyer(pos):
+                self.id_spans.append((pos, pos + len(value) + 6))
+                if self._in_buyer(pos):
+                    if kind == "siret":
+                        buyer["siret"] = buyer["siret"] or value
+                    continue
+                if sup[kind] is None:
                     sup[kind] = value
-                    self.conf[f"supplier.{kind}"] = 0.9
-                    break
-        vats = [(p, v) for p, v in iter_vat_numbers(text) if not self._in_buyer(p)]
+                    self.conf[f"supplier.{kind}"] = 0.9 * self._pos_conf(pos, len(value))
+        if sup["iban"] is None:
+            self._unchecked_iban()
+        vats = []
+        for p, v in iter_vat_numbers(text):
+            self.id_spans.append((p, p + len(v) + 4))
+            if self._in_buyer(p):
+                buyer["vat_number"] = buyer["vat_number"] or v
+            else:
+                vats.append((p, v))
         if vats:
-            # Prefer a number next to a VAT label.
             labelled = [
                 (p, v)
                 for p, v in vats
-                if re.search(r"(?i)tva|vat|ust|mwst|steuer", self.text[max(0, p - 40) : p])
+                if re.search(r"(?i)tva|vat|ust|mwst|steuer|btw|iva", text[max(0, p - 40) : p])
             ]
             pos, value = (labelled or vats)[0]
             sup["vat_number"] = value
-            self.conf["supplier.vat_number"] = 0.95 if labelled else 0.8
-        sirens = [
-            (p, v)
-            for p, v in iter_sirens(text)
-            if not self._in_buyer(p)
-            and re.search(r"(?i)siren|rcs|r\.c\.s|siret|immatricul", self.text[max(0, p - 30) : p])
-        ]
+            self.conf["supplier.vat_number"] = (0.95 if labelled else 0.8) * self._pos_conf(
+                pos, len(value)
+            )
+        sirens = []
+        for p, v in iter_sirens(text):
+            ctx = text[max(0, p - 30) : p]
+            if self._in_buyer(p):
+                buyer["siren"] = buyer["siren"] or (v if legal_ctx.search(ctx) else None)
+                continue
+            if re.search(r"(?i)siren|rcs|r\.c\.s|siret|immatricul", ctx):
+                sirens.append((p, v))
+        from_vat = valid_siren((sup["vat_number"] or "")[4:]) if sup["vat_number"] else None
+        # Agreeing identifiers are the strongest evidence: drop a SIRET of another company.
+        other_siret = bool(sup["siret"] and from_vat and from_vat != sup["siret"][:9])
+        if other_siret and any(v == from_vat for _, v in sirens):
+            sup["siret"] = None
+            self.conf.pop("supplier.siret", None)
         if sirens:
             sup["siren"] = sirens[0][1]
-            self.conf["supplier.siren"] = 0.95
+            self.conf["supplier.siren"] = 0.95 * self._pos_conf(sirens[0][0], 9)
         elif sup["siret"]:
             sup["siren"] = sup["siret"][:9]
-            self.conf["supplier.siren"] = 0.9
+            self.conf["supplier.siren"] = self.conf.get("supplier.siret", 0.9)
         elif sup["vat_number"] and sup["vat_number"].startswith("FR"):
             siren = valid_siren(sup["vat_number"][4:])
             if siren:
                 sup["siren"] = siren
-                self.conf["supplier.siren"] = 0.85
+                self.conf["supplier.siren"] = 0.9 * self.conf.get("supplier.vat_number", 0.9)
+        if buyer["siret"] and not buyer["siren"]:
+            buyer["siren"] = buyer["siret"][:9]
+        if buyer["vat_number"] and not buyer["siren"] and buyer["vat_number"].startswith("FR"):
+            buyer["siren"] = valid_siren(buyer["vat_number"][4:])
+        if buyer["vat_number"]:
+            buyer["country"] = vat_country(buyer["vat_number"])
+        for key in ("siren", "siret", "vat_number", "country"):
+            if buyer[key]:
+                self.conf[f"buyer.{key}"] = 0.8
         if sup["vat_number"]:
             sup["country"] = vat_country(sup["vat_number"])
         elif sup["siren"]:
@@ -269,232 +517,500 @@ class _Reader:
         if sup["country"]:
             self.conf["supplier.country"] = 0.8
         self._supplier_name()
+        self._buyer_name()
+
+    def _unchecked_iban(self) -> None:
+        """An IBAN printed after its label whose check digits do not verify: low confidence."""
+        m = re.search(
+            r"(?i)\biban\b\s*[:.]?\s*([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{1,4}){3,8})(?![A-Z0-9])",
+            self.text,
+        )
+        if not m or self._in_buyer(m.start()):
+            return
+        value = re.sub(r"\s", "", m.group(1)).upper()
+        if 15 <= len(value) <= 34:
+            self.f["supplier"]["iban"] = value
+            self.conf["supplier.iban"] = 0.5
+
+    def _pos_conf(self, pos: int, length: int) -> float:
+        i, col = self._line_col(pos)
+        if not self.ocr:
+            return 1.0
+        return 0.6 + 0.4 * self._conf_of(i, col, col + length)
 
     def _supplier_name(self) -> None:
         sup = self.f["supplier"]
         candidates: list[tuple[float, str]] = []
-        for i, line in enumerate(self.lines[:40]):
-            pos = self.offsets[i]
-            for chunk_match in re.finditer(r"\S(?:.*?\S)?(?=\s{3,}|$)", line):
-                chunk = chunk_match.group(0).strip()
-                if len(chunk) < 3 or self._in_buyer(pos + chunk_match.start()):
+        heights = sorted(line.y1 - line.y0 for line in self.L[:60]) or [0.01]
+        median_h = heights[len(heights) // 2] or 0.01
+        first_page = [i for i, line in enumerate(self.L[:80]) if line.page == self.L[0].page]
+        for i in first_page:
+            line = self.L[i]
+            top = line.y0
+            for cell in self.cells[i]:
+                pos = self.offsets[i] + cell.start
+                if self._in_buyer(pos):
                     continue
-                if _TITLE_WORDS.match(chunk) or re.search(r"\d{3,}|@|www\.|:", chunk):
+                chunk = re.split(r"\s[-–|•]\s|,\s", cell.text)[0].strip(" :-")
+                if len(chunk) < 3 or _NOT_NAME.match(_fold(chunk).lower()):
                     continue
-                score = 1.0 - i / 50
+                if re.search(r"\d{3,}|@|www\.|https?:|:|€|\d+[.,]\d{2}", chunk):
+                    continue
+                if not re.search(r"[A-Za-zÀ-ÿ]{2,}", chunk) or len(chunk) > 60:
+                    continue
+                score = 1.0 - min(top, 1.0) * 2
                 if _LEGAL_FORM.search(chunk):
                     score += 1.0
-                if chunk_match.start() > 30:
-                    score -= 0.3
+                size = (line.y1 - line.y0) / median_h
+                if size > 1.25:
+                    score += min(size - 1.0, 1.0)
+                if chunk.isupper() and len(chunk) > 3:
+                    score += 0.1
+                if i > 0 and _SELLER_LABELS.search(self.lines[i - 1]):
+                    score += 1.0
                 candidates.append((score, chunk))
+        # "X SARL au capital de ..." in the legal mentions names the seller.
+        for m in re.finditer(
+            r"(?im)^\s*([A-Z][\w&'. -]{2,60}?)[, -]+(?:" + _LEGAL_FORMS + r")\b[^\n]{0,20}capital",
+            self.text,
+        ):
+            if not self._in_buyer(m.start(1)) and not _NOT_NAME.match(_fold(m.group(1)).lower()):
+                candidates.append((1.6, m.group(1).strip()))
         if candidates:
             score, name = max(candidates, key=lambda c: c[0])
             sup["name"] = name
-            self.conf["supplier.name"] = 0.7 if score > 1.0 else 0.4
+            self.conf["supplier.name"] = 0.75 if score > 1.4 else 0.5
 
-    def _value_after(self, line_no: int, end_col: int, pattern: re.Pattern[str]) -> str | None:
-        line = self.lines[line_no]
-        m = pattern.match(line[end_col:].lstrip(" :#.\u00b0"))
-        if m:
-            return m.group(0)
-        return None
+    def _buyer_name(self) -> None:
+        buyer = self.f["buyer"]
+        seen = set()
+        for i, x0, x1 in self.buyer_zone:
+            if i in seen:
+                continue
+            seen.add(i)
+            for c in self.cells[i]:
+                if not x0 <= c.x0 < x1:
+                    continue
+                text = _BUYER_LABELS.sub("", c.text).strip(" :-")
+                if len(text) < 3 or re.search(r"\d{2,}|@", text) or _NOT_NAME.match(_fold(text)):
+                    continue
+                buyer["name"] = text
+                self.conf["buyer.name"] = 0.6
+                return
+
+    # -- invoice number --------------------------------------------------------------------
+    def _number_value(self, segment: str) -> tuple[int, str] | None:
+        m = re.match(r"[\s:#.°º]*", segment)
+        offset = m.end() if m else 0
+        vm = _NUMBER_VALUE.match(segment, offset)
+        if vm is None:
+            return None
+        value = vm.group(0).rstrip(".-/_:")
+        if not self._number_like(value):
+            return None
+        return vm.start(), value
+
+    def _number_like(self, value: str) -> bool:
+        if len(value) < 2 or not re.search(r"\d", value):
+            return False
+        if re.fullmatch(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}", value):
+            return False
+        if re.fullmatch(r"\d+[.,]\d{2}", value):  # an amount
+            return False
+        if re.fullmatch(r"\d{1,2}", value):
+            return False
+        compact = re.sub(r"[\s.\-]", "", value).upper()
+        sup, buyer = self.f["supplier"], self.f["buyer"]
+        for ident in (sup["siren"], sup["siret"], sup["vat_number"], buyer["vat_number"]):
+            if ident and compact == ident:
+                return False
+        return True
 
     def _number(self) -> None:
-        best: tuple[float, str] | None = None
+        cands: list[_Cand] = []
         for i, line in enumerate(self.lines):
-            for m in _NUMBER_LABELS.finditer(line):
-                value = self._value_after(i, m.end(), _NUMBER_VALUE)
-                score = 0.95
-                if value is None or not re.search(r"\d", value):
-                    # Table layout: value below the label, same column.
-                    value = None
-                    if i + 1 < len(self.lines):
-                        below = self.lines[i + 1]
-                        seg = below[max(0, m.start() - 2) :]
-                        vm = _NUMBER_VALUE.search(seg)
-                        if vm and re.search(r"\d", vm.group(0)):
-                            value, score = vm.group(0), 0.8
-                if value is None:
-                    continue
-                value = value.rstrip(".-/_")
-                if self._looks_like_date(value):
-                    continue
-                if best is None or score > best[0]:
-                    best = (score, value)
-        if best:
-            self.f["invoice_number"] = best[1]
-            self.conf["invoice_number"] = best[0]
+            taken: list[tuple[int, int]] = []
+            for pattern, base in (
+                (_NUMBER_STRONG, 0.95),
+                (_NUMBER_TITLE, 0.85),
+                (_NUMBER_WEAK, 0.7),
+            ):
+                for m in pattern.finditer(line):
+                    if any(s <= m.start() < e for s, e in taken) or "  " in m.group(0).strip():
+                        continue  # taken, or a label spread over two cells
+                    taken.append((m.start(), m.end()))
+                    score = base
+                    if pattern is _NUMBER_WEAK:
+                        before = line[max(0, m.start() - 25) : m.start()]
+                        if _OTHER_REFERENCE.search(before) or _OTHER_REFERENCE.match(
+                            line[m.end() : m.end() + 12]
+                        ):
+                            continue
+                        if re.match(
+                            r"(?i)\s*(?:client|commande|tva|vat|siret|t[ée]l)", line[m.end() :]
+                        ):
+                            continue
+                        if _INVOICE_WORDS.search(line[max(0, m.start() - 30) : m.start()]):
+                            score = 0.9
+                    if pattern is _NUMBER_TITLE:
+                        # "Facture FA-2017-0010": the title followed by its number.
+                        after = line[m.end() :]
+                        if re.match(
+                            r"\s*(?:de|du|d'|des|à|a|pour|par|en|sur|le|la)\b", after, re.I
+                        ):
+                            continue
+                    found = self._number_value(line[m.end() :])
+                    if found is not None:
+                        col = m.end() + found[0]
+                        if pattern is _NUMBER_TITLE and col - m.end() > 6:
+                            score -= 0.1
+                        cands.append(
+                            _Cand(score, found[1], i, self._conf_of(i, col, col + len(found[1])))
+                        )
+                        continue
+                    # Label alone: the value in the next cell of the line or in the cell below.
+                    cell = self._cell_at(i, m.start())
+                    rest = line[m.end() : cell.end] if cell else ""
+                    if cell is not None and not rest.strip(" :#.°"):
+                        nxt = [c for c in self.cells[i] if c.start >= cell.end]
+                        if nxt and pattern is not _NUMBER_TITLE:
+                            found = self._number_value(nxt[0].text)
+                            if found is not None:
+                                cands.append(_Cand(score - 0.05, found[1], i))
+                                continue
+                        for c in self._below(i, cell.x0, cell.x1, depth=2):
+                            found = self._number_value(c.text)
+                            if found is not None:
+                                cands.append(
+                                    _Cand(
+                                        score - (0.1 if pattern is not _NUMBER_TITLE else 0.15),
+                                        found[1],
+                                        c.line,
+                                    )
+                                )
+                                break
+        if cands:
+            best = max(cands, key=lambda c: (c.score, -c.line))
+            self.f["invoice_number"] = best.value
+            conf = best.score
+            if self.ocr:
+                conf *= 0.6 + 0.4 * best.conf
+            # Two labels giving two different numbers: less sure.
+            if any(c.value != best.value and c.score >= best.score - 0.05 for c in cands):
+                conf -= 0.15
+            self.conf["invoice_number"] = round(max(conf, 0.3), 2)
 
+    # -- dates -----------------------------------------------------------------------------
     @staticmethod
-    def _looks_like_date(value: str) -> bool:
-        return bool(re.fullmatch(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}", value))
+    def _kind_of(label: str) -> tuple[str | None, int]:
+        """The kind given by the label word nearest to the end of ``label``, and its position."""
+        best: tuple[str | None, int] = (None, -1)
+        for kind, pattern in _DATE_KINDS:
+            for m in pattern.finditer(label):
+                # Nearest to the date wins; at the same position, the earlier kind in the list.
+                if m.end() > best[1]:
+                    best = (kind, m.end())
+        return best
 
     def _dates(self) -> None:
-        dates = []
+        found = []
         for start, end, value in iter_dates(self.text):
-            line, col = self._line_col(start)
-            dates.append((line, col, end - start, value))
-        if not dates:
+            i, col = self._line_col(start)
+            found.append((i, col, end - start, value))
+        if not found:
             return
-        inv: list[tuple[float, date]] = []
-        due: list[tuple[float, date]] = []
-        for line, col, _length, value in dates:
-            before = self.lines[line][:col]
-            window = before[-45:]
-            above = ""
-            if line > 0:
-                above_line = self.lines[line - 1]
-                above = above_line[max(0, col - 12) : col + 25]
-            if _DUE_LABELS.search(window):
-                due.append((1.0, value))
-            elif _DATE_LABELS.search(window):
-                inv.append(
-                    (0.95 if re.search(r"(?i)factur|invoice|rechnung", window) else 0.9, value)
-                )
-            elif _DUE_LABELS.search(above):
-                due.append((0.8, value))
-            elif _DATE_LABELS.search(above) or re.search(r"(?i)\bdate\b|datum", above):
-                inv.append((0.8, value))
-            else:
-                inv.append((0.4 - line / 1000, value))
+        inv: list[_Cand] = []
+        due: list[_Cand] = []
+        today = date.today()
+        number_line = None
+        if self.f["invoice_number"]:
+            for i, line in enumerate(self.lines):
+                if self.f["invoice_number"] in line:
+                    number_line = i
+                    break
+        prev_end: dict[int, int] = {}
+        for i, col, length, value in found:
+            if value > today + timedelta(days=400) or value.year < 1990:
+                continue
+            line = self.lines[i]
+            cell = self._cell_at(i, col)
+            left_start = prev_end.get(i, 0)
+            prev_end[i] = col + length
+            left = line[max(left_start, col - 50) : col]
+            kind, _pos = self._kind_of(left)
+            if kind == "invoice" and re.search(r"(?i)\b(?:le|du|vom|den)\s*$", left):
+                # "Bestellung Nr. 12 vom 01.03.2018": a bare preposition after another label.
+                cell_left = left[-(col - cell.start) :] if cell and col > cell.start else left
+                if _DATE_KINDS[1][1].search(cell_left) and not re.search(r"(?i)dat", cell_left):
+                    kind = "other"
+            # "du 01/01/2026 au 31/01/2026": both ends of a period.
+            after = line[col + length : col + length + 6]
+            if re.match(r"(?i)\s*(?:au|bis|to|-|–)\s", after) and re.search(
+                r"(?i)\b(?:du|vom|from)\s*$", left
+            ):
+                kind = "other"
+            conf = self._conf_of(i, col, col + length) if self.ocr else 1.0
+            label_near = bool(left.strip())
+            if cell is not None and (kind is None or (cell.start == col and not left.strip())):
+                # No label on the line before the date: the header above, as in a table.
+                head = " ".join(c.text for c in self._above(i, cell.x0, cell.x1))
+                hkind, _ = self._kind_of(head)
+                if hkind is not None:
+                    kind, label_near, left = hkind, True, head
+            if kind == "due":
+                due.append(_Cand(0.95 if label_near else 0.8, value, i, conf))
+            elif kind == "invoice":
+                score = 0.9
+                if _INVOICE_WORDS.search(left[-40:]) and re.search(r"(?i)dat", left[-40:]):
+                    score = 0.97
+                elif re.search(r"(?i)\b(?:le|du|vom|den)\s*$", left) and not re.search(
+                    r"(?i)dat", left
+                ):
+                    score = 0.8 if i != number_line else 0.93
+                inv.append(_Cand(score, value, i, conf))
+            elif kind is None:
+                score = 0.45 - i / 2000
+                if number_line is not None and i == number_line:
+                    score = 0.85
+                inv.append(_Cand(score, value, i, conf))
         if inv:
-            score, value = max(inv, key=lambda c: c[0])
-            self.f["invoice_date"] = fmt_date(value)
-            self.conf["invoice_date"] = round(min(score, 0.95), 2)
+            best = max(inv, key=lambda c: (c.score, -c.line))
+            self.f["invoice_date"] = fmt_date(best.value)
+            conf = min(best.score, 0.97)
+            if any(c.value != best.value and c.score >= best.score - 0.02 for c in inv):
+                conf -= 0.2
+            if self.ocr:
+                conf *= 0.6 + 0.4 * best.conf
+            self.conf["invoice_date"] = round(max(conf, 0.3), 2)
         if due:
-            candidates = [
-                c for c in due if inv is None or not inv or c[1] >= max(inv, key=lambda x: x[0])[1]
-            ] or due
-            score, value = max(candidates, key=lambda c: c[0])
-            self.f["due_date"] = fmt_date(value)
-            self.conf["due_date"] = round(min(score, 0.95), 2)
+            start = date.fromisoformat(self.f["invoice_date"]) if self.f["invoice_date"] else None
+            pool = [c for c in due if start is None or c.value >= start] or due
+            best = max(pool, key=lambda c: (c.score, -c.line))
+            self.f["due_date"] = fmt_date(best.value)
+            conf = best.score * ((0.6 + 0.4 * best.conf) if self.ocr else 1.0)
+            self.conf["due_date"] = round(min(conf, 0.95), 2)
 
     # -- totals ----------------------------------------------------------------------------
     def _amounts_by_line(self) -> dict[int, list[_Amount]]:
         spans: list[tuple[int, int]] = [(s, e) for s, e, _ in iter_dates(self.text)]
+        spans += self.id_spans
         for m in re.finditer(
-            r"(?i)\b(?:iban|bic|siret|siren|rcs|tva\s+intra\w*|n°\s*tva|vat\s+"
-            r"(?:no|number|id|reg)\w*|ust-?id\w*)\b[^\n]{0,45}",
+            r"(?i)\b(?:iban|bic|siret|siren|rcs|r\.c\.s|tva\s+intra\w*|n°\s*tva|vat\s+"
+            r"(?:no|number|id|reg)\w*|ust-?id\w*|capital(?:\s+social)?|t[ée]l\.?|phone|fax)\b"
+            r"[^\n]{0,40}",
             self.text,
         ):
             spans.append((m.start(), m.end()))
         masked = _mask(self.text, spans)
         by_line: dict[int, list[_Amount]] = {}
-        for start, _end, value in iter_amounts(masked):
+        for start, end, value in iter_amounts(masked):
             line, col = self._line_col(start)
-            by_line.setdefault(line, []).append(_Amount(line, col, value))
+            conf = self._conf_of(line, col, col + end - start) if self.ocr else 1.0
+            by_line.setdefault(line, []).append(_Amount(line, col, col + end - start, value, conf))
         return by_line
 
     def _labelled(
-        self,
-        by_line: dict[int, list[_Amount]],
-        pattern: re.Pattern[str],
-        exclude: tuple[re.Pattern[str], ...] = (),
-    ) -> list[tuple[float, Decimal]]:
-        out: list[tuple[float, Decimal]] = []
+        self, by_line: dict[int, list[_Amount]], pattern: re.Pattern[str], *, tax: bool = False
+    ) -> list[_Cand]:
+        out: list[_Cand] = []
+        labels = (_HT, _TVA, _TTC, _DUE_AMOUNT)
         for i, line in enumerate(self.lines):
-            folded = line
-            for m in pattern.finditer(folded):
-                label_end = m.end()
-                if any(x.search(folded[m.start() : m.start() + 30]) for x in exclude):
+            for m in pattern.finditer(line):
+                cell = self._cell_at(i, m.start())
+                if "  " in m.group(0).strip() or cell is None or _NOT_TOTAL.search(cell.text):
+                    # Legal mentions and payments received are never totals.
                     continue
-                right = [a for a in by_line.get(i, []) if a.col >= label_end]
-                # Stop at the next label on the same line (two totals on one line).
+                if tax and (_TTC.match(line, m.start()) or _HT.match(line, m.start())):
+                    continue
+                if tax and re.match(r"(?i)\s*(?:incl|compri|excl|inkl|exkl)", line[m.end() :]):
+                    continue
+                label_end = m.end()
                 nxt = [
                     n.start()
-                    for p in (_HT, _TVA, _TTC)
-                    for n in p.finditer(folded, label_end)
+                    for p in labels
+                    for n in p.finditer(line, label_end)
                     if n.start() > label_end + 1
                 ]
                 limit = min(nxt) if nxt else 10_000
-                right = [a for a in right if a.col < limit]
+                right = [
+                    a
+                    for a in by_line.get(i, [])
+                    if label_end <= a.start < limit and not self._legal_cell(i, a.start)
+                ]
+                if tax:
+                    # "TVA 20 % 206,91": the rate printed after the label is not the amount.
+                    right = [a for a in right if not _RATE.match(line, a.start)]
                 if right:
-                    out.append((1.0, right[-1].value))
+                    out.append(_Cand(1.0, right[-1].value, i, right[-1].conf))
                     if len(right) > 1:
-                        out.append((0.7, right[0].value))
+                        out.append(_Cand(0.6, right[0].value, i, right[0].conf))
                     continue
-                for j in (i + 1, i + 2):
-                    below = [
-                        a for a in by_line.get(j, []) if m.start() - 12 <= a.col <= label_end + 16
-                    ]
-                    if below:
-                        out.append((0.8 if j == i + 1 else 0.6, below[0].value))
+                if line[label_end : cell.end].strip(" :") and not tax:
+                    continue
+                # A header cell: the value below it, in the same column.
+                done = False
+                for j in range(i + 1, min(i + 4, len(self.lines))):
+                    if self._gap_below(j - 1) > 3:
+                        break
+                    for c in self.cells[j]:
+                        overlap = min(c.x1, cell.x1 + 0.02) - max(c.x0, cell.x0 - 0.02)
+                        if overlap <= 0:
+                            continue
+                        below = [a for a in by_line.get(j, []) if c.start <= a.start < c.end]
+                        if below and c.end - c.start < 30:
+                            out.append(
+                                _Cand(
+                                    0.85 if j == i + 1 else 0.75, below[-1].value, j, below[-1].conf
+                                )
+                            )
+                            done = True
+                            break
+                    if done:
                         break
         return out
+
+    def _legal_cell(self, i: int, col: int) -> bool:
+        cell = self._cell_at(i, col)
+        return cell is not None and bool(_NOT_TOTAL.search(cell.text[: col - cell.start]))
+
+    def _rate_rows(
+        self, by_line: dict[int, list[_Amount]]
+    ) -> dict[Decimal, tuple[Decimal, Decimal]]:
+        """VAT lines printed by rate: a known rate with a base and an amount = rate x base."""
+        rows: dict[Decimal, tuple[Decimal, Decimal]] = {}
+        for i, line in enumerate(self.lines):
+            amounts = by_line.get(i, [])
+            if len(amounts) < 2:
+                continue
+            rates = []
+            for m in _RATE.finditer(line):
+                rates.append(Decimal(m.group(1).replace(",", ".")))
+            for m in _BARE_RATE.finditer(line):
+                if not any(a.start <= m.start() < a.end for a in amounts):
+                    with contextlib.suppress(ArithmeticError):
+                        rates.append(Decimal(m.group(1).replace(",", ".")))
+            for r in dict.fromkeys(rates):
+                if r not in ALL_RATES or r == 0:
+                    continue
+                for a, b in itertools.permutations(amounts, 2):
+                    base, amount = a.value, b.value
+                    if base <= 0 or amount <= 0 or amount >= base:
+                        continue
+                    if abs(base * r / 100 - amount) <= Decimal("0.011") + base * Decimal("0.00005"):
+                        if r not in rows or rows[r][0] < base:
+                            rows[r] = (base, amount)
+                        break
+        return rows
 
     def _totals(self) -> None:
         by_line = self._amounts_by_line()
         ht = self._labelled(by_line, _HT)
         ttc = self._labelled(by_line, _TTC)
-        tva = self._labelled(by_line, _TVA, exclude=(_TTC, _HT))
-        tva += self._rate_line_sums(by_line)
+        tva = self._labelled(by_line, _TVA, tax=True)
+        dues = self._labelled(by_line, _DUE_AMOUNT)
+        rows = self._rate_rows(by_line)
+        self.per_rate = {r: (b, a) for r, (b, a) in rows.items()}
+        row_base = sum((b for b, _ in rows.values()), Decimal(0))
+        row_tax = sum((a for _, a in rows.values()), Decimal(0))
+        if rows:
+            ht.append(_Cand(0.7, row_base))
+            tva.append(_Cand(0.9 if len(rows) > 1 else 0.7, row_tax))
         rates = self._rates()
-        best: tuple[float, Decimal, Decimal, Decimal] | None = None
-        for (sh, h), (st, t), (sc, c) in itertools.product(
-            ht[:40], tva[:40] + [(0.5, Decimal("0"))], ttc[:40]
-        ):
-            if h <= 0 and c > 0:
+        c_pool = ttc + [_Cand(c.score * 0.85, c.value, c.line, c.conf) for c in dues]
+        best: tuple[float, _Cand, _Cand, _Cand] | None = None
+        zero = _Cand(0.4, Decimal(0))
+        for h, t, c in itertools.product(ht[:40], tva[:40] + [zero], c_pool[:40]):
+            if c.value == 0 or (h.value <= 0 < c.value):
                 continue
-            if abs(h + t - c) > CENT or c == 0:
+            if abs(h.value + t.value - c.value) > CENT:
                 continue
-            score = sh + st + sc
-            if self._plausible_tax(h, t, rates):
+            score = h.score + t.score + c.score
+            if self._plausible_tax(h.value, t.value, rates):
                 score += 1.0
-            if t != 0:
+            if rows and t.value == row_tax:
+                score += 0.5
+            if rows and h.value == row_base:
+                score += 0.3
+            if t.value != 0:
                 score += 0.3
             if best is None or score > best[0]:
                 best = (score, h, t, c)
-        conf = 0.95
+        conf = 0.97
         if best is None:
-            best = self._guess_totals(by_line)
-            conf = 0.6
+            best = self._pairs(ht, tva, c_pool, by_line, rates)
+            conf = 0.8
         if best is None:
-            for key, cands in (("total_excl_tax", ht), ("total_tax", tva), ("total_incl_tax", ttc)):
+            guess = self._guess_totals(by_line)
+            if guess is not None:
+                best, conf = guess, 0.6
+        if best is None:
+            for key, cands in (
+                ("total_excl_tax", ht),
+                ("total_tax", tva),
+                ("total_incl_tax", c_pool),
+            ):
                 if cands:
-                    score, value = max(cands, key=lambda c: c[0])
-                    self.f[key] = fmt_amount(value)
+                    cand = max(cands, key=lambda c: c.score)
+                    self.f[key] = fmt_amount(cand.value)
                     self.conf[key] = 0.4
+            self._amount_due(dues, None)
             return
-        _, h, t, c = best
-        if best[0] < 2.5:
-            conf = min(conf, 0.7)
-        self.f["total_excl_tax"] = fmt_amount(h)
-        self.f["total_tax"] = fmt_amount(t)
-        self.f["total_incl_tax"] = fmt_amount(c)
-        for key in ("total_excl_tax", "total_tax", "total_incl_tax"):
-            self.conf[key] = conf
-        self._vat_lines(by_line, h, t, rates)
+        score, h, t, c = best
+        if score < 2.6:
+            conf = min(conf, 0.75)
+        self.f["total_excl_tax"] = fmt_amount(h.value)
+        self.f["total_tax"] = fmt_amount(t.value)
+        self.f["total_incl_tax"] = fmt_amount(c.value)
+        for key, cand in (("total_excl_tax", h), ("total_tax", t), ("total_incl_tax", c)):
+            value = conf * ((0.6 + 0.4 * cand.conf) if self.ocr else 1.0)
+            self.conf[key] = round(value, 2)
+        self._amount_due(dues, c.value)
+        self._vat_lines(by_line, h.value, t.value, rates)
 
-    def _rate_line_sums(self, by_line: dict[int, list[_Amount]]) -> list[tuple[float, Decimal]]:
-        """Total VAT printed as one line per rate ("TVA 20 % ... / TVA 5,5 % ..."): their sum."""
-        per_rate: dict[Decimal, Decimal] = {}
-        for i, line in enumerate(self.lines):
-            labels = [m for m in _TVA.finditer(line) if not _TTC.match(line, m.start())]
-            others = [m.start() for p in (_HT, _TTC) for m in p.finditer(line)]
-            for m in labels:
-                rate = _RATE.match(
-                    line, m.end() + (len(line[m.end() :]) - len(line[m.end() :].lstrip()))
-                )
-                if not rate:
-                    continue
-                value = Decimal(rate.group(1).replace(",", "."))
-                if value not in KNOWN_RATES or value in per_rate:
-                    continue
-                nxt = [p for p in [x.start() for x in labels] + others if p > rate.end()]
-                limit = min(nxt) if nxt else 10_000
-                right = [a for a in by_line.get(i, []) if rate.end() <= a.col < limit]
-                if right:
-                    per_rate[value] = right[-1].value
-                    continue
-                below = [
-                    a for a in by_line.get(i + 1, []) if m.start() - 12 <= a.col <= rate.end() + 16
-                ]
-                if below:
-                    per_rate[value] = below[0].value
-        self.per_rate = per_rate
-        if len(per_rate) > 1:
-            return [(1.0, sum(per_rate.values(), Decimal(0)))]
-        return []
+    def _pairs(
+        self,
+        ht: list[_Cand],
+        tva: list[_Cand],
+        ttc: list[_Cand],
+        by_line: dict[int, list[_Amount]],
+        rates: list[Decimal],
+    ) -> tuple[float, _Cand, _Cand, _Cand] | None:
+        """Two labelled totals and the third found among the printed amounts by arithmetic."""
+        printed = {a.value for items in by_line.values() for a in items}
+        best = None
+        for h, c in itertools.product(ht[:20], ttc[:20]):
+            t = c.value - h.value
+            if t >= 0 and (t in printed or t == 0) and self._plausible_tax(h.value, t, rates):
+                cand = (h.score + c.score + 0.5, h, _Cand(0.5, t), c)
+                best = max(best, cand, key=lambda x: x[0]) if best else cand
+        for h, t in itertools.product(ht[:20], tva[:20]):
+            total = h.value + t.value
+            if total in printed and self._plausible_tax(h.value, t.value, rates):
+                cand = (h.score + t.score + 0.5, h, t, _Cand(0.5, total))
+                best = max(best, cand, key=lambda x: x[0]) if best else cand
+        for t, c in itertools.product(tva[:20], ttc[:20]):
+            base = c.value - t.value
+            if base > 0 and base in printed and self._plausible_tax(base, t.value, rates):
+                cand = (t.score + c.score + 0.5, _Cand(0.5, base), t, c)
+                best = max(best, cand, key=lambda x: x[0]) if best else cand
+        return best
+
+    def _amount_due(self, dues: list[_Cand], ttc: Decimal | None) -> None:
+        """The amount left to pay: a "Solde / Net à payer" below the TTC after a payment."""
+        value, conf = ttc, 0.85
+        paid = bool(_PAID.search(self.text))
+        if dues and ttc is not None:
+            lower = [d for d in dues if 0 <= d.value < ttc and paid]
+            same = [d for d in dues if d.value == ttc]
+            if lower:
+                value, conf = max(lower, key=lambda d: (d.score, d.line)).value, 0.85
+            elif same:
+                conf = 0.95
+        elif dues:
+            value, conf = max(dues, key=lambda d: d.score).value, 0.6
+        if value is not None:
+            self.f["amount_due"] = fmt_amount(value)
+            self.conf["amount_due"] = conf
 
     def _rates(self) -> list[Decimal]:
         found: list[Decimal] = []
@@ -503,7 +1019,7 @@ class _Reader:
                 value = Decimal(m.group(1).replace(",", "."))
             except ArithmeticError:
                 continue
-            if value in KNOWN_RATES and value not in found:
+            if value in ALL_RATES and value not in found:
                 found.append(value)
         return found
 
@@ -511,14 +1027,16 @@ class _Reader:
     def _plausible_tax(h: Decimal, t: Decimal, rates: list[Decimal]) -> bool:
         if h == 0:
             return t == 0
-        pool = rates or sorted(KNOWN_RATES)
+        if t == 0:
+            return True
+        pool = rates or sorted(ALL_RATES)
         return any(
             abs(h * r / 100 - t) <= Decimal("0.02") + abs(h) * Decimal("0.0001") for r in pool
-        ) or (len(rates) > 1 and 0 < t / h < Decimal("0.21"))
+        ) or (len(rates) > 1 and 0 < t / h < Decimal("0.23"))
 
     def _guess_totals(
         self, by_line: dict[int, list[_Amount]]
-    ) -> tuple[float, Decimal, Decimal, Decimal] | None:
+    ) -> tuple[float, _Cand, _Cand, _Cand] | None:
         values = sorted({a.value for items in by_line.values() for a in items if a.value > 0})
         if len(values) > 150:
             values = values[-150:]
@@ -528,9 +1046,8 @@ class _Reader:
             for r in sorted(KNOWN_RATES - {Decimal("0")}, reverse=True):
                 t = (h * r / 100).quantize(CENT)
                 if t in vs and (h + t) in vs:
-                    cand = (2.0, h, t, h + t)
-                    if best is None or h > best[1]:
-                        best = cand
+                    if best is None or h > best[1].value:
+                        best = (2.0, _Cand(0.5, h), _Cand(0.5, t), _Cand(0.5, h + t))
                     break
         return best
 
@@ -538,59 +1055,34 @@ class _Reader:
         self, by_line: dict[int, list[_Amount]], h: Decimal, t: Decimal, rates: list[Decimal]
     ) -> None:
         lines: list[dict[str, str | None]] = []
+        rows = self.per_rate
         if t == 0:
             lines.append({"rate": "0.00", "base": fmt_amount(h), "amount": "0.00"})
+        elif rows and abs(sum((a for _, a in rows.values()), Decimal(0)) - t) <= CENT:
+            lines = [
+                {"rate": fmt_amount(r), "base": fmt_amount(b), "amount": fmt_amount(a)}
+                for r, (b, a) in sorted(rows.items(), reverse=True)
+            ]
         else:
             single = [r for r in rates if abs(h * r / 100 - t) <= Decimal("0.02")]
+            if not single:
+                single = [
+                    r
+                    for r in sorted(ALL_RATES, reverse=True)
+                    if r and abs(h * r / 100 - t) <= Decimal("0.02")
+                ]
             if single:
                 lines.append(
                     {"rate": fmt_amount(single[0]), "base": fmt_amount(h), "amount": fmt_amount(t)}
                 )
-            else:
-                lines = self._multi_rate_lines(by_line, h, t)
         if lines:
             self.f["vat_lines"] = lines
-            self.conf["vat_lines"] = 0.9 if t == 0 or len(lines) == 1 else 0.8
-
-    def _multi_rate_lines(
-        self, by_line: dict[int, list[_Amount]], h: Decimal, t: Decimal
-    ) -> list[dict[str, str | None]]:
-        found: dict[Decimal, tuple[Decimal, Decimal]] = {}
-        for i, line in enumerate(self.lines):
-            line_rates = [
-                Decimal(m.group(1).replace(",", "."))
-                for m in _RATE.finditer(line)
-                if Decimal(m.group(1).replace(",", ".")) in KNOWN_RATES
-            ]
-            amounts = [a.value for a in by_line.get(i, [])]
-            for r in line_rates:
-                for base, amount in itertools.permutations(amounts, 2):
-                    if r and abs(base * r / 100 - amount) <= Decimal("0.02") and base <= h:
-                        found.setdefault(r, (base, amount))
-        if self.per_rate and abs(sum(self.per_rate.values(), Decimal(0)) - t) <= CENT:
-            # Printed VAT amount per rate; the base only when printed and consistent.
-            out: list[dict[str, str | None]] = []
-            for r, amount in sorted(self.per_rate.items(), reverse=True):
-                base = found.get(r, (None, None))[0]
-                if base is not None and abs(base * r / 100 - amount) > Decimal("0.02"):
-                    base = None
-                out.append(
-                    {"rate": fmt_amount(r), "base": fmt_amount(base), "amount": fmt_amount(amount)}
-                )
-            return out
-        total_base = sum((b for b, _ in found.values()), Decimal("0"))
-        total_tax = sum((a for _, a in found.values()), Decimal("0"))
-        if found and abs(total_tax - t) <= CENT and total_base <= h + CENT:
-            return [
-                {"rate": fmt_amount(r), "base": fmt_amount(b), "amount": fmt_amount(a)}
-                for r, (b, a) in sorted(found.items(), reverse=True)
-            ]
-        return []
+            self.conf["vat_lines"] = 0.9 if t == 0 or len(lines) == 1 else 0.85
 
     # -- the rest --------------------------------------------------------------------------
     def _misc(self) -> None:
         f, text = self.f, self.text
-        head = "\n".join(self.lines[:15])
+        head = "\n".join(self.lines[:20])
         if _CREDIT.search(head) or (
             f["total_incl_tax"] is not None and f["total_incl_tax"].startswith("-")
         ):
@@ -628,3 +1120,15 @@ class _Reader:
         else:
             f["currency"] = "EUR"
             self.conf["currency"] = 0.4
+
+
+_TOTAL_ANY = re.compile(r"(?i)\btotal\b|\bsumme\b|\bbetrag\b|d[ée]signation|description")
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, min(end, len(chars))):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)

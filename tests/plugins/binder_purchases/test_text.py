@@ -128,20 +128,19 @@ def test_credit_note_and_reverse_charge_text() -> None:
     assert f["vat_regime"] == "reverse_charge"
 
 
-def test_invalid_checksums_are_ignored() -> None:
+def test_invalid_checksums_are_not_trusted() -> None:
+    """A SIREN or VAT number failing its checksum is ignored; an IBAN printed after its label
+    with wrong check digits is kept as printed, with a low confidence for the review."""
     text = (
         "Société X SAS\nSIREN 732 829 321\nTVA FR45732829320\n"
         "IBAN FR76 3000 6000 0112 3456 7890 188"
     )
-    sup = extract_from_text(text)["supplier"]
-    assert sup == {
-        "name": "Société X SAS",
-        "siren": None,
-        "siret": None,
-        "vat_number": None,
-        "iban": None,
-        "country": None,
-    }
+    f = extract_from_text(text)
+    sup = f["supplier"]
+    assert sup["name"] == "Société X SAS"
+    assert sup["siren"] is None and sup["siret"] is None and sup["vat_number"] is None
+    assert sup["iban"] == "FR7630006000011234567890188"
+    assert f["confidence"]["supplier.iban"] < 0.6
 
 
 def test_totals_chosen_by_arithmetic_without_labels() -> None:
@@ -168,7 +167,17 @@ def test_every_key_present_on_empty_text() -> None:
         "confidence",
     }
     assert f["invoice_number"] is None
-    assert set(f["supplier"]) == {"name", "siren", "siret", "vat_number", "iban", "country"}
+    assert set(f["supplier"]) == {
+        "name",
+        "trade_name",
+        "siren",
+        "siret",
+        "vat_number",
+        "iban",
+        "country",
+    }
+    assert set(f["buyer"]) == {"name", "siren", "siret", "vat_number", "country"}
+    assert f["amount_due"] is None
 
 
 @pytest.mark.parametrize(
