@@ -101,11 +101,13 @@ _DATE_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"(?i)date\s+(?:de\s+(?:la\s+)?)?(?:facture|facturation|d'?[ée]mission|pi[èe]ce|l'avoir)"
             r"|invoice\s+date|date\s+of\s+issue|issue\s+date|issued|rechnungsdatum|belegdatum"
-            r"|datum\s+der\s+rechnung|\bdate\b|\bdatum\b|fait\s+le|[ée]mise?\s+le|\ble\b|\bdu\b"
-            r"|\bvom\b|\bdated\b|\bdate\s*:|\bden\b"
+            r"|datum\s+der\s+rechnung|\bdate\b|\bdatum\b|fait\s+le|[ée]mise?\s+le|\bdated\b"
         ),
     ),
 )
+#: A bare preposition before a date ("Paris, le 3 mars", "Facture 12 du 3/3"): an invoice date
+#: only when no other label is nearer.
+_DATE_WEAK = re.compile(r"(?i)\ble\b|\bdu\b|\bvom\b|\bden\b|\bon\b")
 _INVOICE_WORDS = re.compile(r"(?i)factur|invoice|rechnung|avoir|gutschrift|pi[èe]ce")
 
 _HT = re.compile(
@@ -276,6 +278,7 @@ class _Cand:
     value: Any
     line: int = -1
     conf: float = 1.0  # OCR confidence of the words the value was read from
+    rate: Decimal | None = None  # for a VAT amount labelled with its rate ("TVA 20 %")
 
 
 def extract_from_text(text: str, *, source: str = "text") -> dict[str, Any]:
@@ -710,6 +713,10 @@ class _Reader:
                 # Nearest to the date wins; at the same position, the earlier kind in the list.
                 if m.end() > best[1]:
                     best = (kind, m.end())
+        if best[0] is None:
+            weak = list(_DATE_WEAK.finditer(label))
+            if weak:
+                return "weak", weak[-1].end()
         return best
 
     def _dates(self) -> None:
@@ -738,11 +745,6 @@ class _Reader:
             prev_end[i] = col + length
             left = line[max(left_start, col - 50) : col]
             kind, _pos = self._kind_of(left)
-            if kind == "invoice" and re.search(r"(?i)\b(?:le|du|vom|den)\s*$", left):
-                # "Bestellung Nr. 12 vom 01.03.2018": a bare preposition after another label.
-                cell_left = left[-(col - cell.start) :] if cell and col > cell.start else left
-                if _DATE_KINDS[1][1].search(cell_left) and not re.search(r"(?i)dat", cell_left):
-                    kind = "other"
             # "du 01/01/2026 au 31/01/2026": both ends of a period.
             after = line[col + length : col + length + 6]
             if re.match(r"(?i)\s*(?:au|bis|to|-|–)\s", after) and re.search(
@@ -763,11 +765,9 @@ class _Reader:
                 score = 0.9
                 if _INVOICE_WORDS.search(left[-40:]) and re.search(r"(?i)dat", left[-40:]):
                     score = 0.97
-                elif re.search(r"(?i)\b(?:le|du|vom|den)\s*$", left) and not re.search(
-                    r"(?i)dat", left
-                ):
-                    score = 0.8 if i != number_line else 0.93
                 inv.append(_Cand(score, value, i, conf))
+            elif kind == "weak":
+                inv.append(_Cand(0.8 if i != number_line else 0.93, value, i, conf))
             elif kind is None:
                 score = 0.45 - i / 2000
                 if number_line is not None and i == number_line:
@@ -837,17 +837,24 @@ class _Reader:
                     for a in by_line.get(i, [])
                     if label_end <= a.start < limit and not self._legal_cell(i, a.start)
                 ]
+                rate = None
                 if tax:
                     # "TVA 20 % 206,91": the rate printed after the label is not the amount.
                     right = [a for a in right if not _RATE.match(line, a.start)]
+                    rm = _RATE.search(line[label_end : min(cell.end + 12, limit)])
+                    if rm:
+                        value = Decimal(rm.group(1).replace(",", "."))
+                        rate = value if value in ALL_RATES else None
                 if right:
-                    out.append(_Cand(1.0, right[-1].value, i, right[-1].conf))
+                    out.append(_Cand(1.0, right[-1].value, i, right[-1].conf, rate))
                     if len(right) > 1:
                         out.append(_Cand(0.6, right[0].value, i, right[0].conf))
                     continue
                 if line[label_end : cell.end].strip(" :") and not tax:
                     continue
-                # A header cell: the value below it, in the same column.
+                # A header cell: the value below it, in the same column (not a line-items table).
+                if _ITEMS_HEADER.search(line):
+                    continue
                 done = False
                 for j in range(i + 1, min(i + 4, len(self.lines))):
                     if self._gap_below(j - 1) > 3:
@@ -858,11 +865,8 @@ class _Reader:
                             continue
                         below = [a for a in by_line.get(j, []) if c.start <= a.start < c.end]
                         if below and c.end - c.start < 30:
-                            out.append(
-                                _Cand(
-                                    0.85 if j == i + 1 else 0.75, below[-1].value, j, below[-1].conf
-                                )
-                            )
+                            score = 0.85 if j == i + 1 else 0.75
+                            out.append(_Cand(score, below[-1].value, j, below[-1].conf, rate))
                             done = True
                             break
                     if done:
@@ -909,11 +913,25 @@ class _Reader:
         tva = self._labelled(by_line, _TVA, tax=True)
         dues = self._labelled(by_line, _DUE_AMOUNT)
         rows = self._rate_rows(by_line)
+        # VAT amounts labelled by rate ("TVA 20 % ... / TVA 5,5 % ..."): their sum is the VAT.
+        by_rate: dict[Decimal, _Cand] = {}
+        for cand in tva:
+            if cand.rate is None or cand.value <= 0:
+                continue
+            if cand.rate not in by_rate or cand.score > by_rate[cand.rate].score:
+                by_rate[cand.rate] = cand
+        if len(by_rate) > 1:
+            total = sum((c.value for c in by_rate.values()), Decimal(0))
+            tva.append(_Cand(1.1, total, conf=min(c.conf for c in by_rate.values())))
+            for r, cand in by_rate.items():
+                base = rows[r][0] if r in rows and rows[r][1] == cand.value else None
+                rows.setdefault(r, (base, cand.value))  # type: ignore[arg-type]
         self.per_rate = {r: (b, a) for r, (b, a) in rows.items()}
-        row_base = sum((b for b, _ in rows.values()), Decimal(0))
+        row_base = sum((b for b, _ in rows.values() if b is not None), Decimal(0))
         row_tax = sum((a for _, a in rows.values()), Decimal(0))
         if rows:
-            ht.append(_Cand(0.7, row_base))
+            if all(b is not None for b, _ in rows.values()):
+                ht.append(_Cand(0.7, row_base))
             tva.append(_Cand(0.9 if len(rows) > 1 else 0.7, row_tax))
         rates = self._rates()
         c_pool = ttc + [_Cand(c.score * 0.85, c.value, c.line, c.conf) for c in dues]
@@ -1122,6 +1140,10 @@ class _Reader:
             self.conf["currency"] = 0.4
 
 
+_ITEMS_HEADER = re.compile(
+    r"(?i)d[ée]signation|description|\bqt[ée]\b|quantit|\bqty\b|prix\s+unit|\bp\.?\s?u\.?\b"
+    r"|unit\s+price|\barticle\b|\bmenge\b|beschreibung|einzelpreis|\bpos\.?\b|libell[ée]"
+)
 _TOTAL_ANY = re.compile(r"(?i)\btotal\b|\bsumme\b|\bbetrag\b|d[ée]signation|description")
 
 
