@@ -8,6 +8,7 @@ The fields are the extraction library's dictionary (``extraction/fields.py``) pl
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from core.binders.registry import FieldsError
 from plugins.binder_purchases.accounting.vat import VAT_CODES
 from plugins.binder_purchases.extraction.fields import (
+    BUYER_KEYS,
     FIELD_KEYS,
     PAYMENT_MODES,
     SUPPLIER_KEYS,
@@ -23,7 +25,7 @@ from plugins.binder_purchases.extraction.fields import (
 )
 from plugins.binder_purchases.extraction.numbers import parse_amount, parse_date
 
-AMOUNT_KEYS = ("total_excl_tax", "total_tax", "total_incl_tax")
+AMOUNT_KEYS = ("total_excl_tax", "total_tax", "total_incl_tax", "amount_due")
 DATE_KEYS = ("invoice_date", "due_date")
 DOCUMENT_KINDS = ("invoice", "credit_note")
 SOURCES = ("einvoice", "text", "ocr", "mixed", "manual")
@@ -35,6 +37,7 @@ _LABELS = {
     "total_excl_tax": "total HT",
     "total_tax": "total TVA",
     "total_incl_tax": "total TTC",
+    "amount_due": "net à payer",
     "invoice_date": "date de facture",
     "due_date": "date d'échéance",
 }
@@ -119,32 +122,89 @@ def _compact(value: Any) -> str:
     return re.sub(r"[\s.\-]", "", str(value)).upper()
 
 
-def clean_supplier(value: Any) -> dict[str, Any]:
-    """The ``supplier`` object: identifiers compacted, SIREN of 9 digits, country of 2 letters."""
+#: Identifier formats of a party (``supplier`` / ``buyer``): key, pattern, French message.
+_IDENTIFIER_FORMATS: tuple[tuple[str, str, str], ...] = (
+    ("siren", r"\d{9}", "Le SIREN doit compter 9 chiffres"),
+    ("siret", r"\d{14}", "Le SIRET doit compter 14 chiffres"),
+    ("vat_number", r"[A-Z]{2}[0-9A-Z+*]{2,18}", "Numéro de TVA invalide"),
+    ("iban", r"[A-Z]{2}\d{2}[0-9A-Z]{8,30}", "IBAN invalide"),
+    ("country", r"[A-Z]{2}", "Le pays est un code à 2 lettres (FR, DE...)"),
+)
+_PARTY_LABELS = {"supplier": "Le fournisseur", "buyer": "Le client"}
+_NAME_KEYS = ("name", "trade_name")
+
+
+def _clean_party(value: Any, prefix: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """A party object (``supplier`` or ``buyer``) of ``keys``: names as text, identifiers
+    compacted and checked against their format. Unknown keys are refused."""
     if _blank(value):
         value = {}
     if not isinstance(value, dict):
-        raise FieldsError("Le fournisseur doit être un objet.", "supplier")
-    unknown = set(value) - set(SUPPLIER_KEYS)
+        raise FieldsError(f"{_PARTY_LABELS[prefix]} doit être un objet.", prefix)
+    unknown = set(value) - set(keys)
     if unknown:
         name = sorted(unknown)[0]
-        raise FieldsError(f"Champ inconnu : supplier.{name}.", f"supplier.{name}")
-    out: dict[str, Any] = dict.fromkeys(SUPPLIER_KEYS)
-    out["name"] = _clean_text(value.get("name"), "supplier.name")
-    for key, pattern, message in (
-        ("siren", r"\d{9}", "Le SIREN doit compter 9 chiffres"),
-        ("siret", r"\d{14}", "Le SIRET doit compter 14 chiffres"),
-        ("vat_number", r"[A-Z]{2}[0-9A-Z+*]{2,18}", "Numéro de TVA invalide"),
-        ("iban", r"[A-Z]{2}\d{2}[0-9A-Z]{8,30}", "IBAN invalide"),
-        ("country", r"[A-Z]{2}", "Le pays est un code à 2 lettres (FR, DE...)"),
-    ):
+        raise FieldsError(f"Champ inconnu : {prefix}.{name}.", f"{prefix}.{name}")
+    out: dict[str, Any] = dict.fromkeys(keys)
+    for key in _NAME_KEYS:
+        if key in out:
+            out[key] = _clean_text(value.get(key), f"{prefix}.{key}")
+    for key, pattern, message in _IDENTIFIER_FORMATS:
         raw = value.get(key)
-        if _blank(raw):
+        if key not in out or _blank(raw):
             continue
         compact = _compact(raw)
         if not re.fullmatch(pattern, compact):
-            raise FieldsError(f"{message} : « {raw} ».", f"supplier.{key}")
+            raise FieldsError(f"{message} : « {raw} ».", f"{prefix}.{key}")
         out[key] = compact
+    return out
+
+
+def clean_supplier(value: Any) -> dict[str, Any]:
+    """The ``supplier`` object: legal and trade names, identifiers compacted (SIREN of 9
+    digits, SIRET of 14, VAT number, IBAN), country of 2 letters."""
+    return _clean_party(value, "supplier", SUPPLIER_KEYS)
+
+
+def clean_buyer(value: Any) -> dict[str, Any]:
+    """The ``buyer`` object (the company invoiced): name, SIREN, SIRET, VAT number, country."""
+    return _clean_party(value, "buyer", BUYER_KEYS)
+
+
+#: A key of ``reading`` and the value of its ``method``: a lower-case word.
+_READING_WORD = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_MAX_READING_KEYS = 20
+
+
+def clean_reading(value: Any, source: str) -> dict[str, Any]:
+    """How the fields were read: ``{"method": ..., ...}`` with short scalar values.
+
+    ``method`` is a lower-case word ("einvoice", "layout", "template"...); the other keys
+    (``syntax``, ``profile``, ``template``, ``score``...) hold a string, number, boolean or
+    None. Blank gives ``{"method": source}``.
+    """
+    if _blank(value):
+        return {"method": source}
+    if not isinstance(value, dict) or len(value) > _MAX_READING_KEYS:
+        raise FieldsError("La méthode de lecture doit être un objet.", "reading")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not _READING_WORD.fullmatch(key):
+            raise FieldsError(f"Champ inconnu : reading.{key}.", "reading")
+        if item is None or isinstance(item, bool | int):
+            out[key] = item
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise FieldsError(f"Valeur invalide pour « reading.{key} ».", "reading")
+            out[key] = item
+        elif isinstance(item, str) and 0 < len(" ".join(item.split())) <= 300:
+            out[key] = " ".join(item.split())
+        else:
+            raise FieldsError(f"Valeur invalide pour « reading.{key} ».", "reading")
+    method = out.get("method") or source
+    if not isinstance(method, str) or not _READING_WORD.fullmatch(method):
+        raise FieldsError(f"Méthode de lecture inconnue : « {method} ».", "reading")
+    out["method"] = method
     return out
 
 
@@ -277,6 +337,7 @@ def validate_fields(fields: dict[str, Any]) -> dict[str, Any]:
         fields.get("document_kind") or "invoice", "document_kind", DOCUMENT_KINDS, False
     )
     out["supplier"] = clean_supplier(fields.get("supplier"))
+    out["buyer"] = clean_buyer(fields.get("buyer"))
     out["invoice_number"] = _clean_text(fields.get("invoice_number"), "invoice_number", 100)
     for key in DATE_KEYS:
         out[key] = clean_date(fields.get(key), key)
@@ -296,6 +357,7 @@ def validate_fields(fields: dict[str, Any]) -> dict[str, Any]:
     out["vat_regime"] = _clean_choice(
         fields.get("vat_regime") or "standard", "vat_regime", VAT_REGIMES, False
     )
+    out["reading"] = clean_reading(fields.get("reading"), out["source"])
     out["confidence"] = clean_confidence(fields.get("confidence"))
     if "accounting" in fields:
         out["accounting"] = clean_accounting(fields.get("accounting"))
@@ -323,13 +385,18 @@ def _drop(fields: dict[str, Any], field: str) -> bool:
     top = field.split(".", 1)[0].split("[", 1)[0]
     if top not in fields:
         return False
-    if field.startswith("supplier.") and isinstance(fields.get("supplier"), dict):
-        fields["supplier"] = {**fields["supplier"], field.split(".", 1)[1]: None}
+    if top in ("supplier", "buyer") and "." in field and isinstance(fields.get(top), dict):
+        party, key = dict(fields[top]), field.split(".", 1)[1]
+        if key in (SUPPLIER_KEYS if top == "supplier" else BUYER_KEYS):
+            party[key] = None
+        else:  # an unknown key: removed, else it is refused again
+            party.pop(key, None)
+        fields[top] = party
     elif top in ("vat_lines",):
         fields[top] = []
     elif top == "accounting":
         fields.pop("accounting")
-    elif top in ("source", "document_kind", "vat_regime"):
+    elif top in ("source", "document_kind", "vat_regime", "reading"):
         fields.pop(top)
     else:
         fields[top] = None

@@ -1,20 +1,48 @@
 """Structured e-invoices: CII (Factur-X, ZUGFeRD 1 and 2, XRechnung) and UBL 2.1 XML.
 
-Elements are looked up by local name so that ZUGFeRD 1 (``urn:ferd:...``) and the D16B CII
-namespaces are read by the same code.
+Each field is read from the element the norm EN 16931 binds its business term (BT-n) to, in
+either syntax. Elements are looked up by local name so that ZUGFeRD 1 (``urn:ferd:...``) and the
+D16B CII namespaces are read by the same code; where ZUGFeRD 1 names an element differently
+(``ApplicableSupplyChainTradeSettlement``, ``SpecifiedTradeSettlementMonetarySummation``,
+``ApplicablePercent``...) both names are tried.
+
+Business terms read (CII path / UBL path):
+
+- BT-1 invoice number, BT-2 issue date, BT-3 type (credit note codes of UNTDID 1001, or a UBL
+  ``CreditNote``), BT-5 currency, BT-9 due date (``SpecifiedTradePaymentTerms/DueDateDateTime``
+  / ``DueDate`` or ``PaymentMeans/PaymentDueDate``);
+- seller: BT-27 legal name (``SellerTradeParty/Name`` / ``PartyLegalEntity/RegistrationName``)
+  into ``supplier.name``, BT-28 trade name (``SpecifiedLegalOrganization/TradingBusinessName``
+  / ``PartyName/Name``) into ``supplier.trade_name``, BT-29 identifiers and BT-30 legal
+  registration with their ICD scheme (0002 SIREN, 0009 SIRET), BT-31 VAT number of any country
+  (``SpecifiedTaxRegistration/ID[@schemeID='VA']`` / ``PartyTaxScheme`` of scheme VAT; never
+  BT-32, the tax registration ``FC``), BT-40 country;
+- BT-84 the payee's IBAN (``PayeePartyCreditorFinancialAccount/IBANID`` or ``ProprietaryID``
+  / ``PayeeFinancialAccount/ID``), the first one that validates as an IBAN;
+- buyer: BT-44 name, BT-46 identifiers, BT-47 legal registration, BT-48 VAT number, BT-55
+  country into ``buyer``;
+- totals: BT-109 without VAT, BT-110 VAT total in the invoice currency (never BT-111, the VAT
+  total in the accounting currency), BT-112 with VAT, BT-115 amount due into ``amount_due``;
+- VAT breakdown BG-23 (rate, base, amount per category) and the payment means code (BT-81).
+
+Every value taken from the XML has confidence 1.0; a value the XML only implies (a SIREN from a
+French VAT number, a country from a VAT prefix) 0.95; a legal name taken from the trade name
+when the XML has no legal name 0.9. ``reading`` says ``{"method": "einvoice", "syntax": "CII" or
+"UBL", "profile": <guideline / customization id>}``.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lxml import etree
 
 from .errors import InvoiceReadError
-from .fields import empty_fields, fmt_amount
-from .identifiers import valid_siren, valid_siret, vat_country
-from .numbers import parse_date
+from .fields import BUYER_KEYS, SUPPLIER_KEYS, empty_fields, fmt_amount
+from .identifiers import compact, valid_iban, valid_siren, valid_siret, vat_country
 
 _PARSER_KW: dict[str, Any] = {
     "resolve_entities": False,
@@ -51,7 +79,30 @@ CATEGORY_REGIME: tuple[tuple[str, str], ...] = (
 )
 
 ZERO_CATEGORIES = frozenset({"AE", "K", "G", "E", "Z", "O"})
-CREDIT_NOTE_CODES = frozenset({"381", "261", "262", "396", "532"})
+#: UNTDID 1001 document types that are credit notes (BT-3).
+CREDIT_NOTE_CODES = frozenset(
+    {"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"}
+)
+
+#: ISO 6523 ICD codes of the French company register (SIRENE).
+ICD_SIREN = "0002"
+ICD_SIRET = "0009"
+_SIREN_SCHEMES = frozenset({ICD_SIREN, "SIREN"})
+_SIRET_SCHEMES = frozenset({ICD_SIRET, "SIRET"})
+#: Countries whose companies have a SIREN: France and the overseas territories SIRENE covers.
+SIRENE_COUNTRIES = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF"})
+
+#: Same formats as the binder's validation (``plugins/binder_purchases/fields.py``): a value the
+#: validation would refuse is not taken from the XML.
+_VAT_FORMAT = re.compile(r"[A-Z]{2}[0-9A-Z+*]{2,18}")
+_COUNTRY_FORMAT = re.compile(r"[A-Z]{2}")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DIGITS_8 = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+#: Confidence of a value the XML implies without stating it.
+DERIVED = 0.95
+#: Confidence of a legal name taken from the trade name (the XML has no legal name).
+FALLBACK_NAME = 0.9
 
 
 def _path(path: str) -> str:
@@ -68,6 +119,7 @@ def _path(path: str) -> str:
 
 
 def _all(el: etree._Element | None, *paths: str) -> list[etree._Element]:
+    """Elements at the first of ``paths`` that matches anything (relative to ``el``)."""
     if el is None:
         return []
     for path in paths:
@@ -75,6 +127,16 @@ def _all(el: etree._Element | None, *paths: str) -> list[etree._Element]:
         if found:
             return list(found)
     return []
+
+
+def _every(el: etree._Element | None, *paths: str) -> list[etree._Element]:
+    """Elements at every one of ``paths``, in the order of ``paths``."""
+    if el is None:
+        return []
+    out: list[etree._Element] = []
+    for path in paths:
+        out.extend(el.xpath(_path(path)))
+    return out
 
 
 def _first(el: etree._Element | None, *paths: str) -> etree._Element | None:
@@ -90,25 +152,53 @@ def _text(el: etree._Element | None, *paths: str) -> str | None:
     return value or None
 
 
-def _amount(el: etree._Element | None, *paths: str, currency: str | None = None) -> str | None:
-    nodes = _all(el, *paths)
-    if currency and len(nodes) > 1:
-        # CII may repeat TaxTotalAmount in the accounting currency: keep the invoice one.
-        nodes = [n for n in nodes if n.get("currencyID") in (None, currency)] or nodes
-    if not nodes or nodes[0].text is None:
+def _to_amount(node: etree._Element | None) -> str | None:
+    if node is None or node.text is None:
         return None
     try:
-        return fmt_amount(Decimal(nodes[0].text.strip()))
+        value = Decimal(node.text.strip())
     except InvalidOperation:
         return None
+    return fmt_amount(value) if value.is_finite() else None
 
 
-def _date(el: etree._Element | None, *paths: str) -> str | None:
-    raw = _text(el, *paths)
-    if raw is None:
+def _amount(el: etree._Element | None, *paths: str) -> str | None:
+    return _to_amount(_first(el, *paths))
+
+
+def _in_currency(nodes: list[etree._Element], currency: str | None) -> etree._Element | None:
+    """The amount in the invoice currency among ``nodes`` (an amount without currencyID is)."""
+    for node in nodes:
+        unit = (node.get("currencyID") or "").strip().upper()
+        if not unit or not currency or unit == currency.upper():
+            return node
+    return None
+
+
+def _make_date(year: str, month: str, day: str) -> str | None:
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
         return None
-    value = parse_date(raw)
-    return value.isoformat() if value else None
+
+
+def _cii_date(el: etree._Element | None, path: str) -> str | None:
+    """A CII date: ``udt:DateTimeString`` of format 102 (CCYYMMDD)."""
+    node = _first(el, path)
+    raw = _text(node)
+    if node is None or raw is None:
+        return None
+    if (node.get("format") or "102").strip() != "102":
+        return None  # 610 (a month) or 616 (a week) is not a day
+    m = _DIGITS_8.fullmatch(raw) or _ISO_DATE.match(raw)  # an ISO date is tolerated
+    return _make_date(*m.groups()) if m else None
+
+
+def _ubl_date(el: etree._Element | None, path: str) -> str | None:
+    """A UBL date: ``YYYY-MM-DD`` (a time zone suffix is ignored)."""
+    raw = _text(el, path)
+    m = _ISO_DATE.match(raw) if raw else None
+    return _make_date(*m.groups()) if m else None
 
 
 def parse_xml(data: bytes) -> etree._Element:
@@ -137,7 +227,9 @@ def read_einvoice(data: bytes) -> dict[str, Any] | None:
 
     Returns None when the bytes are well-formed XML but not an e-invoice. Raises
     ``InvoiceReadError`` for malformed XML or any document with a DOCTYPE. Every value the XML
-    carries is taken as is, with confidence 1.0.
+    carries is taken as is, with confidence 1.0 (see the module's docstring for the values it
+    only implies); a value the binder's validation would refuse (an IBAN failing its checksum,
+    a tax number that is no VAT number) is left out.
     """
     if isinstance(data, bytes | bytearray) and b"<!DOCTYPE" in data[:4096].upper():
         raise InvoiceReadError(
@@ -145,14 +237,14 @@ def read_einvoice(data: bytes) -> dict[str, Any] | None:
         )
     root = parse_xml(data)
     name = etree.QName(root).localname
+    reader = _Reader()
     if name in ("CrossIndustryInvoice", "CrossIndustryDocument"):
-        fields = _read_cii(root)
+        reader.read_cii(root)
     elif name in ("Invoice", "CreditNote"):
-        fields = _read_ubl(root, credit_note=name == "CreditNote")
+        reader.read_ubl(root, credit_note=name == "CreditNote")
     else:
         return None
-    _finish(fields)
-    return fields
+    return reader.finish()
 
 
 def _regime(categories: list[str]) -> str:
@@ -174,173 +266,261 @@ def _rate(value: str | None) -> str | None:
         return None
 
 
-def _read_cii(root: etree._Element) -> dict[str, Any]:
-    f = empty_fields("einvoice")
-    doc = _first(root, "ExchangedDocument", "HeaderExchangedDocument")
-    trade = _first(root, "SupplyChainTradeTransaction", "SpecifiedSupplyChainTradeTransaction")
-    agreement = _first(
-        trade, "ApplicableHeaderTradeAgreement", "ApplicableSupplyChainTradeAgreement"
-    )
-    settlement = _first(
-        trade, "ApplicableHeaderTradeSettlement", "ApplicableSupplyChainTradeSettlement"
-    )
-    seller = _first(agreement, "SellerTradeParty")
+class _Party:
+    """A seller or buyer being read: values with their confidence, the first value wins."""
 
-    f["invoice_number"] = _text(doc, "ID")
-    f["invoice_date"] = _date(doc, "IssueDateTime/DateTimeString")
-    if (_text(doc, "TypeCode") or "") in CREDIT_NOTE_CODES:
-        f["document_kind"] = "credit_note"
-    currency = _text(settlement, "InvoiceCurrencyCode")
-    f["currency"] = currency
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.values: dict[str, Any] = dict.fromkeys(keys)
+        self.conf: dict[str, float] = {}
+        self._sirens: list[tuple[str, float]] = []
+        self._sirets: list[str] = []
 
-    sup = f["supplier"]
-    sup["name"] = _text(seller, "Name")
-    sup["country"] = _text(seller, "PostalTradeAddress/CountryID")
-    for reg in _all(seller, "SpecifiedTaxRegistration/ID"):
-        if (reg.get("schemeID") or "").upper() == "VA" and reg.text:
-            sup["vat_number"] = "".join(reg.text.split())
-    for legal in _all(seller, "SpecifiedLegalOrganization/ID") + _all(seller, "ID"):
-        _legal_id(sup, legal.text, legal.get("schemeID"))
+    def set(self, key: str, value: str | None, conf: float = 1.0) -> None:
+        if value and key in self.values and self.values[key] is None:
+            self.values[key] = value
+            self.conf[key] = conf
 
-    means = _first(settlement, "SpecifiedTradeSettlementPaymentMeans")
-    code = _text(means, "TypeCode")
-    if code:
-        f["payment_mode"] = PAYMENT_MEANS.get(code, "other")
-    iban = _text(means, "PayeePartyCreditorFinancialAccount/IBANID")
-    if iban:
-        sup["iban"] = "".join(iban.split())
-    f["due_date"] = _date(settlement, "SpecifiedTradePaymentTerms/DueDateDateTime/DateTimeString")
+    def country(self, raw: str | None) -> None:
+        code = (raw or "").strip().upper()
+        if _COUNTRY_FORMAT.fullmatch(code):
+            self.set("country", code)
 
-    categories: list[str] = []
-    for tax in _all(settlement, "ApplicableTradeTax"):
-        categories.append(_text(tax, "CategoryCode") or "")
-        f["vat_lines"].append(
-            {
-                "rate": _rate(_text(tax, "RateApplicablePercent", "ApplicablePercent"))
-                or ("0.00" if categories[-1] in ZERO_CATEGORIES else None),
-                "base": _amount(tax, "BasisAmount"),
-                "amount": _amount(tax, "CalculatedAmount"),
-            }
+    def vat_number(self, raw: str | None) -> None:
+        """BT-31 / BT-48: any country's VAT number, spaces, dots and dashes removed."""
+        value = compact(raw or "")
+        if _VAT_FORMAT.fullmatch(value):
+            self.set("vat_number", value)
+
+    def french(self) -> bool:
+        """Whether the party is registered in France (country, else its VAT number's prefix)."""
+        country = self.values.get("country")
+        if country:
+            return country in SIRENE_COUNTRIES
+        return str(self.values.get("vat_number") or "").startswith("FR")
+
+    def identifier(self, raw: str | None, scheme: str | None) -> None:
+        """A company identifier (BT-29/30, BT-46/47) with its ISO 6523 ICD scheme.
+
+        0002 is a SIREN, 0009 a SIRET (14 digits under 0002 are a SIRET too: the FNFE samples
+        label SIRETs so). Without a scheme, the id counts when it passes the SIREN / SIRET
+        checksum and the party is French. Other schemes (GLN 0088, DUNS 0060...) are ignored.
+        """
+        value = compact(raw or "")
+        scheme = (scheme or "").strip().upper()
+        if scheme in _SIRET_SCHEMES or (scheme in _SIREN_SCHEMES and len(value) == 14):
+            if re.fullmatch(r"\d{14}", value):
+                self._sirets.append(value)
+        elif scheme in _SIREN_SCHEMES:
+            if re.fullmatch(r"\d{9}", value):
+                self._sirens.append((value, 1.0))
+        elif not scheme and self.french():
+            if valid_siret(value):
+                self._sirets.append(value)
+            elif valid_siren(value):
+                self._sirens.append((value, 1.0))
+
+    def settle(self) -> None:
+        """Fill SIREN / SIRET from the identifiers read, then what the VAT number implies."""
+        if self._sirets:
+            self.set("siret", self._sirets[0])
+        if self._sirens:
+            self.set("siren", *self._sirens[0])
+        elif self._sirets:
+            self.set("siren", self._sirets[0][:9])
+        vat = str(self.values.get("vat_number") or "")
+        if vat.startswith("FR") and len(vat) == 13:
+            self.set("siren", valid_siren(vat[4:]), DERIVED)
+        if vat:
+            self.set("country", vat_country(vat), DERIVED)
+
+
+class _Reader:
+    """Collects the fields of one e-invoice, then :meth:`finish` returns the dictionary."""
+
+    def __init__(self) -> None:
+        self.f = empty_fields("einvoice")
+        self.conf: dict[str, float] = {}
+        self.seller = _Party(SUPPLIER_KEYS)
+        self.buyer = _Party(BUYER_KEYS)
+        self.categories: list[str] = []
+
+    def put(self, key: str, value: Any) -> None:
+        if value is not None and self.f.get(key) is None:
+            self.f[key] = value
+            self.conf[key] = 1.0
+
+    # -- CII --------------------------------------------------------------------------------
+
+    def read_cii(self, root: etree._Element) -> None:
+        f = self.f
+        context = _first(root, "ExchangedDocumentContext", "SpecifiedExchangedDocumentContext")
+        doc = _first(root, "ExchangedDocument", "HeaderExchangedDocument")
+        trade = _first(root, "SupplyChainTradeTransaction", "SpecifiedSupplyChainTradeTransaction")
+        agreement = _first(
+            trade, "ApplicableHeaderTradeAgreement", "ApplicableSupplyChainTradeAgreement"
         )
-    f["vat_regime"] = _regime(categories)
+        settlement = _first(
+            trade, "ApplicableHeaderTradeSettlement", "ApplicableSupplyChainTradeSettlement"
+        )
+        f["reading"] = {
+            "method": "einvoice",
+            "syntax": "CII",
+            "profile": _text(context, "GuidelineSpecifiedDocumentContextParameter/ID"),
+        }
 
-    total = _first(
-        settlement,
-        "SpecifiedTradeSettlementHeaderMonetarySummation",
-        "SpecifiedTradeSettlementMonetarySummation",
-    )
-    f["total_excl_tax"] = _amount(total, "TaxBasisTotalAmount")
-    f["total_tax"] = _amount(total, "TaxTotalAmount", currency=currency)
-    f["total_incl_tax"] = _amount(total, "GrandTotalAmount")
-    return f
+        self.put("invoice_number", _text(doc, "ID"))
+        self.put("invoice_date", _cii_date(doc, "IssueDateTime/DateTimeString"))
+        if (_text(doc, "TypeCode") or "") in CREDIT_NOTE_CODES:
+            f["document_kind"] = "credit_note"
+        currency = (_text(settlement, "InvoiceCurrencyCode") or "").upper() or None
+        self.put("currency", currency)
 
+        self._cii_party(self.seller, _first(agreement, "SellerTradeParty"), seller=True)
+        self._cii_party(self.buyer, _first(agreement, "BuyerTradeParty"), seller=False)
 
-def _legal_id(sup: dict[str, Any], raw: str | None, scheme: str | None) -> None:
-    """Fill SIREN / SIRET from a legal registration id (ICD 0002 = SIREN, 0009 = SIRET)."""
-    if not raw:
-        return
-    value = "".join(raw.split())
-    scheme = (scheme or "").upper()
-    if scheme == "0009" or (not scheme and valid_siret(value)):
-        sup["siret"] = sup["siret"] or value
-        sup["siren"] = sup["siren"] or value[:9]
-    elif scheme == "0002" or (scheme in ("", "SIREN") and valid_siren(value)):
-        sup["siren"] = sup["siren"] or value
+        for means in _all(settlement, "SpecifiedTradeSettlementPaymentMeans"):
+            code = _text(means, "TypeCode")
+            if code:
+                self.put("payment_mode", PAYMENT_MEANS.get(code, "other"))
+            for account in _all(means, "PayeePartyCreditorFinancialAccount"):
+                for raw in (_text(account, "IBANID"), _text(account, "ProprietaryID")):
+                    self.seller.set("iban", valid_iban(raw) if raw else None)
+        for terms in _all(settlement, "SpecifiedTradePaymentTerms"):
+            self.put("due_date", _cii_date(terms, "DueDateDateTime/DateTimeString"))
 
+        for tax in _all(settlement, "ApplicableTradeTax"):
+            category = (_text(tax, "CategoryCode") or "").upper()
+            self.categories.append(category)
+            f["vat_lines"].append(
+                {
+                    "rate": _rate(_text(tax, "RateApplicablePercent", "ApplicablePercent"))
+                    or ("0.00" if category in ZERO_CATEGORIES else None),
+                    "base": _amount(tax, "BasisAmount"),
+                    "amount": _amount(tax, "CalculatedAmount"),
+                }
+            )
 
-def _read_ubl(root: etree._Element, *, credit_note: bool) -> dict[str, Any]:
-    f = empty_fields("einvoice")
-    f["invoice_number"] = _text(root, "ID")
-    f["invoice_date"] = _date(root, "IssueDate")
-    type_code = _text(root, "InvoiceTypeCode", "CreditNoteTypeCode") or ""
-    if credit_note or type_code in CREDIT_NOTE_CODES:
-        f["document_kind"] = "credit_note"
-    currency = _text(root, "DocumentCurrencyCode")
-    f["currency"] = currency
-    f["due_date"] = _date(root, "DueDate") or _date(root, "PaymentMeans/PaymentDueDate")
+        total = _first(
+            settlement,
+            "SpecifiedTradeSettlementHeaderMonetarySummation",
+            "SpecifiedTradeSettlementMonetarySummation",
+        )
+        self.put("total_excl_tax", _amount(total, "TaxBasisTotalAmount"))
+        # BT-110 is the TaxTotalAmount in the invoice currency; another one is BT-111.
+        self.put("total_tax", _to_amount(_in_currency(_all(total, "TaxTotalAmount"), currency)))
+        self.put("total_incl_tax", _amount(total, "GrandTotalAmount"))
+        self.put("amount_due", _amount(total, "DuePayableAmount"))
 
-    party = _first(root, "AccountingSupplierParty/Party")
-    sup = f["supplier"]
-    sup["name"] = _text(party, "PartyName/Name") or _text(
-        party, "PartyLegalEntity/RegistrationName"
-    )
-    sup["country"] = _text(party, "PostalAddress/Country/IdentificationCode")
-    for scheme in _all(party, "PartyTaxScheme"):
-        tax_scheme = (_text(scheme, "TaxScheme/ID") or "VAT").upper()
-        company_id = _text(scheme, "CompanyID")
-        if company_id and tax_scheme == "VAT" and sup["vat_number"] is None:
-            sup["vat_number"] = "".join(company_id.split())
-    for legal in _all(party, "PartyLegalEntity/CompanyID") + _all(party, "PartyIdentification/ID"):
-        _legal_id(sup, legal.text, legal.get("schemeID"))
+    def _cii_party(self, party: _Party, el: etree._Element | None, *, seller: bool) -> None:
+        if el is None:
+            return
+        party.set("name", _text(el, "Name"))
+        if seller:
+            party.set("trade_name", _text(el, "SpecifiedLegalOrganization/TradingBusinessName"))
+        party.country(_text(el, "PostalTradeAddress/CountryID"))
+        for reg in _all(el, "SpecifiedTaxRegistration/ID"):
+            if (reg.get("schemeID") or "").strip().upper() == "VA":
+                party.vat_number(reg.text)
+        # BT-30 / BT-47 legal registration first, then BT-29 / BT-46 identifiers, then the
+        # electronic address (BT-34 / BT-49) when its scheme is SIREN or SIRET.
+        for node in _every(el, "SpecifiedLegalOrganization/ID", "ID", "GlobalID"):
+            party.identifier(node.text, node.get("schemeID"))
+        for node in _every(el, "URIUniversalCommunication/URIID"):
+            if (node.get("schemeID") or "").strip() in (ICD_SIREN, ICD_SIRET):
+                party.identifier(node.text, node.get("schemeID"))
 
-    means = _first(root, "PaymentMeans")
-    code = _text(means, "PaymentMeansCode")
-    if code:
-        f["payment_mode"] = PAYMENT_MEANS.get(code, "other")
-    iban = _text(means, "PayeeFinancialAccount/ID")
-    if iban:
-        sup["iban"] = "".join(iban.split())
+    # -- UBL --------------------------------------------------------------------------------
 
-    tax_totals = _all(root, "TaxTotal")
-    main = [t for t in tax_totals if (_first(t, "TaxAmount") is not None)]
-    chosen = None
-    for t in main:
-        node = _first(t, "TaxAmount")
-        if node is not None and node.get("currencyID") in (None, currency):
-            chosen = t
-            break
-    categories: list[str] = []
-    if chosen is not None:
-        f["total_tax"] = _amount(chosen, "TaxAmount")
-        for sub in _all(chosen, "TaxSubtotal"):
-            cat = _first(sub, "TaxCategory", "ClassifiedTaxCategory")
-            categories.append(_text(cat, "ID") or "")
+    def read_ubl(self, root: etree._Element, *, credit_note: bool) -> None:
+        f = self.f
+        f["reading"] = {
+            "method": "einvoice",
+            "syntax": "UBL",
+            "profile": _text(root, "CustomizationID"),
+        }
+        self.put("invoice_number", _text(root, "ID"))
+        self.put("invoice_date", _ubl_date(root, "IssueDate"))
+        type_code = _text(root, "InvoiceTypeCode", "CreditNoteTypeCode") or ""
+        if credit_note or type_code in CREDIT_NOTE_CODES:
+            f["document_kind"] = "credit_note"
+        currency = (_text(root, "DocumentCurrencyCode") or "").upper() or None
+        self.put("currency", currency)
+        self.put("due_date", _ubl_date(root, "DueDate"))
+        for means in _all(root, "PaymentMeans"):
+            self.put("due_date", _ubl_date(means, "PaymentDueDate"))
+
+        self._ubl_party(self.seller, _first(root, "AccountingSupplierParty/Party"), seller=True)
+        self._ubl_party(self.buyer, _first(root, "AccountingCustomerParty/Party"), seller=False)
+
+        for means in _all(root, "PaymentMeans"):
+            code = _text(means, "PaymentMeansCode")
+            if code:
+                self.put("payment_mode", PAYMENT_MEANS.get(code, "other"))
+            for account in _all(means, "PayeeFinancialAccount/ID"):
+                # With or without schemeID="IBAN": taken when it validates as an IBAN.
+                raw = _text(account)
+                self.seller.set("iban", valid_iban(raw) if raw else None)
+
+        tax_totals = _all(root, "TaxTotal")
+        amounts = [_first(t, "TaxAmount") for t in tax_totals]
+        chosen = _in_currency([a for a in amounts if a is not None], currency)
+        self.put("total_tax", _to_amount(chosen))
+        # The breakdown sits in the TaxTotal in the invoice currency (BT-111's has none).
+        with_breakdown = [t for t in tax_totals if _first(t, "TaxSubtotal") is not None]
+        holder = chosen.getparent() if chosen is not None else None
+        if holder not in with_breakdown:
+            holder = with_breakdown[0] if with_breakdown else None
+        for sub in _all(holder, "TaxSubtotal"):
+            cat = _first(sub, "TaxCategory")
+            category = (_text(cat, "ID") or "").upper()
+            self.categories.append(category)
             f["vat_lines"].append(
                 {
                     "rate": _rate(_text(cat, "Percent"))
-                    or ("0.00" if categories[-1] in ZERO_CATEGORIES else None),
+                    or ("0.00" if category in ZERO_CATEGORIES else None),
                     "base": _amount(sub, "TaxableAmount"),
                     "amount": _amount(sub, "TaxAmount"),
                 }
             )
-    f["vat_regime"] = _regime(categories)
-    total = _first(root, "LegalMonetaryTotal")
-    f["total_excl_tax"] = _amount(total, "TaxExclusiveAmount")
-    f["total_incl_tax"] = _amount(total, "TaxInclusiveAmount")
-    return f
 
+        total = _first(root, "LegalMonetaryTotal")
+        self.put("total_excl_tax", _amount(total, "TaxExclusiveAmount"))
+        self.put("total_incl_tax", _amount(total, "TaxInclusiveAmount"))
+        self.put("amount_due", _amount(total, "PayableAmount"))
 
-def _finish(f: dict[str, Any]) -> None:
-    """Derive what the XML implies (country, SIREN of a French VAT number), set confidence."""
-    sup = f["supplier"]
-    vat_derived = False
-    if sup["country"] is None and sup["vat_number"]:
-        sup["country"] = vat_country(sup["vat_number"])
-    vat = sup["vat_number"] or ""
-    if sup["siren"] is None and vat.upper().startswith("FR") and len(vat) == 13:
-        siren = valid_siren(vat[4:])
-        if siren:
-            sup["siren"], vat_derived = siren, True
-    conf: dict[str, float] = {}
-    for key in (
-        "invoice_number",
-        "invoice_date",
-        "due_date",
-        "currency",
-        "total_excl_tax",
-        "total_tax",
-        "total_incl_tax",
-        "payment_mode",
-    ):
-        if f[key] is not None:
-            conf[key] = 1.0
-    for key, value in sup.items():
-        if value is not None:
-            conf[f"supplier.{key}"] = 1.0
-    if vat_derived:
-        conf["supplier.siren"] = 0.95
-    if f["vat_lines"]:
-        conf["vat_lines"] = 1.0
-    conf["document_kind"] = 1.0
-    conf["vat_regime"] = 1.0
-    f["confidence"] = conf
+    def _ubl_party(self, party: _Party, el: etree._Element | None, *, seller: bool) -> None:
+        if el is None:
+            return
+        legal_name = _text(el, "PartyLegalEntity/RegistrationName")
+        trade_name = _text(el, "PartyName/Name")
+        party.set("name", legal_name)
+        if seller:
+            party.set("trade_name", trade_name)
+        # EN 16931 requires the legal name; when it is missing the trade name stands in.
+        party.set("name", trade_name, FALLBACK_NAME)
+        party.country(_text(el, "PostalAddress/Country/IdentificationCode"))
+        for scheme in _all(el, "PartyTaxScheme"):
+            if (_text(scheme, "TaxScheme/ID") or "VAT").upper() == "VAT":
+                party.vat_number(_text(scheme, "CompanyID"))
+        for node in _every(el, "PartyLegalEntity/CompanyID", "PartyIdentification/ID"):
+            party.identifier(node.text, node.get("schemeID"))
+        for node in _every(el, "EndpointID"):
+            if (node.get("schemeID") or "").strip() in (ICD_SIREN, ICD_SIRET):
+                party.identifier(node.text, node.get("schemeID"))
+
+    # -- result -----------------------------------------------------------------------------
+
+    def finish(self) -> dict[str, Any]:
+        f = self.f
+        f["vat_regime"] = _regime(self.categories)
+        conf = dict(self.conf)
+        for key, party in (("supplier", self.seller), ("buyer", self.buyer)):
+            party.settle()
+            f[key] = party.values
+            conf.update({f"{key}.{name}": score for name, score in party.conf.items()})
+        if f["vat_lines"]:
+            conf["vat_lines"] = 1.0
+        conf["document_kind"] = 1.0
+        conf["vat_regime"] = 1.0
+        f["confidence"] = conf
+        return f

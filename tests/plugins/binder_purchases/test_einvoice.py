@@ -79,6 +79,10 @@ def test_ubl_invoice() -> None:
     assert fields["total_tax"] == "35.03"
     assert fields["total_incl_tax"] == "308.03"
     assert fields["supplier"]["vat_number"] == "FR11999999998"
+    # BT-27 is PartyLegalEntity/RegistrationName; PartyName/Name is the trade name BT-28.
+    assert fields["supplier"]["name"] == "Au bon moulin"
+    assert fields["supplier"]["trade_name"] == "L'huile d'olive en folie"
+    assert fields["amount_due"] == "208.03"
     assert fields["payment_mode"] == "transfer"
 
 
@@ -132,6 +136,7 @@ def test_facturx_pdf_round_trip(tmp_path: Path) -> None:
     assert fields["due_date"] == "2026-04-11"
     assert fields["supplier"] == {
         "name": "Papeterie Moreau SARL",
+        "trade_name": None,
         "siren": "732829320",
         "siret": None,
         "vat_number": "FR44732829320",
@@ -144,6 +149,19 @@ def test_facturx_pdf_round_trip(tmp_path: Path) -> None:
         "1241.47",
     )
     assert fields["payment_mode"] == "transfer"
+    assert fields["amount_due"] == "1241.47"
+    assert fields["buyer"] == {
+        "name": "Client SAS",
+        "siren": None,
+        "siret": None,
+        "vat_number": None,
+        "country": None,
+    }
+    assert fields["reading"] == {
+        "method": "einvoice",
+        "syntax": "CII",
+        "profile": "urn:cen.eu:en16931:2017",
+    }
     assert all(value == 1.0 for value in fields["confidence"].values())
     # Without the e-invoice, the same PDF is read from its text layer.
     assert extract_file(out, use_einvoice=False)["source"] == "text"
