@@ -84,7 +84,7 @@ DATE_PATTERNS: tuple[re.Pattern[str], ...] = (
         r"(?P<y>(?:19|20)\d{2})(?!\d)"
     ),
     re.compile(
-        rf"(?i)(?<![\w])(?P<m>{_MONTH_ALT})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+"
+        rf"(?i)(?<![\w])(?P<m>{_MONTH_ALT})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s?,?\s+"
         r"(?P<y>(?:19|20)\d{2})(?!\d)"
     ),
 )

@@ -49,7 +49,7 @@ _NUMBER_STRONG = re.compile(
     rf"|{_NUM}\s*(?:de\s+|d')?(?:la\s+)?(?:facture|avoir|pi[èe]ce|invoice)\b\s*[:.]?"
     r"|\bnum[ée]ro\s+de\s+(?:la\s+)?facture\s*[:.]?|\br[ée]f(?:[ée]rence|\.)?\s+(?:de\s+la\s+)?"
     r"facture\s*[:.]?|\brechnungs-?(?:nummer|nr\.?)\s*[:.]?|\binvoice\s*(?:id|ref\.?)\s*[:.]?"
-    r"|\bbeleg-?(?:nummer|nr\.?)\s*[:.]?"
+    r"|\bbeleg-?(?:nummer|nr\.?)\s*[:.]?|\bfactuur-?(?:nummer|nr\.?)\s*[:.]?"
 )
 _NUMBER_TITLE = re.compile(
     r"(?i)(?<![\w'])(?:facture|avoir|invoice|rechnung|gutschrift|handelsrechnung)(?:\s*\(\d+\))?"
@@ -102,6 +102,7 @@ _DATE_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"(?i)date\s+(?:de\s+(?:la\s+)?)?(?:facture|facturation|d'?[ée]mission|pi[èe]ce|l'avoir)"
             r"|invoice\s+date|date\s+of\s+issue|issue\s+date|issued|rechnungsdatum|belegdatum"
             r"|datum\s+der\s+rechnung|\bdate\b|\bdatum\b|fait\s+le|[ée]mise?\s+le|\bdated\b"
+            r"|factuurdatum"
         ),
     ),
 )
@@ -117,11 +118,13 @@ _HT = re.compile(
     r"|total\s+net\s+of\s+vat|nettobetrag|summe\s+netto|netto\s*summe|zwischensumme"
     r"|gesamt\s*netto|rechnungssumme\s+ohne|summe\s+ohne|rechnungsbetrag\s+netto"
     r"|gesamtsumme\s+netto|\bnetto\b|\bh\.?t\.?\b|total\s+sans\s+tva|total\s+\(ht\)"
+    r"|subtotaal|totaal\s+excl\w*"
 )
 _TVA = re.compile(
     r"(?i)total\s+(?:de\s+(?:la\s+)?)?t\.?v\.?a\.?|total\s+taxes?|montant\s+(?:de\s+(?:la\s+)?)?"
     r"t\.?v\.?a\.?|montant\s+taxes?|\bt\.?v\.?a\b\.?|\btaxes?\b|total\s+vat|vat\s+amount|\bvat\b"
     r"|\btax\b|sales\s+tax|mwst|mehrwertsteuer|umsatzsteuer|steuerbetrag|ust\.?-?betrag|\bust\b\.?"
+    r"|\bbtw\b"
 )
 _TTC = re.compile(
     r"(?i)total\s*t\.?t\.?c\.?|montant\s*t\.?t\.?c\.?|total\s+toutes\s+taxes|total\s+facture"
@@ -129,6 +132,7 @@ _TTC = re.compile(
     r"|invoice\s+total|total\s+invoice|gesamtbetrag(?!\s+der)|rechnungsbetrag|bruttobetrag"
     r"|bruttosumme|gesamtsumme|summe\s+brutto|endbetrag|rechnungssumme(?!\s+ohne)|\bttc\b"
     r"|^\s*total\b(?!\s*(?:h\.?t|hors|tva|vat|excl|net|tax|des|de\s+la|quantit|qt|poids))"
+    r"|totaal\s+incl\w*|te\s+betalen"
 )
 _DUE_AMOUNT = re.compile(
     r"(?i)net\s+[àa]\s+payer|solde\s+(?:[àa]\s+payer|d[ûu])|reste\s+(?:[àa]\s+payer|d[ûu])"
@@ -816,7 +820,8 @@ class _Reader:
         labels = (_HT, _TVA, _TTC, _DUE_AMOUNT)
         for i, line in enumerate(self.lines):
             for m in pattern.finditer(line):
-                cell = self._cell_at(i, m.start())
+                lead = len(m.group(0)) - len(m.group(0).lstrip())
+                cell = self._cell_at(i, m.start() + lead)
                 if "  " in m.group(0).strip() or cell is None or _NOT_TOTAL.search(cell.text):
                     # Legal mentions and payments received are never totals.
                     continue
@@ -961,6 +966,11 @@ class _Reader:
             guess = self._guess_totals(by_line)
             if guess is not None:
                 best, conf = guess, 0.6
+        if best is None and c_pool and not ht and not [t for t in tva if t.value]:
+            # One total and no VAT printed anywhere: nothing is taxed.
+            c = max(c_pool, key=lambda c: c.score)
+            if c.value > 0 and not re.search(r"(?i)\btva\b|\bvat\b|mwst|ust\b|\bbtw\b", self.text):
+                best, conf = (1.0, _Cand(0.5, c.value), _Cand(0.5, Decimal(0)), c), 0.5
         if best is None:
             for key, cands in (
                 ("total_excl_tax", ht),
