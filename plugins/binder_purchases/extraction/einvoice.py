@@ -18,7 +18,8 @@ Business terms read (CII path / UBL path):
   (``SpecifiedTaxRegistration/ID[@schemeID='VA']`` / ``PartyTaxScheme`` of scheme VAT; never
   BT-32, the tax registration ``FC``), BT-40 country;
 - BT-84 the payee's IBAN (``PayeePartyCreditorFinancialAccount/IBANID`` or ``ProprietaryID``
-  / ``PayeeFinancialAccount/ID``), the first one that validates as an IBAN;
+  / ``PayeeFinancialAccount/ID``), the first one shaped like an IBAN (kept as stated even when
+  its check digits fail: the review flags it);
 - buyer: BT-44 name, BT-46 identifiers, BT-47 legal registration, BT-48 VAT number, BT-55
   country into ``buyer``;
 - totals: BT-109 without VAT, BT-110 VAT total in the invoice currency (never BT-111, the VAT
@@ -222,14 +223,31 @@ def parse_xml(data: bytes) -> etree._Element:
     return root
 
 
+def _iban(accounts: list[str | None]) -> str | None:
+    """The payee's IBAN: the first account that validates as one, else the first shaped like
+    one, as the seller stated it (a checksum failure is for the review to flag, not a reason to
+    lose what the XML carries); None when no account looks like an IBAN."""
+    shaped = None
+    for raw in accounts:
+        if not raw:
+            continue
+        valid = valid_iban(raw)
+        if valid:
+            return valid
+        value = compact(raw)
+        if shaped is None and re.fullmatch(r"[A-Z]{2}\d{2}[0-9A-Z]{8,30}", value):
+            shaped = value
+    return shaped
+
+
 def read_einvoice(data: bytes) -> dict[str, Any] | None:
     """Read an e-invoice (CII, ZUGFeRD 1/2, Factur-X or UBL Invoice/CreditNote) into fields.
 
     Returns None when the bytes are well-formed XML but not an e-invoice. Raises
     ``InvoiceReadError`` for malformed XML or any document with a DOCTYPE. Every value the XML
     carries is taken as is, with confidence 1.0 (see the module's docstring for the values it
-    only implies); a value the binder's validation would refuse (an IBAN failing its checksum,
-    a tax number that is no VAT number) is left out.
+    only implies); a value the binder's validation would refuse (an account id not shaped like
+    an IBAN, a tax number that is no VAT number) is left out.
     """
     if isinstance(data, bytes | bytearray) and b"<!DOCTYPE" in data[:4096].upper():
         raise InvoiceReadError(
@@ -378,13 +396,14 @@ class _Reader:
         self._cii_party(self.seller, _first(agreement, "SellerTradeParty"), seller=True)
         self._cii_party(self.buyer, _first(agreement, "BuyerTradeParty"), seller=False)
 
+        accounts: list[str | None] = []
         for means in _all(settlement, "SpecifiedTradeSettlementPaymentMeans"):
             code = _text(means, "TypeCode")
             if code:
                 self.put("payment_mode", PAYMENT_MEANS.get(code, "other"))
             for account in _all(means, "PayeePartyCreditorFinancialAccount"):
-                for raw in (_text(account, "IBANID"), _text(account, "ProprietaryID")):
-                    self.seller.set("iban", valid_iban(raw) if raw else None)
+                accounts += [_text(account, "IBANID"), _text(account, "ProprietaryID")]
+        self.seller.set("iban", _iban(accounts))
         for terms in _all(settlement, "SpecifiedTradePaymentTerms"):
             self.put("due_date", _cii_date(terms, "DueDateDateTime/DateTimeString"))
 
@@ -446,20 +465,21 @@ class _Reader:
         currency = (_text(root, "DocumentCurrencyCode") or "").upper() or None
         self.put("currency", currency)
         self.put("due_date", _ubl_date(root, "DueDate"))
+        accounts: list[str | None] = []
         for means in _all(root, "PaymentMeans"):
             self.put("due_date", _ubl_date(means, "PaymentDueDate"))
 
         self._ubl_party(self.seller, _first(root, "AccountingSupplierParty/Party"), seller=True)
         self._ubl_party(self.buyer, _first(root, "AccountingCustomerParty/Party"), seller=False)
 
+        accounts: list[str | None] = []
         for means in _all(root, "PaymentMeans"):
             code = _text(means, "PaymentMeansCode")
             if code:
                 self.put("payment_mode", PAYMENT_MEANS.get(code, "other"))
-            for account in _all(means, "PayeeFinancialAccount/ID"):
-                # With or without schemeID="IBAN": taken when it validates as an IBAN.
-                raw = _text(account)
-                self.seller.set("iban", valid_iban(raw) if raw else None)
+            # With or without schemeID="IBAN".
+            accounts += [_text(account) for account in _all(means, "PayeeFinancialAccount/ID")]
+        self.seller.set("iban", _iban(accounts))
 
         tax_totals = _all(root, "TaxTotal")
         amounts = [_first(t, "TaxAmount") for t in tax_totals]

@@ -202,7 +202,12 @@ DK_4675 = {
     "due": "2013-05-10",
     "currency": "DKK",
     "totals": ("4000.00", "675.00", "4675.00", "4675.00"),
-    "supplier": seller(name="SellerCompany", vat_number="DK16356706", country="DK"),
+    "supplier": seller(
+        name="SellerCompany",
+        vat_number="DK16356706",
+        country="DK",
+        iban="DK1212341234123412",  # as stated; its check digits fail
+    ),
     "buyer": buyer(name="Buyercompany ltd", country="DK"),
     "profile": EN16931,
     "vat": (("25.00", "1500.00", "375.00"), ("12.00", "2500.00", "300.00")),
@@ -241,7 +246,10 @@ BLUEM = {
     "payment": "transfer",
 }
 SELLER_7 = seller(
-    name="The Sellercompany Incorporated", trade_name="Civic Service Centre", country="SE"
+    iban="SE1212341234123412",  # as stated; its check digits fail
+    name="The Sellercompany Incorporated",
+    trade_name="Civic Service Centre",
+    country="SE",
 )
 BIS3 = {
     "number": "12345",
@@ -337,7 +345,12 @@ XML_CASES: dict[str, Case] = {
         due="2013-05-10",
         currency="DKK",
         totals=("900.00", "225.00", "1125.00", "1125.00"),
-        supplier=seller(name="SubscriptionSeller", vat_number="DK16356706", country="DK"),
+        supplier=seller(
+            iban="DK1212341234123412",  # as stated; its check digits fail
+            name="SubscriptionSeller",
+            vat_number="DK16356706",
+            country="DK",
+        ),
         buyer=buyer(name="Buyercompany ltd", country="DK"),
         syntax="CII",
         profile=EN16931,
@@ -350,7 +363,12 @@ XML_CASES: dict[str, Case] = {
         due="2013-05-10",
         currency="DKK",
         totals=("900.00", "225.00", "1125.00", "1125.00"),
-        supplier=seller(name="SubscriptionSeller", vat_number="DK16356706", country="DK"),
+        supplier=seller(
+            iban="DK1212341234123412",  # as stated; its check digits fail
+            name="SubscriptionSeller",
+            vat_number="DK16356706",
+            country="DK",
+        ),
         buyer=buyer(name="Buyercompany ltd", country="DK"),
         syntax="UBL",
         profile=EN16931,
@@ -363,7 +381,12 @@ XML_CASES: dict[str, Case] = {
         due="2013-05-10",
         currency="DKK",
         totals=("1700.00", "305.00", "2005.00", "2005.00"),
-        supplier=seller(name="SubscriptionSeller", vat_number="DK16356706", country="DK"),
+        supplier=seller(
+            iban="DK1212341234123412",  # as stated; its check digits fail
+            name="SubscriptionSeller",
+            vat_number="DK16356706",
+            country="DK",
+        ),
         buyer=buyer(name="Buyercompany ltd", vat_number="NO987654321MVA", country="DK"),
         syntax="UBL",
         profile=EN16931,
@@ -379,7 +402,11 @@ XML_CASES: dict[str, Case] = {
             **DK_4675,
             "totals": ("4000.00", "675.00", "4675.00", "2337.50"),
             "supplier": seller(
-                name="SellerCompany", trade_name="SelCo", vat_number="NL16356706", country="NL"
+                iban="DK1212341234123412",  # as stated; its check digits fail
+                name="SellerCompany",
+                trade_name="SelCo",
+                vat_number="NL16356706",
+                country="NL",
             ),
             "buyer": buyer(name="Buyercompany ltd", vat_number="DK16356607", country="DK"),
         },
@@ -464,7 +491,12 @@ XML_CASES: dict[str, Case] = {
         due="2013-05-10",
         currency="EUR",
         totals=("10.00", "1.90", "11.90", "11.90"),
-        supplier=seller(name="xxxx", vat_number="DE1111111", country="DE"),
+        supplier=seller(
+            iban="DK1212341234123412",  # as stated; its check digits fail
+            name="xxxx",
+            vat_number="DE1111111",
+            country="DE",
+        ),
         buyer=buyer(name="Buyercompany ltd", country="DE"),
         syntax="CII",
         profile=ZF1 + "comfort",
@@ -705,6 +737,7 @@ PDF_CASES: dict[str, Case | None] = {
         currency="EUR",
         totals=("27946.00", "5589.20", "33535.20", "33535.20"),
         supplier=seller(
+            iban="FR9931221234000099991234008",  # as stated; its check digits fail
             name="FOURNISSEUR F",
             siren="999888779",
             siret="99988877900017",
@@ -739,6 +772,7 @@ PDF_CASES: dict[str, Case | None] = {
         currency="EUR",
         totals=("100.00", "10.00", "110.00", "100.00"),
         supplier=seller(
+            iban="FR7612542547256985425874698",  # as stated; its check digits fail
             name="LE FOURNISSEUR",
             trade_name="SELLER TRADE NAME",
             siren="123456789",
@@ -789,7 +823,10 @@ PDF_CASES: dict[str, Case | None] = {
         currency="EUR",
         totals=("252.10", "47.90", "300.00", "300.00"),
         supplier=seller(
-            name="ELEKTRON Industrieservice GmbH", vat_number="DE136695976", country="DE"
+            iban="DE5467894567876500",  # as stated; its check digits fail
+            name="ELEKTRON Industrieservice GmbH",
+            vat_number="DE136695976",
+            country="DE",
         ),
         buyer=buyer(name="ConsultingService GmbH", country="DE"),
         syntax="CII",
@@ -1095,12 +1132,14 @@ def test_ubl_without_legal_name_falls_back_on_the_trade_name() -> None:
     assert fields["vat_lines"] == []  # a TaxTotal without breakdown
 
 
-def test_ubl_invalid_iban_is_left_out_and_type_381_is_a_credit_note() -> None:
+def test_ubl_iban_with_bad_check_digits_kept_as_stated_and_381_is_a_credit_note() -> None:
     fields = read_einvoice(ubl(type_code="381", iban="FR76 3000 6000 0112 3456 7890 188"))
     assert fields is not None
-    assert fields["supplier"]["iban"] is None
-    assert "supplier.iban" not in fields["confidence"]
+    assert fields["supplier"]["iban"] == "FR7630006000011234567890188"
     assert fields["document_kind"] == "credit_note"
+    # An account id that is no IBAN at all is left out.
+    other = read_einvoice(ubl(iban="1234567891234"))
+    assert other is not None and other["supplier"]["iban"] is None
 
 
 # -- validation of the keys the reader adds -------------------------------------------------------

@@ -1,0 +1,178 @@
+"""Layout-aware reading: the patterns real French invoicing programs print.
+
+Each invoice below is laid out as ``pdftotext -layout`` prints a real program's page (columns
+matter); the expected values are written from the printed invoice, not from the reader.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from plugins.binder_purchases.extraction import extract_from_text
+from plugins.binder_purchases.extraction.layout import Layout
+
+# The number after the word "Facture" without "N°", share capital in the header, a VAT table
+# by rate, "Solde à payer" after a partial payment, the buyer's VAT number in the buyer block.
+ODOO_LIKE = """\
+                  Au bon moulin SARL - 1242 chemin de l'olive - 84340 Malaucène - France
+                  TVA : FR11999999998 - SIRET : 99999999800010 - SARL au capital de 120 000,00 €
+
+Facture FA-2026-0010
+                                                          Ma jolie boutique
+Adresse de livraison                                      35 rue de la République
+Ma jolie boutique                                         69001 Lyon
+
+Date de facture          13/11/2026                       Contact commercial
+Conditions de paiement   30% d'acompte, solde à 30 j      Tony Dubois
+Date d'échéance          13/12/2026
+Votre référence          PO445
+N° TVA client            FR19787878784
+
+Description                          Quantité    Prix unitaire     Prix HT
+Nougat de l'Abbaye 250g                    20          4,55 €      81,90 €
+Huile d'olive à l'ancienne                 25         21,72 €     543,00 €
+
+      Taxe                 Base      Montant                     Total HT      624,90 €
+TVA 20,0 %              81,90 €      16,38 €                  Total taxes       46,25 €
+TVA 5,5 %              543,00 €      29,87 €                    Total TTC      671,15 €
+      Règlement      Date             Montant                Solde à payer     470,15 €
+Virement             05/11/2026       201,00 €
+IBAN : FR76 3000 6000 0112 3456 7890 189
+"""
+
+# Seller on the right, buyer on the left with its own SIREN and VAT ("Vos identifiants"),
+# the number labelled far from its value, an order date and a delivery date near the invoice
+# date, a service period, a due date as "Prélevé le".
+SELLER_RIGHT = """\
+CLIENT :                                                     ÉLEC SERVICES SAS
+Boulangerie Martin SAS                                       12 avenue Foch
+3 place du Marché                                            75016 Paris
+21000 Dijon                                                  SIREN 732 829 320
+Vos identifiants                                             TVA FR44732829320
+SIREN 404 833 048
+TVA FR83404833048
+
+FACTURE N° :                                                           EL-26-00421
+Date de commande : 02/10/2026
+Date de livraison : 08/10/2026
+Date de facture : 15/10/2026
+Période du 01/09/2026 au 30/09/2026
+
+Désignation                                  Qté      PU HT       Montant HT
+Abonnement maintenance                         1     250,00           250,00
+Intervention                                   2      87,50           175,00
+
+                                                        Montant HT       425,00
+                                                        Montant TVA       85,00
+                                                        Total TTC        510,00
+Prélevé le 30/10/2026 sur votre compte
+ÉLEC SERVICES SAS au capital de 50 000 € - RCS Paris 732 829 320 - Pénalités de retard : 3 fois
+le taux d'intérêt légal - indemnité forfaitaire pour frais de recouvrement : 40,00 €
+"""
+
+# A header table: labels in one row, values below; the number labelled "Pièce n°"; a due date
+# as "À payer avant le"; a quote-acceptance date.
+HEADER_TABLE = """\
+MENUISERIE DUPUIS EURL
+8 rue des Artisans, 44000 Nantes
+SIRET 552 100 554 00014 - TVA intracommunautaire FR72552100554
+
+                                         FACTURE
+Pièce n°            Date               Client            Devis accepté le
+F2026/118           03/11/2026         C0042             12/10/2026
+
+Désignation                              Qté    P.U. HT     TVA     Total HT
+Pose de fenêtres                           3     420,00     10 %    1 260,00
+Fournitures                                1     180,00     20 %      180,00
+
+Taux        Base HT       TVA
+10 %        1 260,00      126,00
+20 %          180,00       36,00
+                                                   Total HT          1 440,00
+                                                   Total TVA           162,00
+                                                   Net à payer       1 602,00
+À payer avant le 03/12/2026
+"""
+
+
+def _read(text: str) -> dict:
+    return extract_from_text(text)
+
+
+def test_odoo_like_layout() -> None:
+    f = _read(ODOO_LIKE)
+    assert f["invoice_number"] == "FA-2026-0010"
+    assert f["invoice_date"] == "2026-11-13"
+    assert f["due_date"] == "2026-12-13"
+    assert (f["total_excl_tax"], f["total_tax"], f["total_incl_tax"]) == (
+        "624.90",
+        "46.25",
+        "671.15",
+    )
+    assert f["amount_due"] == "470.15"
+    assert f["supplier"]["vat_number"] == "FR11999999998"
+    assert f["supplier"]["siren"] == "999999998"
+    assert f["buyer"]["vat_number"] == "FR19787878784"
+    rates = {line["rate"]: line["amount"] for line in f["vat_lines"]}
+    assert rates == {"20.00": "16.38", "5.50": "29.87"}
+
+
+def test_seller_on_the_right_and_buyer_identifiers() -> None:
+    f = _read(SELLER_RIGHT)
+    assert f["invoice_number"] == "EL-26-00421"
+    assert f["invoice_date"] == "2026-10-15"
+    assert f["due_date"] == "2026-10-30"
+    assert (f["total_excl_tax"], f["total_tax"], f["total_incl_tax"]) == (
+        "425.00",
+        "85.00",
+        "510.00",
+    )
+    sup, buyer = f["supplier"], f["buyer"]
+    assert sup["siren"] == "732829320"
+    assert sup["vat_number"] == "FR44732829320"
+    assert buyer["siren"] == "404833048"
+    assert buyer["vat_number"] == "FR83404833048"
+    assert f["payment_mode"] == "direct_debit"
+
+
+def test_header_table_and_vat_table() -> None:
+    f = _read(HEADER_TABLE)
+    assert f["invoice_number"] == "F2026/118"
+    assert f["invoice_date"] == "2026-11-03"
+    assert f["due_date"] == "2026-12-03"
+    assert (f["total_excl_tax"], f["total_tax"], f["total_incl_tax"]) == (
+        "1440.00",
+        "162.00",
+        "1602.00",
+    )
+    assert f["supplier"]["siren"] == "552100554"
+    assert {line["rate"] for line in f["vat_lines"]} == {"10.00", "20.00"}
+
+
+def test_share_capital_and_recovery_fee_are_never_amounts() -> None:
+    text = (
+        "ACME SAS au capital de 120 000,00 €\n"
+        "Facture n° 77\nDate : 01/02/2026\n"
+        "Indemnité forfaitaire pour frais de recouvrement : 40,00 €\n"
+        "Total TVA        20,00\n"
+    )
+    f = _read(text)
+    assert f["total_tax"] != "120000.00"
+    assert f["total_incl_tax"] not in ("120000.00", "40.00")
+
+
+@pytest.mark.parametrize("source", ["text", "ocr"])
+def test_layout_from_words_groups_two_columns_into_one_line(source: str) -> None:
+    words = {
+        1: [
+            {"text": "Total", "x0": 0.55, "y0": 0.80, "x1": 0.60, "y1": 0.81, "conf": 0.9},
+            {"text": "TTC", "x0": 0.61, "y0": 0.801, "x1": 0.64, "y1": 0.811, "conf": 0.9},
+            {"text": "510,00", "x0": 0.80, "y0": 0.799, "x1": 0.86, "y1": 0.81, "conf": 0.4},
+            {"text": "Facture", "x0": 0.1, "y0": 0.1, "x1": 0.18, "y1": 0.11, "conf": 0.95},
+        ]
+    }
+    layout = Layout.from_words(words, source=source)
+    assert [line.text.split() for line in layout.lines] == [["Facture"], ["Total", "TTC", "510,00"]]
+    total_line = layout.lines[1]
+    assert "   " in total_line.text  # far-apart words stay in separate cells
+    assert total_line.words_in(total_line.text.index("510"), len(total_line.text))[0].conf == 0.4
