@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from .fields import KNOWN_RATES, to_decimal
-from .identifiers import EU_VAT_PREFIXES
+from .identifiers import EU_VAT_PREFIXES, valid_iban, valid_siren, valid_siret, valid_vat
 
 FIELD_LABELS: dict[str, str] = {
     "invoice_number": "numéro de facture",
@@ -52,8 +52,9 @@ def check_invoice(
     """Check extracted fields; return the findings (empty list when all is well).
 
     Codes: totals_mismatch, unknown_vat_rate, due_before_invoice, missing_field (errors);
-    credit_note, reverse_charge, intra_eu (warnings). ``required`` names fields (``supplier.x``
-    for nested ones) that must be present; ``known_rates`` defaults to every French rate.
+    credit_note, reverse_charge, intra_eu, bad_identifier (warnings). ``required`` names fields
+    (``supplier.x`` for nested ones) that must be present; ``known_rates`` defaults to every
+    French rate.
     """
     out: list[Check] = []
     rates = {Decimal(str(r)) for r in known_rates} if known_rates is not None else set(KNOWN_RATES)
@@ -115,6 +116,35 @@ def check_invoice(
                 "error",
                 f"L'échéance ({due}) précède la date de facture ({inv}).",
                 "due_date",
+            )
+        )
+
+    supplier = fields.get("supplier") or {}
+    for key, validator, label in (
+        ("siren", valid_siren, "Le SIREN"),
+        ("siret", valid_siret, "Le SIRET"),
+        ("iban", valid_iban, "L'IBAN"),
+    ):
+        value = supplier.get(key)
+        if isinstance(value, str) and value and not validator(value):
+            out.append(
+                Check(
+                    "bad_identifier",
+                    "warning",
+                    f"{label} du fournisseur ({value}) a une clé de contrôle invalide : "
+                    "vérifiez-le sur la facture.",
+                    f"supplier.{key}",
+                )
+            )
+    vat = supplier.get("vat_number")
+    if isinstance(vat, str) and vat[:2] in EU_VAT_PREFIXES and not valid_vat(vat):
+        out.append(
+            Check(
+                "bad_identifier",
+                "warning",
+                f"Le numéro de TVA du fournisseur ({vat}) a une clé de contrôle invalide : "
+                "vérifiez-le sur la facture.",
+                "supplier.vat_number",
             )
         )
 

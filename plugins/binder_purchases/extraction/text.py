@@ -36,6 +36,12 @@ from .identifiers import (
 from .layout import Layout, Line
 from .numbers import iter_amounts, iter_dates
 
+
+def _cellwise(pattern: str) -> re.Pattern[str]:
+    """Compile a label pattern whose words never span two cells (at most one space between)."""
+    return re.compile(pattern.replace(r"\s*", "[ ]?").replace(r"\s+", "[ ]"))
+
+
 #: VAT rates of neighbouring countries, used only to check arithmetic on foreign invoices.
 FOREIGN_RATES: frozenset[Decimal] = frozenset(
     Decimal(x) for x in ("19", "7", "16", "5", "21", "6", "12", "22", "4", "8.1", "2.6", "3.8", "9")
@@ -44,18 +50,18 @@ ALL_RATES = KNOWN_RATES | FOREIGN_RATES
 
 # -- labels ------------------------------------------------------------------------------------
 _NUM = r"(?:n\s?[°º]|n[o°º]\.?|num[ée]ro|number|nummer|nr\.?|no\.?|#)"
-_NUMBER_STRONG = re.compile(
+_NUMBER_STRONG = _cellwise(
     rf"(?i)\b(?:facture|avoir|invoice|credit\s*note|rechnung|gutschrift|pi[èe]ce)\s*{_NUM}\s*[:.]?"
     rf"|{_NUM}\s*(?:de\s+|d')?(?:la\s+)?(?:facture|avoir|pi[èe]ce|invoice)\b\s*[:.]?"
     r"|\bnum[ée]ro\s+de\s+(?:la\s+)?facture\s*[:.]?|\br[ée]f(?:[ée]rence|\.)?\s+(?:de\s+la\s+)?"
     r"facture\s*[:.]?|\brechnungs-?(?:nummer|nr\.?)\s*[:.]?|\binvoice\s*(?:id|ref\.?)\s*[:.]?"
     r"|\bbeleg-?(?:nummer|nr\.?)\s*[:.]?|\bfactuur-?(?:nummer|nr\.?)\s*[:.]?"
 )
-_NUMBER_TITLE = re.compile(
+_NUMBER_TITLE = _cellwise(
     r"(?i)(?<![\w'])(?:facture|avoir|invoice|rechnung|gutschrift|handelsrechnung)(?:\s*\(\d+\))?"
     r"(?:\s+(?:n[°º]|nr\.?|no\.?|#))?\s*[:.]?(?=\s)"
 )
-_NUMBER_WEAK = re.compile(
+_NUMBER_WEAK = _cellwise(
     r"(?i)(?<![\w'])(?:n\s?[°º]|num[ée]ro|r[ée]f[ée]rence|r[ée]f\.|number|nummer|nr\.|no\.)\s*[:.]?"
 )
 #: Words before a weak number label that make it another reference (client, order, VAT...).
@@ -111,7 +117,7 @@ _DATE_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _DATE_WEAK = re.compile(r"(?i)\ble\b|\bdu\b|\bvom\b|\bden\b|\bon\b")
 _INVOICE_WORDS = re.compile(r"(?i)factur|invoice|rechnung|avoir|gutschrift|pi[èe]ce")
 
-_HT = re.compile(
+_HT = _cellwise(
     r"(?i)total\s*(?:net\s*)?h\.?\s*t\b\.?|montant\s*(?:net\s*)?h\.?\s*t\b\.?|total\s+hors\s+tax\w*"
     r"|montant\s+hors\s+tax\w*|sous[- ]total|base\s+h\.?t\.?|total\s+net\b|\bnet\s+amount"
     r"|subtotal|sub-total|total\s+excl\w*|amount\s+excl\w*|total\s+\(?before\s+tax|net\s+total"
@@ -120,21 +126,22 @@ _HT = re.compile(
     r"|gesamtsumme\s+netto|\bnetto\b|\bh\.?t\.?\b|total\s+sans\s+tva|total\s+\(ht\)"
     r"|subtotaal|totaal\s+excl\w*"
 )
-_TVA = re.compile(
+_TVA = _cellwise(
     r"(?i)total\s+(?:de\s+(?:la\s+)?)?t\.?v\.?a\.?|total\s+taxes?|montant\s+(?:de\s+(?:la\s+)?)?"
     r"t\.?v\.?a\.?|montant\s+taxes?|\bt\.?v\.?a\b\.?|\btaxes?\b|total\s+vat|vat\s+amount|\bvat\b"
     r"|\btax\b|sales\s+tax|mwst|mehrwertsteuer|umsatzsteuer|steuerbetrag|ust\.?-?betrag|\bust\b\.?"
     r"|\bbtw\b"
 )
-_TTC = re.compile(
+_TTC = _cellwise(
     r"(?i)total\s*t\.?t\.?c\.?|montant\s*t\.?t\.?c\.?|total\s+toutes\s+taxes|total\s+facture"
     r"|montant\s+total|grand\s+total|total\s+\(?incl\w*|amount\s+incl\w*|total\s+amount"
     r"|invoice\s+total|total\s+invoice|gesamtbetrag(?!\s+der)|rechnungsbetrag|bruttobetrag"
     r"|bruttosumme|gesamtsumme|summe\s+brutto|endbetrag|rechnungssumme(?!\s+ohne)|\bttc\b"
-    r"|^\s*total\b(?!\s*(?:h\.?t|hors|tva|vat|excl|net|tax|des|de\s+la|quantit|qt|poids))"
+    r"|(?:^|(?<=[ ][ ]))total\b"
+    r"(?!\s*(?:h\.?t|hors|tva|vat|excl|net|tax|des|de\s+la|quantit|qt|poids))"
     r"|totaal\s+incl\w*|te\s+betalen"
 )
-_DUE_AMOUNT = re.compile(
+_DUE_AMOUNT = _cellwise(
     r"(?i)net\s+[àa]\s+payer|solde\s+(?:[àa]\s+payer|d[ûu])|reste\s+(?:[àa]\s+payer|d[ûu])"
     r"|montant\s+(?:[àa]\s+payer|d[ûu]|[àa]\s+r[ée]gler)|total\s+[àa]\s+(?:payer|r[ée]gler)"
     r"|[àa]\s+payer|amount\s+due|balance\s+due|total\s+due|amount\s+payable|zahlbetrag"
@@ -506,6 +513,7 @@ class _Reader:
             if siren:
                 sup["siren"] = siren
                 self.conf["supplier.siren"] = 0.9 * self.conf.get("supplier.vat_number", 0.9)
+        self._unchecked_ids()
         if buyer["siret"] and not buyer["siren"]:
             buyer["siren"] = buyer["siret"][:9]
         if buyer["vat_number"] and not buyer["siren"] and buyer["vat_number"].startswith("FR"):
@@ -529,7 +537,7 @@ class _Reader:
     def _unchecked_iban(self) -> None:
         """An IBAN printed after its label whose check digits do not verify: low confidence."""
         m = re.search(
-            r"(?i)\biban\b\s*[:.]?\s*([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{1,4}){3,8})(?![A-Z0-9])",
+            r"(?i)\biban\b[ ]*[:.]?[ ]*([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{1,4}){3,8})(?![A-Z0-9])",
             self.text,
         )
         if not m or self._in_buyer(m.start()):
@@ -538,6 +546,25 @@ class _Reader:
         if 15 <= len(value) <= 34:
             self.f["supplier"]["iban"] = value
             self.conf["supplier.iban"] = 0.5
+
+    def _unchecked_ids(self) -> None:
+        """VAT number, SIREN or SIRET printed after their label but failing their checksum:
+        read as printed with a low confidence, so that the review shows and checks them."""
+        sup = self.f["supplier"]
+        for m in _UNCHECKED_ID.finditer(self.text):
+            if self._in_buyer(m.start(1)):
+                continue
+            raw = re.sub(r"[\s.]", "", m.group(1)).upper()
+            kind = "vat_number" if raw[:2].isalpha() else {9: "siren", 14: "siret"}.get(len(raw))
+            if kind is None or sup[kind] is not None:
+                continue
+            if kind == "vat_number" and raw[:2] not in EU_VAT_PREFIXES | {"CH", "GB", "NO"}:
+                continue
+            sup[kind] = raw
+            self.conf[f"supplier.{kind}"] = 0.45
+            if kind == "siret" and sup["siren"] is None:
+                sup["siren"] = raw[:9]
+                self.conf["supplier.siren"] = 0.45
 
     def _pos_conf(self, pos: int, length: int) -> float:
         i, col = self._line_col(pos)
@@ -1153,6 +1180,11 @@ class _Reader:
 _ITEMS_HEADER = re.compile(
     r"(?i)d[ée]signation|description|\bqt[ée]\b|quantit|\bqty\b|prix\s+unit|\bp\.?\s?u\.?\b"
     r"|unit\s+price|\barticle\b|\bmenge\b|beschreibung|einzelpreis|\bpos\.?\b|libell[ée]"
+)
+_UNCHECKED_ID = re.compile(
+    r"(?i)(?:\bTVA\b(?:\s+intra\w*)?|\bVAT\b(?:\s+(?:no|number|id|reg\w*))?|USt[\w.-]*|MwSt[\w.-]*"
+    r"|\bBTW\b|\bSIRE[NT]\b(?:\s*/\s*SIRET)?)\.?\s*(?:n[°o]\.?\s*)?[:.]?[ ]{0,40}"
+    r"((?:[A-Z]{2}[ .]?)?\d(?:[ .]?[0-9A-Z]){7,13})(?![0-9A-Z])"
 )
 _TOTAL_ANY = re.compile(r"(?i)\btotal\b|\bsumme\b|\bbetrag\b|d[ée]signation|description")
 

@@ -11,6 +11,7 @@ import pytest
 from bp_helpers import DATA, text_pdf
 
 from plugins.binder_purchases.extraction import (
+    checks,
     extract_file,
     extract_from_text,
     parse_amount,
@@ -129,18 +130,22 @@ def test_credit_note_and_reverse_charge_text() -> None:
 
 
 def test_invalid_checksums_are_not_trusted() -> None:
-    """A SIREN or VAT number failing its checksum is ignored; an IBAN printed after its label
-    with wrong check digits is kept as printed, with a low confidence for the review."""
+    """Identifiers printed after their label but failing their checksum are read as printed,
+    with a low confidence, and the checks flag them; unlabelled ones are ignored."""
     text = (
         "Société X SAS\nSIREN 732 829 321\nTVA FR45732829320\n"
-        "IBAN FR76 3000 6000 0112 3456 7890 188"
+        "IBAN FR76 3000 6000 0112 3456 7890 188\nRéf. 404 833 049"
     )
     f = extract_from_text(text)
     sup = f["supplier"]
     assert sup["name"] == "Société X SAS"
-    assert sup["siren"] is None and sup["siret"] is None and sup["vat_number"] is None
+    assert (sup["siren"], sup["vat_number"]) == ("732829321", "FR45732829320")
     assert sup["iban"] == "FR7630006000011234567890188"
-    assert f["confidence"]["supplier.iban"] < 0.6
+    for key in ("siren", "vat_number", "iban"):
+        assert f["confidence"][f"supplier.{key}"] < 0.6
+    flagged = {c.field for c in checks.check_invoice(f) if c.code == "bad_identifier"}
+    assert flagged == {"supplier.siren", "supplier.vat_number", "supplier.iban"}
+    assert extract_from_text("Société X SAS\nRéf. 404 833 049")["supplier"]["siren"] is None
 
 
 def test_totals_chosen_by_arithmetic_without_labels() -> None:
