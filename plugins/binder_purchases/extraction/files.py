@@ -9,6 +9,7 @@ from typing import Any
 
 from .einvoice import read_einvoice
 from .errors import InvoiceReadError
+from .fields import CENT, to_decimal
 from .layout import Layout
 from .text import extract_from_layout
 
@@ -44,46 +45,91 @@ def pdf_text(path: Path) -> str:
     return run.stdout.decode("utf-8", "replace") if run.returncode == 0 else ""
 
 
-def tesseract_ocr(path: Path, max_pages: int = 10) -> tuple[str, dict[int, list[dict]]]:
-    """OCR fallback when no OCR engine is handed in (scripts, ``classeur extract``).
+class LocalOcr:
+    """Tesseract run in this process (scripts, ``classeur extract``, no OCR plugin at hand).
 
-    Returns the text and the words with their boxes (normalised to the page) and confidences,
-    from one Tesseract run per page (``fra+eng``), at most ``max_pages`` pages.
+    Pages are rendered (PDF) or loaded (image) once, brought to about 300 dpi, and kept so that
+    a region can be read again (:meth:`region`) for the second pass on totals and header.
     """
-    import pytesseract
-    from PIL import Image
 
-    if path.suffix.lower() == ".pdf":
-        from pdf2image import convert_from_path
+    #: A page narrower than this (pixels, under about 190 dpi on A4) is upscaled.
+    MIN_WIDTH = 1600
+    #: A page wider than this is downscaled (bounded time and memory).
+    MAX_WIDTH = 5000
 
-        images = convert_from_path(str(path), dpi=300, last_page=max_pages)
-    else:
-        images = [Image.open(path)]
-    words: dict[int, list[dict]] = {}
-    for page, img in enumerate(images, start=1):
+    def __init__(self, path: Path, max_pages: int = 10, lang: str = "fra+eng") -> None:
+        from PIL import Image, ImageOps
+
+        self.lang = lang
+        if path.suffix.lower() == ".pdf" or path.open("rb").read(4) == b"%PDF":
+            from pdf2image import convert_from_path
+
+            images = convert_from_path(str(path), dpi=300, last_page=max_pages, grayscale=True)
+        else:
+            with Image.open(path) as im:
+                images = [ImageOps.exif_transpose(im).convert("L")]
+        self.pages: list[Any] = []
+        for img in images:
+            if img.width < self.MIN_WIDTH or img.width > self.MAX_WIDTH:
+                width = self.MIN_WIDTH if img.width < self.MIN_WIDTH else self.MAX_WIDTH
+                img = img.resize((width, round(img.height * width / img.width)), Image.LANCZOS)
+            self.pages.append(img)
+
+    def words(self) -> dict[int, list[dict[str, Any]]]:
+        """Every page's words with their boxes (normalised to the page) and confidences."""
+        return {n: self._read(img, (0.0, 0.0, 1.0, 1.0)) for n, img in enumerate(self.pages, 1)}
+
+    def region(self, page: int, box: tuple[float, float, float, float]) -> list[dict[str, Any]]:
+        """Words of one region of a page read again, enlarged, as one block of text."""
+        if not 1 <= page <= len(self.pages):
+            return []
+        return self._read(self.pages[page - 1], box, scale=1.6, config="--psm 6")
+
+    def _read(
+        self, img: Any, box: tuple[float, float, float, float], scale: float = 1.0, config: str = ""
+    ) -> list[dict[str, Any]]:
+        import pytesseract
+        from PIL import Image
+
         width, height = img.size
+        x0, y0, x1, y1 = (
+            round(box[0] * width),
+            round(box[1] * height),
+            round(box[2] * width),
+            round(box[3] * height),
+        )
+        crop = img.crop((x0, y0, x1, y1)) if (x0, y0, x1, y1) != (0, 0, width, height) else img
+        if scale != 1.0:
+            crop = crop.resize(
+                (round(crop.width * scale), round(crop.height * scale)), Image.LANCZOS
+            )
         data = pytesseract.image_to_data(
-            img, lang="fra+eng", output_type=pytesseract.Output.DICT, timeout=120
+            crop, lang=self.lang, config=config, output_type=pytesseract.Output.DICT, timeout=120
         )
         items = []
         for i, text in enumerate(data["text"]):
             conf = float(data["conf"][i])
             if not text.strip() or conf < 0:
                 continue
-            x, y, w, h = (data[k][i] for k in ("left", "top", "width", "height"))
+            left, top = data["left"][i] / scale + x0, data["top"][i] / scale + y0
+            w, h = data["width"][i] / scale, data["height"][i] / scale
             items.append(
                 {
                     "text": text,
-                    "x0": x / width,
-                    "y0": y / height,
-                    "x1": (x + w) / width,
-                    "y1": (y + h) / height,
+                    "x0": left / width,
+                    "y0": top / height,
+                    "x1": (left + w) / width,
+                    "y1": (top + h) / height,
                     "conf": conf / 100,
                 }
             )
-        words[page] = items
-    layout = Layout.from_words(words)
-    return layout.text, words
+        return items
+
+
+def tesseract_ocr(path: Path, max_pages: int = 10) -> tuple[str, dict[int, list[dict]]]:
+    """The text and the words (with boxes and confidences) of a scan, OCRed here."""
+    words = LocalOcr(path, max_pages).words()
+    return Layout.from_words(words).text, words
 
 
 def _usable(text: str) -> bool:
@@ -97,6 +143,7 @@ def extract_file(
     text: str | None = None,
     ocr: Callable[[Path], str] | None = None,
     ocr_words: dict[int, list[dict[str, Any]]] | None = None,
+    reocr: Callable[[int, tuple[float, float, float, float]], list[dict[str, Any]]] | None = None,
     template: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Read one invoice file (PDF, image or XML) into the fields dictionary.
@@ -105,8 +152,11 @@ def extract_file(
     ``use_einvoice``; else ``text`` when given (source "text"); else the PDF text layer read
     with its layout; and when that holds no usable text, the OCR: ``ocr_words`` (the OCR
     plugin's words with their boxes, ``{page: [word, ...]}``) when given, else the text of
-    ``ocr(path)``, else Tesseract run here (source "ocr"). ``template`` is a supplier template
-    (``templates.learn_template``): tried first, kept only when its reading adds up.
+    ``ocr(path)``, else Tesseract run here (source "ocr"). When a scan's totals do not add up,
+    its totals and header zones are read again (``reocr(page, box)`` returns the words of a
+    region; Tesseract run here by default) and the second reading is kept if it adds up.
+    ``template`` is a supplier template (``templates.learn_template``): kept only when its
+    reading adds up.
     Raises ``InvoiceReadError`` (French message) for an unsafe or unreadable file.
     """
     path = Path(path)
@@ -127,9 +177,15 @@ def extract_file(
                 return fields
     if is_xml:
         raise InvoiceReadError("Ce fichier XML n'est pas une facture électronique reconnue.")
-    layout = read_layout(path, text=text, ocr=ocr, ocr_words=ocr_words, is_pdf=is_pdf)
+    local: list[LocalOcr] = []
+    layout = read_layout(path, text=text, ocr=ocr, ocr_words=ocr_words, is_pdf=is_pdf, local=local)
     source = layout.source
     fields = extract_from_layout(layout, source=source)
+    if source == "ocr" and not adds_up(fields):
+        if reocr is None and local:
+            reocr = local[0].region
+        if reocr is not None:
+            fields = _second_pass(layout, fields, reocr)
     if template:
         from .templates import apply_template
 
@@ -144,6 +200,7 @@ def read_layout(
     ocr: Callable[[Path], str] | None = None,
     ocr_words: dict[int, list[dict[str, Any]]] | None = None,
     is_pdf: bool | None = None,
+    local: list[LocalOcr] | None = None,
 ) -> Layout:
     """The words and lines of a PDF or image: its text layer, else its OCR (see extract_file)."""
     path = Path(path)
@@ -171,9 +228,73 @@ def read_layout(
     try:
         if ocr is not None:
             return Layout.from_text(ocr(path) or "", source="ocr")
-        _text, words = tesseract_ocr(path)
+        engine = LocalOcr(path)
+        if local is not None:
+            local.append(engine)
+        words = engine.words()
     except InvoiceReadError:
         raise
     except Exception as exc:
         raise InvoiceReadError("La lecture optique (OCR) du document a échoué.") from exc
     return Layout.from_words(words, source="ocr")
+
+
+def adds_up(fields: dict[str, Any]) -> bool:
+    """HT + TVA = TTC (within a cent), all three read."""
+    values = [to_decimal(fields.get(k)) for k in ("total_excl_tax", "total_tax", "total_incl_tax")]
+    if any(v is None for v in values):
+        return False
+    ht, tva, ttc = values
+    return (
+        abs(ht + tva - ttc) <= CENT
+        and (fields.get("confidence") or {}).get("total_incl_tax", 0) >= 0.7
+    )
+
+
+def _second_pass(
+    layout: Layout,
+    fields: dict[str, Any],
+    reocr: Callable[[int, tuple[float, float, float, float]], list[dict[str, Any]]],
+) -> dict[str, Any]:
+    """Read the header and totals zones of a scan again; keep that reading if it adds up."""
+    last = layout.pages or 1
+    zones = [(1, (0.0, 0.0, 1.0, 0.4)), (last, (0.0, 0.45, 1.0, 1.0))]
+    pages: dict[int, list[dict[str, Any]]] = {}
+    for word in layout.words:
+        pages.setdefault(word.page, []).append(word.as_dict())
+    try:
+        for page, box in zones:
+            fresh = reocr(page, box)
+            if not fresh:
+                continue
+            kept = [
+                w
+                for w in pages.get(page, [])
+                if not (
+                    box[0] <= (w["x0"] + w["x1"]) / 2 <= box[2]
+                    and box[1] <= (w["y0"] + w["y1"]) / 2 <= box[3]
+                )
+            ]
+            pages[page] = kept + fresh
+    except Exception:  # noqa: BLE001 - the second pass is a bonus, never a failure
+        return fields
+    second = extract_from_layout(Layout.from_words(pages, source="ocr"), source="ocr")
+    if not adds_up(second):
+        return fields
+    second["reading"] = {**second.get("reading", {}), "second_pass": True}
+    # Keep what the first pass read where the second found nothing.
+    for key, value in fields.items():
+        if key in ("confidence", "reading", "supplier", "buyer"):
+            continue
+        if second.get(key) in (None, [], "") and value not in (None, [], ""):
+            second[key] = value
+            if key in fields["confidence"]:
+                second["confidence"][key] = fields["confidence"][key]
+    for party in ("supplier", "buyer"):
+        for key, value in fields[party].items():
+            if second[party].get(key) is None and value is not None:
+                second[party][key] = value
+                name = f"{party}.{key}"
+                if name in fields["confidence"]:
+                    second["confidence"][name] = fields["confidence"][name]
+    return second

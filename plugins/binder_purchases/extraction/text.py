@@ -455,64 +455,101 @@ class _Reader:
         self._misc()
 
     def _identifiers(self) -> None:
+        """Company identifiers grouped by company, each company given a role.
+
+        Every valid SIRET, SIREN (after a SIREN/RCS label) and VAT number is found; those of one
+        company agree (FRkk + SIREN, SIRET = SIREN + NIC) and are grouped. A company is the
+        seller when its identifiers stand in the seller's legal mentions (share capital, RCS,
+        APE) or at the top of the page, the buyer when they stand in the customer's block or
+        after a customer label; the buyer's identifiers are never the supplier's.
+        """
         sup, buyer = self.f["supplier"], self.f["buyer"]
         text = self.text
-        legal_ctx = re.compile(r"(?i)siren|siret|rcs|r\.c\.s|immatricul|capital|tva|vat|ust|n°")
-        for kind, finder in (("siret", iter_sirets), ("iban", iter_ibans)):
-            for pos, value in finder(text):
-                self.id_spans.append((pos, pos + len(value) + 6))
-                if self._in_buyer(pos):
-                    if kind == "siret":
-                        buyer["siret"] = buyer["siret"] or value
-                    continue
-                if sup[kind] is None:
-                    sup[kind] = value
-                    self.conf[f"supplier.{kind}"] = 0.9 * self._pos_conf(pos, len(value))
+        for pos, value in iter_ibans(text):
+            self.id_spans.append((pos, pos + len(value) + 6))
+            if sup["iban"] is None and not self._in_buyer(pos):
+                sup["iban"] = value
+                self.conf["supplier.iban"] = 0.9 * self._pos_conf(pos, len(value))
         if sup["iban"] is None:
             self._unchecked_iban()
-        vats = []
-        for p, v in iter_vat_numbers(text):
-            self.id_spans.append((p, p + len(v) + 4))
-            if self._in_buyer(p):
-                buyer["vat_number"] = buyer["vat_number"] or v
-            else:
-                vats.append((p, v))
-        if vats:
-            labelled = [
-                (p, v)
-                for p, v in vats
-                if re.search(r"(?i)tva|vat|ust|mwst|steuer|btw|iva", text[max(0, p - 40) : p])
-            ]
-            pos, value = (labelled or vats)[0]
-            sup["vat_number"] = value
-            self.conf["supplier.vat_number"] = (0.95 if labelled else 0.8) * self._pos_conf(
-                pos, len(value)
-            )
-        sirens = []
-        for p, v in iter_sirens(text):
-            ctx = text[max(0, p - 30) : p]
-            if self._in_buyer(p):
-                buyer["siren"] = buyer["siren"] or (v if legal_ctx.search(ctx) else None)
+        found: list[tuple[str, int, str]] = []  # (kind, position, value)
+        for pos, value in iter_sirets(text):
+            found.append(("siret", pos, value))
+        for pos, value in iter_vat_numbers(text):
+            found.append(("vat_number", pos, value))
+        siret_spans = [(p, p + 20) for k, p, _ in found if k == "siret"]
+        for pos, value in iter_sirens(text):
+            if any(a <= pos < b for a, b in siret_spans):
                 continue
-            if re.search(r"(?i)siren|rcs|r\.c\.s|siret|immatricul", ctx):
-                sirens.append((p, v))
-        from_vat = valid_siren((sup["vat_number"] or "")[4:]) if sup["vat_number"] else None
-        # Agreeing identifiers are the strongest evidence: drop a SIRET of another company.
-        other_siret = bool(sup["siret"] and from_vat and from_vat != sup["siret"][:9])
-        if other_siret and any(v == from_vat for _, v in sirens):
-            sup["siret"] = None
-            self.conf.pop("supplier.siret", None)
-        if sirens:
-            sup["siren"] = sirens[0][1]
-            self.conf["supplier.siren"] = 0.95 * self._pos_conf(sirens[0][0], 9)
-        elif sup["siret"]:
-            sup["siren"] = sup["siret"][:9]
-            self.conf["supplier.siren"] = self.conf.get("supplier.siret", 0.9)
-        elif sup["vat_number"] and sup["vat_number"].startswith("FR"):
-            siren = valid_siren(sup["vat_number"][4:])
-            if siren:
-                sup["siren"] = siren
-                self.conf["supplier.siren"] = 0.9 * self.conf.get("supplier.vat_number", 0.9)
+            ctx = text[max(0, pos - 30) : pos]
+            if re.search(r"(?i)siren|rcs|r\.c\.s|siret|immatricul|registre", ctx):
+                found.append(("siren", pos, value))
+        for _kind, pos, value in found:
+            self.id_spans.append((pos, pos + len(value) + 4))
+        companies: dict[str, dict[str, Any]] = {}
+        for kind, pos, value in sorted(found, key=lambda x: x[1]):
+            key = value[:9] if kind in ("siret", "siren") else value
+            if kind == "vat_number" and value.startswith("FR"):
+                key = valid_siren(value[4:]) or value
+            company = companies.setdefault(key, {"ids": {}, "score": 0.0, "first": pos})
+            company["ids"].setdefault(kind, (pos, value))
+            company["score"] += self._role_score(pos, kind)
+        if not companies:
+            self._complete_parties()
+            return
+        ranked = sorted(companies.values(), key=lambda c: (-c["score"], c["first"]))
+        seller = ranked[0] if ranked[0]["score"] > -1.5 else None
+        for company in ranked:
+            target = sup if company is seller else buyer
+            unlabelled = not any(self._in_buyer(p) for p, _ in company["ids"].values())
+            if company is not seller and unlabelled and buyer["siren"] is not None:
+                continue  # a third company: leave it out rather than guess
+            for kind, (pos, value) in company["ids"].items():
+                if target[kind] is None:
+                    target[kind] = value
+                    if target is sup:
+                        base = 0.95 if company["score"] >= 1 else 0.8
+                        if len(ranked) > 1 and ranked[1]["score"] >= company["score"] - 0.5:
+                            base -= 0.15  # two companies hard to tell apart
+                        self.conf[f"supplier.{kind}"] = round(
+                            base * self._pos_conf(pos, len(value)), 2
+                        )
+            if target is sup:
+                if sup["siren"] is None and sup["siret"]:
+                    sup["siren"] = sup["siret"][:9]
+                    self.conf["supplier.siren"] = self.conf["supplier.siret"]
+                vat = sup["vat_number"] or ""
+                if sup["siren"] is None and vat.startswith("FR") and valid_siren(vat[4:]):
+                    sup["siren"] = valid_siren(vat[4:])
+                    self.conf["supplier.siren"] = self.conf["supplier.vat_number"]
+        self._complete_parties()
+
+    def _role_score(self, pos: int, kind: str) -> float:
+        """How much one identifier's place says "seller" (positive) or "buyer" (negative)."""
+        if self._in_buyer(pos):
+            return -3.0
+        i, col = self._line_col(pos)
+        line = self.lines[i]
+        score = 0.5
+        if re.search(
+            r"(?i)capital|\brcs\b|r\.c\.s|\bape\b|\bnaf\b|immatricul|si[èe]ge|registergericht"
+            r"|handelsregister|\bhrb\b|gesch[äa]ftsf[üu]hrer",
+            line,
+        ):
+            score += 1.5
+        before = line[max(0, col - 30) : col]
+        if re.search(r"(?i)tva|vat|ust|mwst|steuer|btw|iva|siren|siret", before):
+            score += 0.3
+        y = self.L[i].y0
+        if self.L[i].page == self.L[0].page and y < 0.25:
+            score += 0.5
+        if y > 0.85:
+            score += 0.5
+        return score
+
+    def _complete_parties(self) -> None:
+        """Checksum-failing identifiers, derived identifiers, countries and names."""
+        sup, buyer = self.f["supplier"], self.f["buyer"]
         self._unchecked_ids()
         if buyer["siret"] and not buyer["siren"]:
             buyer["siren"] = buyer["siret"][:9]
