@@ -181,14 +181,14 @@ _LEGAL_FORMS = (
 )
 _LEGAL_FORM = re.compile(rf"(?i)\b(?:{_LEGAL_FORMS})\b")
 _NOT_NAME = re.compile(
-    r"(?i)^(?:facture|invoice|rechnung|avoir|credit\s+note|gutschrift|page|date|devis|original"
+    r"(?i)^(?:facture|factuur|invoice|rechnung|avoir|credit\s+note|gutschrift|page|date|devis|original"
     r"|duplicata|tax\s+invoice|conditions?|r[èe]glement|paiement|payment|adresse|client|t[ée]l"
     r"|fax|e-?mail|mail|site|web|contact|objet|r[ée]f|votre|vos|notre|nos|merci|total|montant"
     r"|description|d[ée]signation|qt[ée]|quantit|prix|tva|vat|siret|siren|rcs|iban|bic|code"
     r"|commande|livraison|bon|n[°º]|num[ée]ro|capital|si[èe]ge|stylesheet|zugferd|codelisten"
     r"|anwendungs|w[äa]hrung|nummer|globale|verk[äa]ufer|k[äa]ufer|telefon|steuernummer|ust"
     r"|handelsrechnung|qualifizierung|bill|ship|sold|customer|mentions|escompte|p[ée]nalit"
-    r"|\(c\)|www\.|http|france\b|deutschland|germany|[àa]\s|de\s|du\s|le\s|la\s|les\s|au\s)"
+    r"|\(c\)|www\.|http|france\b|deutschland|germany|incoterm|id\b|line\s|ligne\s|tel\b)"
 )
 _RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 _BARE_RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)(?![\d.,%])")
@@ -609,11 +609,28 @@ class _Reader:
             return 1.0
         return 0.6 + 0.4 * self._conf_of(i, col, col + length)
 
+    def _name_like(self, chunk: str) -> bool:
+        """A company name: capitalised words, not a label, an address or a phrase."""
+        if len(chunk) < 2 or len(chunk) > 60 or not (chunk[0].isupper() or chunk[0].isdigit()):
+            return False
+        folded = _fold(chunk).lower()
+        if _NOT_NAME.match(folded) or _ADDRESS.search(folded):
+            return False
+        if re.search(r"\d{3,}|@|www\.|https?:|:|€|\d+[.,]\d{2}|\.{2,}", chunk):
+            return False
+        letters = re.findall(r"[A-Za-zÀ-ÿ]", chunk)
+        return len(letters) >= 2 and len(chunk.split()) <= 7
+
     def _supplier_name(self) -> None:
+        """The seller's name: big letters at the top, a legal form, the web site's domain."""
         sup = self.f["supplier"]
         candidates: list[tuple[float, str]] = []
         heights = sorted(line.y1 - line.y0 for line in self.L[:60]) or [0.01]
         median_h = heights[len(heights) // 2] or 0.01
+        domains = {
+            re.sub(r"[^a-z0-9]", "", d)
+            for d in re.findall(r"(?i)(?:www\.|@|https?://)([a-z0-9-]+)\.", self.text)
+        }
         first_page = [i for i, line in enumerate(self.L[:80]) if line.page == self.L[0].page]
         for i in first_page:
             line = self.L[i]
@@ -623,11 +640,7 @@ class _Reader:
                 if self._in_buyer(pos):
                     continue
                 chunk = re.split(r"\s[-–|•]\s|,\s", cell.text)[0].strip(" :-")
-                if len(chunk) < 3 or _NOT_NAME.match(_fold(chunk).lower()):
-                    continue
-                if re.search(r"\d{3,}|@|www\.|https?:|:|€|\d+[.,]\d{2}", chunk):
-                    continue
-                if not re.search(r"[A-Za-zÀ-ÿ]{2,}", chunk) or len(chunk) > 60:
+                if not self._name_like(chunk):
                     continue
                 score = 1.0 - min(top, 1.0) * 2
                 if _LEGAL_FORM.search(chunk):
@@ -639,14 +652,18 @@ class _Reader:
                     score += 0.1
                 if i > 0 and _SELLER_LABELS.search(self.lines[i - 1]):
                     score += 1.0
+                squashed = re.sub(r"[^a-z0-9]", "", _fold(_LEGAL_FORM.sub("", chunk)).lower())
+                if len(squashed) >= 3 and any(squashed in d or d in squashed for d in domains):
+                    score += 1.2
                 candidates.append((score, chunk))
         # "X SARL au capital de ..." in the legal mentions names the seller.
         for m in re.finditer(
             r"(?im)^\s*([A-Z][\w&'. -]{2,60}?)[, -]+(?:" + _LEGAL_FORMS + r")\b[^\n]{0,20}capital",
             self.text,
         ):
-            if not self._in_buyer(m.start(1)) and not _NOT_NAME.match(_fold(m.group(1)).lower()):
-                candidates.append((1.6, m.group(1).strip()))
+            name = m.group(1).strip()
+            if not self._in_buyer(m.start(1)) and self._name_like(name):
+                candidates.append((1.6, name))
         if candidates:
             score, name = max(candidates, key=lambda c: c[0])
             sup["name"] = name
@@ -662,8 +679,10 @@ class _Reader:
             for c in self.cells[i]:
                 if not x0 <= c.x0 < x1:
                     continue
-                text = _BUYER_LABELS.sub("", c.text).strip(" :-")
-                if len(text) < 3 or re.search(r"\d{2,}|@", text) or _NOT_NAME.match(_fold(text)):
+                label = _BUYER_LABELS.match(c.text)
+                text = c.text[label.end() :] if label else c.text
+                text = text.strip(" :-")
+                if not self._name_like(text):
                     continue
                 buyer["name"] = text
                 self.conf["buyer.name"] = 0.6
@@ -1217,6 +1236,11 @@ class _Reader:
 _ITEMS_HEADER = re.compile(
     r"(?i)d[ée]signation|description|\bqt[ée]\b|quantit|\bqty\b|prix\s+unit|\bp\.?\s?u\.?\b"
     r"|unit\s+price|\barticle\b|\bmenge\b|beschreibung|einzelpreis|\bpos\.?\b|libell[ée]"
+)
+_ADDRESS = re.compile(
+    r"\b(?:rue|avenue|av\.|bd|boulevard|chemin|all[ée]e|impasse|place|route|quai|cours|zone|zi|za"
+    r"|bp|cs|cedex|lieu-dit|lotissement|r[ée]sidence|b[âa]timent|bat\.|strasse|stra[ßs]e|str\."
+    r"|weg|platz|street|road|suite|floor)\b|^\d+\s*(?:bis|ter)?\s*,?\s+\w"
 )
 _UNCHECKED_ID = re.compile(
     r"(?i)(?:\bTVA\b(?:\s+intra\w*)?|\bVAT\b(?:\s+(?:no|number|id|reg\w*))?|USt[\w.-]*|MwSt[\w.-]*"
