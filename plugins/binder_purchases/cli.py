@@ -12,13 +12,24 @@ import click
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-einvoice", is_flag=True, help="Ignorer le XML de facture électronique.")
 @click.option("--json", "as_json", is_flag=True, help="Écrire les champs en JSON.")
-def extract(file: Path, no_einvoice: bool, as_json: bool) -> None:
+@click.option(
+    "--layout", is_flag=True, help="Afficher la mise en page lue (lignes et colonnes), sans champs."
+)
+def extract(file: Path, no_einvoice: bool, as_json: bool, layout: bool) -> None:
     """Read one invoice file (PDF, image, XML) and print its fields."""
     from plugins.binder_purchases.extraction import InvoiceReadError, extract_file
     from plugins.binder_purchases.fields import sanitize_extracted
 
     if not file.is_file():
         raise click.ClickException(f"Fichier introuvable : {file}")
+    if layout:
+        from plugins.binder_purchases.extraction.files import read_layout
+
+        try:
+            click.echo(read_layout(file).text)
+        except InvoiceReadError as exc:
+            raise click.ClickException(exc.message) from exc
+        return
     try:
         fields = extract_file(file, use_einvoice=not no_einvoice)
     except InvoiceReadError as exc:
@@ -40,6 +51,8 @@ def extract(file: Path, no_einvoice: bool, as_json: bool) -> None:
         ("Total HT", fields.get("total_excl_tax")),
         ("TVA", fields.get("total_tax")),
         ("Total TTC", fields.get("total_incl_tax")),
+        ("Net à payer", fields.get("amount_due")),
+        ("Client", (fields.get("buyer") or {}).get("name")),
         ("Source", fields.get("source")),
     ):
         click.echo(f"{label:12} {value if value is not None else '—'}")

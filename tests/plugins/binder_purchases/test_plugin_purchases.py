@@ -592,6 +592,9 @@ def test_plugin_cli_extract_json_on_pdf_and_xml(tmp_path):
     assert "pas une facture électronique" in run.stderr
     assert run.stdout == ""
     assert not (tmp_path / "classeur.db").exists()  # no app, no database
+    run = _classeur("extract", str(pdf), "--layout", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "CLI-1" in run.stdout and "{" not in run.stdout  # the page's lines, not the fields
 
 
 def test_a_rejected_validated_invoice_is_corrected_on_the_review_page_and_resent(
