@@ -85,6 +85,8 @@ _DATE_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|zahlungsziel|pay\s+by|paiement\s+(?:avant|le|au)|pr[ée]lev[ée]e?\s+le"
             r"|pr[ée]l[èe]vement\s+(?:le|du|effectu[ée])|d[ée]bit[ée]e?\s+le|avant\s+le"
             r"|date\s+de\s+(?:r[èe]glement|paiement)\s+pr[ée]vue|netto\s+bis|bis\s+zum"
+            r"|soit\s+le|au\s+plus\s+tard|exigib|[àa]\s+r[ée]gler\s+pour|date\s+de\s+paiement"
+            r"|zahlungstermin|zahlungsfrist|terme\s+[ée]chu|payment\s+date|pay\s+before"
         ),
     ),
     (
@@ -779,6 +781,8 @@ class _Reader:
                                     )
                                 )
                                 break
+        if not cands:
+            cands = self._unlabelled_number()
         if cands:
             best = max(cands, key=lambda c: (c.score, -c.line))
             self.f["invoice_number"] = best.value
@@ -789,6 +793,32 @@ class _Reader:
             if any(c.value != best.value and c.score >= best.score - 0.05 for c in cands):
                 conf -= 0.15
             self.conf["invoice_number"] = round(max(conf, 0.3), 2)
+
+    def _unlabelled_number(self) -> list[_Cand]:
+        """A reference standing alone near the title "FACTURE" at the top of the first page."""
+        title = None
+        for i, line in enumerate(self.lines[:40]):
+            if re.search(r"(?i)^\s*(?:facture|invoice|rechnung|avoir)\b", line.strip()):
+                title = i
+                break
+        out = []
+        for i, line in enumerate(self.L[:60]):
+            if line.page != self.L[0].page or line.y0 > 0.4:
+                continue
+            for cell in self.cells[i]:
+                token = cell.text.strip()
+                if not re.fullmatch(r"[A-Z0-9][A-Z0-9\-/_.]{3,20}", token, re.I):
+                    continue
+                digits = sum(ch.isdigit() for ch in token)
+                if digits < 3 or not self._number_like(token):
+                    continue
+                if re.fullmatch(r"\d{5}|0\d{9}|\d{2}(?:[ .]\d{2}){4}", token):
+                    continue  # a postcode or a phone number
+                if not re.search(r"[A-Z\-/_]", token, re.I) and digits < 5:
+                    continue
+                near = title is not None and abs(i - title) <= 3
+                out.append(_Cand(0.5 if near else 0.35, token, i, 1.0))
+        return out
 
     # -- dates -----------------------------------------------------------------------------
     @staticmethod

@@ -176,3 +176,21 @@ def test_layout_from_words_groups_two_columns_into_one_line(source: str) -> None
     total_line = layout.lines[1]
     assert "   " in total_line.text  # far-apart words stay in separate cells
     assert total_line.words_in(total_line.text.index("510"), len(total_line.text))[0].conf == 0.4
+
+
+def test_unlabelled_number_near_the_title_and_due_date_terms() -> None:
+    text = (
+        "PLOMBERIE ROUX SARL                               FACTURE\n"
+        "4 rue Neuve, 69003 Lyon                           PR-2026-0311\n"
+        "SIRET 732 829 320 00074\n\n"
+        "Lyon, le 4 mars 2026\n"
+        "Règlement à 30 jours, soit le 03/04/2026\n"
+        "                                        Total HT        100,00\n"
+        "                                        TVA 20 %         20,00\n"
+        "                                        Total TTC       120,00\n"
+    )
+    f = extract_from_text(text)
+    assert f["invoice_number"] == "PR-2026-0311"
+    assert f["confidence"]["invoice_number"] < 0.9
+    assert f["invoice_date"] == "2026-03-04"
+    assert f["due_date"] == "2026-04-03"
