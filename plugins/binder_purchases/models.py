@@ -1,8 +1,10 @@
-"""Tables of the ``binder_purchases`` plugin: each company's chart of accounts and suppliers."""
+"""Tables of the ``binder_purchases`` plugin: each company's chart of accounts and suppliers,
+and the suppliers' templates (where each one prints the fields of its invoices)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,3 +67,27 @@ class Supplier(Base):
             "vat_number": self.vat_number,
             "iban": self.iban,
         }
+
+
+class SupplierTemplate(Base):
+    """A supplier's template ("modèle fournisseur", ``extraction.templates``): where its
+    invoices print each header field, learned from its last validated invoice with a layout,
+    and used to read its next ones. One per supplier; the firm is kept to scope the lookup."""
+
+    __tablename__ = "binder_purchases_supplier_templates"
+    __table_args__ = (UniqueConstraint("supplier_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int] = mapped_column(
+        ForeignKey("binder_purchases_suppliers.id", ondelete="CASCADE")
+    )
+    #: The template dictionary (``learn_template``), JSON.
+    template: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    learned_from_document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL")
+    )
+    learned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Invoices read with the template, and readings it refused (layout or totals differ).
+    uses: Mapped[int] = mapped_column(default=0)
+    rejections: Mapped[int] = mapped_column(default=0)

@@ -371,12 +371,16 @@ def extract_document(document: Document, text: str, path: Path) -> dict[str, Any
     from plugins.binder_purchases.extraction import InvoiceReadError, extract_file
     from plugins.binder_purchases.extraction.fields import empty_fields
     from plugins.binder_purchases.fields import sanitize_extracted
+    from plugins.binder_purchases.supplier_templates import reread_with_template
 
     try:
         # The library reads the e-invoice, else the PDF text layer; for a scan it is handed
         # the text the core's OCR plugin already read (never a second OCR). The core sets
         # ``document.text_source`` only after this hook, so "ocr" is known from the library.
-        fields = extract_file(path, ocr=lambda _path: text)
+        options: dict[str, Any] = {"ocr": lambda _path: text}
+        fields = extract_file(path, **options)
+        # The supplier's template, when one was learned, re-reads its header fields.
+        fields = reread_with_template(document, path, fields, options)
     except InvoiceReadError as exc:
         log.info("document %s: invoice not read: %s", document.id, exc.message)
         fields = empty_fields("text")
@@ -596,16 +600,21 @@ def summary(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def after_validation(document: Document) -> None:
-    """Remember the supplier of a validated invoice, commit, then queue the model training."""
+    """Remember the supplier of a validated invoice and learn its template, commit, then
+    queue the model training."""
+    from plugins.binder_purchases.supplier_templates import learn_from_validated
+
     binder = db.session.get(Binder, document.binder_id)
     if binder is None or binder.type != BINDER_TYPE:
         return
+    supplier = None
     try:
-        remember_supplier(document)
+        supplier = remember_supplier(document)
         db.session.commit()
     except Exception:
         db.session.rollback()
         log.exception("supplier memory of document %s failed", document.id)
+    learn_from_validated(document, supplier)
     runner = classeur().tasks
     if runner is not None:
         runner.submit(TRAIN_TASK, document.firm_id)

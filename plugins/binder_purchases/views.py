@@ -415,6 +415,7 @@ def _render_review(
     db.session.commit()  # the chart may have been seeded on first use
     return render_template(
         "binder_purchases/review.html",
+        read_with_template=(fields.get("reading") or {}).get("method") == "template",
         document=document,
         binder=binder,
         company=company,
@@ -540,12 +541,34 @@ def account(company_id: int, account_id: int) -> Any:
 @bp.route("/companies/<int:company_id>/suppliers")
 @requires("companies.read")
 def suppliers(company_id: int) -> Any:
-    """Tab "Fournisseurs": the supplier directory and what Classeur remembers of each."""
+    """Tab "Fournisseurs": the supplier directory and what Classeur remembers of each (its
+    account, VAT code and template)."""
+    from plugins.binder_purchases.supplier_templates import templates_by_supplier
+
     company = scoping.get_company(company_id)
+    rows = services.suppliers(company)
     return render_template(
         "binder_purchases/suppliers.html",
         company=company,
         tabs=classeur().company_tabs,
         active_tab="suppliers",
-        suppliers=services.suppliers(company),
+        suppliers=rows,
+        templates=templates_by_supplier([s.id for s in rows]),
+        may_forget=_may_write(),
     )
+
+
+@bp.route("/companies/<int:company_id>/suppliers/forget-template", methods=["POST"])
+@requires("accounting.write")
+def forget_supplier_template(company_id: int) -> Any:
+    """Forget the template of the supplier ``supplier_id`` (form field): its next invoices
+    are read without it, until the validation of one of them teaches it again."""
+    from plugins.binder_purchases.supplier_templates import forget_template
+
+    company = scoping.get_company(company_id)
+    supplier_id = request.form.get("supplier_id", type=int)
+    if supplier_id is None or not forget_template(company.id, supplier_id):
+        abort(404)
+    db.session.commit()
+    flash(_("Modèle du fournisseur oublié."), "success")
+    return redirect(url_for("binder_purchases.suppliers", company_id=company.id))
