@@ -919,11 +919,31 @@ class _Reader:
         ):
             spans.append((m.start(), m.end()))
         masked = _mask(self.text, spans)
+        if self.ocr:
+            # OCR splits "14,99" into "14, 99" or "14 ,99": join them (same length).
+            masked = re.sub(r"(\d)([,.]) (\d{2})(?!\d)", r"\1\2\3 ", masked)
+            masked = re.sub(r"(\d) ([,.])(\d{2})(?!\d)", r"\1\2\3 ", masked)
         by_line: dict[int, list[_Amount]] = {}
         for start, end, value in iter_amounts(masked):
             line, col = self._line_col(start)
             conf = self._conf_of(line, col, col + end - start) if self.ocr else 1.0
             by_line.setdefault(line, []).append(_Amount(line, col, col + end - start, value, conf))
+        if self.ocr:
+            # A decimal separator lost by the OCR ("410€" for "4,10 €") on a line of totals:
+            # the cents are implied, at a lower confidence; the arithmetic decides.
+            totals = (_HT, _TVA, _TTC, _DUE_AMOUNT)
+            for m in re.finditer(r"(?<![\d.,])(\d{3,8})(?=\s?€|\s*$|\s{2,})", masked, re.M):
+                line, col = self._line_col(m.start())
+                if not any(p.search(self.lines[line]) for p in totals):
+                    continue
+                taken = by_line.get(line, [])
+                if any(a.start <= col < a.end for a in taken):
+                    continue
+                value = Decimal(m.group(1)) / 100
+                conf = 0.5 * self._conf_of(line, col, col + len(m.group(1)))
+                taken.append(_Amount(line, col, col + len(m.group(1)), value, conf))
+                taken.sort(key=lambda a: a.start)
+                by_line[line] = taken
         return by_line
 
     def _labelled(
@@ -1043,7 +1063,7 @@ class _Reader:
             tva.append(_Cand(1.1, total, conf=min(c.conf for c in by_rate.values())))
             for r, cand in by_rate.items():
                 base = rows[r][0] if r in rows and rows[r][1] == cand.value else None
-                rows.setdefault(r, (base, cand.value))  # type: ignore[arg-type]
+                rows[r] = (base, cand.value)  # type: ignore[assignment]
         self.per_rate = {r: (b, a) for r, (b, a) in rows.items()}
         row_base = sum((b for b, _ in rows.values() if b is not None), Decimal(0))
         row_tax = sum((a for _, a in rows.values()), Decimal(0))
@@ -1200,6 +1220,9 @@ class _Reader:
         if t == 0:
             lines.append({"rate": "0.00", "base": fmt_amount(h), "amount": "0.00"})
         elif rows and abs(sum((a for _, a in rows.values()), Decimal(0)) - t) <= CENT:
+            if any(b is None for b, _ in rows.values()):
+                bases = self._item_bases(by_line, h, {r: a for r, (_, a) in rows.items()})
+                rows = {r: (bases.get(r, b), a) for r, (b, a) in rows.items()}
             lines = [
                 {"rate": fmt_amount(r), "base": fmt_amount(b), "amount": fmt_amount(a)}
                 for r, (b, a) in sorted(rows.items(), reverse=True)
@@ -1219,6 +1242,30 @@ class _Reader:
         if lines:
             self.f["vat_lines"] = lines
             self.conf["vat_lines"] = 0.9 if t == 0 or len(lines) == 1 else 0.85
+
+    def _item_bases(
+        self, by_line: dict[int, list[_Amount]], h: Decimal, taxes: dict[Decimal, Decimal]
+    ) -> dict[Decimal, Decimal]:
+        """VAT bases from the lines of the invoice: each line's amount summed by its rate.
+
+        Kept only when the sums add up to the total HT and each gives its rate's VAT amount.
+        """
+        sums: dict[Decimal, Decimal] = {}
+        for i, line in enumerate(self.lines):
+            amounts = by_line.get(i, [])
+            if not amounts or any(p.search(line) for p in (_HT, _TVA, _TTC, _DUE_AMOUNT)):
+                continue
+            rates = {Decimal(m.group(1).replace(",", ".")) for m in _RATE.finditer(line)}
+            rates &= set(taxes)
+            if len(rates) == 1:
+                rate = next(iter(rates))
+                sums[rate] = sums.get(rate, Decimal(0)) + amounts[-1].value
+        if set(sums) != set(taxes) or abs(sum(sums.values(), Decimal(0)) - h) > CENT:
+            return {}
+        for rate, base in sums.items():
+            if abs(base * rate / 100 - taxes[rate]) > Decimal("0.01") * (1 + len(self.lines) // 20):
+                return {}
+        return sums
 
     # -- the rest --------------------------------------------------------------------------
     def _misc(self) -> None:
