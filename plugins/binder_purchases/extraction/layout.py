@@ -11,6 +11,7 @@ every character of the rendering maps back to its word.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +97,7 @@ class Layout:
 
     def __init__(self, words: list[Word], *, source: str = "text") -> None:
         self.source = source
-        self.words = [w for w in words if w.text.strip()]
+        self.words = [w for w in (_without_leaders(w) for w in words) if w.text.strip()]
         self.lines = _group_lines(self.words)
         for line in self.lines:
             _render(line)
@@ -182,6 +183,27 @@ class Layout:
                         )
                     col += len(token) + 1
         return cls(words, source=source)
+
+
+_LEADERS = re.compile(r"[.…_·\-–—=*]{3,}")
+
+
+def _without_leaders(word: Word) -> Word:
+    """Dot leaders ("Date ........ 12/03/2026") are not words: drop them, or trim them."""
+    if not _LEADERS.search(word.text):
+        return word
+    text = _LEADERS.sub(" ", word.text).strip()
+    if text == word.text.strip():
+        return word
+    if not text:
+        return Word("", word.x0, word.y0, word.x1, word.y1, word.page, word.conf, word.aspect)
+    # Keep the box of the part that is left, in proportion to its characters.
+    lead = len(word.text) - len(word.text.lstrip(".…_·-–—=* "))
+    width = (word.x1 - word.x0) / max(len(word.text), 1)
+    x0 = word.x0 + lead * width
+    return Word(
+        text, x0, word.y0, x0 + len(text) * width, word.y1, word.page, word.conf, word.aspect
+    )
 
 
 def parse_bbox_xhtml(data: bytes) -> list[Word]:

@@ -861,6 +861,11 @@ class _Reader:
             left_start = prev_end.get(i, 0)
             prev_end[i] = col + length
             left = line[max(left_start, col - 50) : col]
+            if not left.strip() and cell is not None and cell.start == col:
+                # Label far to the left (right-margin values): the previous cell of the line.
+                before = [c for c in self.cells[i] if c.end <= col and c.start >= left_start]
+                if before:
+                    left = before[-1].text + " "
             kind, _pos = self._kind_of(left)
             # "du 01/01/2026 au 31/01/2026": both ends of a period.
             after = line[col + length : col + length + 6]
@@ -1100,10 +1105,13 @@ class _Reader:
             if guess is not None:
                 best, conf = guess, 0.6
         if best is None and c_pool and not ht and not [t for t in tva if t.value]:
-            # One total and no VAT printed anywhere: nothing is taxed.
+            # One total and no VAT amount: nothing is taxed (said, or no VAT printed at all).
             c = max(c_pool, key=lambda c: c.score)
-            if c.value > 0 and not re.search(r"(?i)\btva\b|\bvat\b|mwst|ust\b|\bbtw\b", self.text):
-                best, conf = (1.0, _Cand(0.5, c.value), _Cand(0.5, Decimal(0)), c), 0.5
+            exempt = _REGIME[3][1].search(self.text) or _REGIME[0][1].search(self.text)
+            untaxed = not re.search(r"(?i)\btva\b|\bvat\b|mwst|ust\b|\bbtw\b", self.text)
+            if c.value > 0 and (exempt or untaxed):
+                best = (1.0, _Cand(0.5, c.value), _Cand(0.5, Decimal(0)), c)
+                conf = 0.9 if exempt else 0.5
         if best is None:
             for key, cands in (
                 ("total_excl_tax", ht),
