@@ -84,6 +84,7 @@ _DATE_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|due\s+(?:date|on|by)|payment\s+due|\bdue\b|f[äa]llig|zahlbar\s+(?:bis|am)"
             r"|zahlungsziel|pay\s+by|paiement\s+(?:avant|le|au)|pr[ée]lev[ée]e?\s+le"
             r"|pr[ée]l[èe]vement\s+(?:le|du|effectu[ée])|d[ée]bit[ée]e?\s+le|avant\s+le"
+            r"|date\s+de\s+pr[ée]l[èe]vement|date\s+du\s+pr[ée]l[èe]vement"
             r"|date\s+de\s+(?:r[èe]glement|paiement)\s+pr[ée]vue|netto\s+bis|bis\s+zum"
             r"|soit\s+le|au\s+plus\s+tard|exigib|[àa]\s+r[ée]gler\s+pour|date\s+de\s+paiement"
             r"|zahlungstermin|zahlungsfrist|terme\s+[ée]chu|payment\s+date|pay\s+before"
@@ -166,7 +167,8 @@ _BUYER_LABELS = re.compile(
     r"|\bdestinataire|\blivr[ée]e?\s+[àa]|\badresse\s+de\s+(?:facturation|livraison)"
     r"|\bbill(?:ed)?\s+to|\bship\s+to|\bcustomer\b|\bsold\s+to|\brechnungsempf[äa]nger"
     r"|\bwarenempf[äa]nger|\bk[äa]ufer\b|\bkunde\b|\blieferanschrift|\bvos\s+identifiants"
-    r"|\bvos\s+r[ée]f[ée]rences|\bacheteur|\bbuyer\b|\bpour\s*:|\ban\s*:|\bdoit\b|\bmessieurs)"
+    r"|\bvos\s+r[ée]f[ée]rences|\bacheteur|\bbuyer\b|\bpour\s*:|\ban\s*:|\bdoit\b|\bmessieurs"
+    r"|[àa]\s+l'attention\s+de)"
 )
 _BUYER_ID_LABEL = re.compile(
     r"(?i)(?:tva|vat|siret|siren|ust\S*|id)\s+(?:intra\w*\s+)?(?:du\s+)?(?:client|acheteur|customer"
@@ -543,10 +545,13 @@ class _Reader:
         if re.search(r"(?i)tva|vat|ust|mwst|steuer|btw|iva|siren|siret", before):
             score += 0.3
         y = self.L[i].y0
+        x = self.L[i].x_at(col)
         if self.L[i].page == self.L[0].page and y < 0.25:
             score += 0.5
+            if x > 0.45 and y > 0.08:
+                score -= 0.6  # where the window envelope shows the recipient's address
         if y > 0.85:
-            score += 0.5
+            score += 1.0  # the footer's legal mentions are the seller's
         return score
 
     def _complete_parties(self) -> None:
@@ -860,12 +865,14 @@ class _Reader:
             cell = self._cell_at(i, col)
             left_start = prev_end.get(i, 0)
             prev_end[i] = col + length
-            left = line[max(left_start, col - 50) : col]
-            if not left.strip() and cell is not None and cell.start == col:
-                # Label far to the left (right-margin values): the previous cell of the line.
+            if cell is not None and cell.start == col:
+                # The value starts its cell: its label is the previous cell of the line, however
+                # far ("À payer avant le ........ 30/06/2026").
                 before = [c for c in self.cells[i] if c.end <= col and c.start >= left_start]
-                if before:
-                    left = before[-1].text + " "
+                left = before[-1].text + " " if before else ""
+            else:
+                start = max(left_start, col - 50, cell.start if cell is not None else 0)
+                left = line[start:col]
             kind, _pos = self._kind_of(left)
             # "du 01/01/2026 au 31/01/2026": both ends of a period.
             after = line[col + length : col + length + 6]
@@ -988,6 +995,15 @@ class _Reader:
                     if rm:
                         value = Decimal(rm.group(1).replace(",", "."))
                         rate = value if value in ALL_RATES else None
+                    elif (
+                        len(right) > 1
+                        and right[0].value in ALL_RATES
+                        and right[0].value
+                        and not line[label_end : right[0].start].strip(" :")
+                    ):
+                        # "TVA 20,00      70,32 €": a bare rate, then the amount.
+                        rate = right[0].value
+                        right = right[1:]
                 if right:
                     out.append(_Cand(1.0, right[-1].value, i, right[-1].conf, rate))
                     if len(right) > 1:
