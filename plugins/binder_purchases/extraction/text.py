@@ -58,7 +58,7 @@ _NUMBER_STRONG = _cellwise(
     r"|\bbeleg-?(?:nummer|nr\.?)\s*[:.]?|\bfactuur-?(?:nummer|nr\.?)\s*[:.]?"
 )
 _NUMBER_TITLE = _cellwise(
-    r"(?i)(?<![\w'])(?:facture|avoir|invoice|rechnung|gutschrift|handelsrechnung)(?:\s*\(\d+\))?"
+    r"(?i)(?<![\w'])(?:facture\s+d'avoir|facture|avoir|invoice|rechnung|gutschrift|handelsrechnung)(?:\s*\(\d+\))?"
     r"(?:\s+(?:n[°º]|nr\.?|no\.?|#))?\s*[:.]?(?=\s)"
 )
 _NUMBER_WEAK = _cellwise(
@@ -70,7 +70,12 @@ _OTHER_REFERENCE = re.compile(
     r"|compte|votre|vos|notre|customer|order|kunden|bestell|auftrag|lieferschein|liefer|steuer"
     r"|ust|mwst|dossier|affaire|projet|lot|colis|suivi|tracking|article|produit|ean|iban"
     r"|abonn|contrat|police|pdl|pce|compteur|ligne|mandat|rum|ics|associ|pr[ée]c[ée]dent"
-    r"|origin|initial)\w*\W*$"
+    r"|origin|initial|licence|agr[ée]ment|certificat|s[ée]rie|adh[ée]rent|membre|dossier)\w*\W*$"
+)
+#: Words before a number label that make it the reference of another invoice.
+_REFERRED = re.compile(
+    r"(?i)(?:\bsur|\bde\s+la|origine|initiale|associ[ée]e?|li[ée]e|rectifi\w*|annul\w*"
+    r"|remplac\w*|\bref\.?|r[ée]f[ée]rence|concerne|\bvotre|\bvos)\W*(?:\w+\W+)?$"
 )
 _NUMBER_VALUE = re.compile(r"[A-Z0-9][A-Z0-9\-/_.]{1,30}", re.I)
 
@@ -84,7 +89,7 @@ _DATE_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"|due\s+(?:date|on|by)|payment\s+due|\bdue\b|f[äa]llig|zahlbar\s+(?:bis|am)"
             r"|zahlungsziel|pay\s+by|paiement\s+(?:avant|le|au)|pr[ée]lev[ée]e?\s+le"
             r"|pr[ée]l[èe]vement\s+(?:le|du|effectu[ée])|d[ée]bit[ée]e?\s+le|avant\s+le"
-            r"|date\s+de\s+pr[ée]l[èe]vement|date\s+du\s+pr[ée]l[èe]vement"
+            r"|date\s+de\s+pr[ée]l[èe]vement|date\s+du\s+pr[ée]l[èe]vement|\b[ée]ch\.|\bdue\b"
             r"|date\s+de\s+(?:r[èe]glement|paiement)\s+pr[ée]vue|netto\s+bis|bis\s+zum"
             r"|soit\s+le|au\s+plus\s+tard|exigib|[àa]\s+r[ée]gler\s+pour|date\s+de\s+paiement"
             r"|zahlungstermin|zahlungsfrist|terme\s+[ée]chu|payment\s+date|pay\s+before"
@@ -481,6 +486,7 @@ class _Reader:
             found.append(("siret", pos, value))
         for pos, value in iter_vat_numbers(text):
             found.append(("vat_number", pos, value))
+        found += self._wrapped_identifiers()
         siret_spans = [(p, p + 20) for k, p, _ in found if k == "siret"]
         for pos, value in iter_sirens(text):
             if any(a <= pos < b for a, b in siret_spans):
@@ -527,6 +533,27 @@ class _Reader:
                     sup["siren"] = valid_siren(vat[4:])
                     self.conf["supplier.siren"] = self.conf["supplier.vat_number"]
         self._complete_parties()
+
+    def _wrapped_identifiers(self) -> list[tuple[str, int, str]]:
+        """A VAT number or SIRET cut by the end of a line ("... TVA : FR26 826" / "662 652")."""
+        out = []
+        for i in range(len(self.lines) - 1):
+            tail = re.search(r"([A-Z]{2}[ ]?\d[\d ]{0,12}|\d[\d ]{2,12})$", self.lines[i].rstrip())
+            head = re.match(r"\s*(\d[\d ]{1,12})", self.lines[i + 1])
+            if not tail or not head or self._gap_below(i) > 1.5:
+                continue
+            joined = tail.group(1) + " " + head.group(1)
+            pos = self.offsets[i] + tail.start(1)
+            for kind, finder in (("vat_number", iter_vat_numbers), ("siret", iter_sirets)):
+                for _p, value in finder(joined):
+                    # Only a number that neither line holds whole.
+                    if value not in re.sub(r"\s", "", self.lines[i] + self.lines[i + 1]):
+                        continue
+                    if not any(
+                        value in re.sub(r"\s", "", x) for x in (tail.group(1), head.group(1))
+                    ):
+                        out.append((kind, pos, value))
+        return out
 
     def _role_score(self, pos: int, kind: str) -> float:
         """How much one identifier's place says "seller" (positive) or "buyer" (negative)."""
@@ -725,6 +752,7 @@ class _Reader:
 
     def _number(self) -> None:
         cands: list[_Cand] = []
+        credit_note = bool(_CREDIT.search("\n".join(self.lines[:25])))
         for i, line in enumerate(self.lines):
             taken: list[tuple[int, int]] = []
             for pattern, base in (
@@ -737,7 +765,14 @@ class _Reader:
                         continue  # taken, or a label spread over two cells
                     taken.append((m.start(), m.end()))
                     score = base
+                    if _REFERRED.search(line[max(0, m.start() - 30) : m.start()]):
+                        # "Avoir sur facture n° FA-12", "Facture d'origine": another invoice.
+                        score -= 0.45
+                    elif credit_note and not re.search(r"(?i)avoir|credit|gutschrift", m.group(0)):
+                        score -= 0.3  # on a credit note, "facture n°" is the original invoice
                     if pattern is _NUMBER_WEAK:
+                        if _ITEMS_HEADER.search(line):
+                            continue  # "Réf." heading a column of article references
                         before = line[max(0, m.start() - 25) : m.start()]
                         if _OTHER_REFERENCE.search(before) or _OTHER_REFERENCE.match(
                             line[m.end() : m.end() + 12]
@@ -749,6 +784,11 @@ class _Reader:
                             continue
                         if _INVOICE_WORDS.search(line[max(0, m.start() - 30) : m.start()]):
                             score = 0.9
+                        elif any(
+                            _NUMBER_TITLE.search(self.lines[j] + " ")
+                            for j in range(max(0, i - 2), i)
+                        ):
+                            score = 0.85  # "FACTURE" just above: "Numéro : FAC-25-0186"
                     if pattern is _NUMBER_TITLE:
                         # "Facture FA-2017-0010": the title followed by its number.
                         after = line[m.end() :]
@@ -1120,9 +1160,10 @@ class _Reader:
             guess = self._guess_totals(by_line)
             if guess is not None:
                 best, conf = guess, 0.6
-        if best is None and c_pool and not ht and not [t for t in tva if t.value]:
+        singles = {c.value for c in ht + c_pool}
+        if best is None and len(singles) == 1 and not [t for t in tva if t.value]:
             # One total and no VAT amount: nothing is taxed (said, or no VAT printed at all).
-            c = max(c_pool, key=lambda c: c.score)
+            c = max(ht + c_pool, key=lambda c: c.score)
             exempt = _REGIME[3][1].search(self.text) or _REGIME[0][1].search(self.text)
             untaxed = not re.search(r"(?i)\btva\b|\bvat\b|mwst|ust\b|\bbtw\b", self.text)
             if c.value > 0 and (exempt or untaxed):
