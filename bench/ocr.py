@@ -2,14 +2,21 @@
 
     .venv/bin/python bench/ocr.py             # 20 pages, as reported in docs/reading.md
     .venv/bin/python bench/ocr.py --pages 4   # quick check
+    .venv/bin/python bench/ocr.py --scan-dpi 200 --no-ocrmypdf   # 200 dpi scans (enlarged)
 
-Builds N imitation scans (A4, 300 dpi, French invoice text, tilt, blur, noise) into one
-image-only PDF, then measures, on the same machine and the same pages:
+Builds N imitation scans (A4, 300 dpi or ``--scan-dpi``, French invoice text, tilt, blur,
+noise) into one image-only PDF, then measures, on the same machine and the same pages:
 
-* ``engine``: ``OcrEngine(processes=2).ocr_pages(...)`` on the PDF (rendering included), warm pool;
+* ``engine``: ``OcrEngine(processes=2).ocr_pages(...)`` on the PDF (rendering included), warm
+  pool, with the page preparation (deskew, resolution, orientation when in doubt) and the words;
+* ``raw``: the same engine with ``preprocess=False`` (no deskew, no resolution change, no
+  orientation): what the preparation costs;
 * ``bound``: the ``tesseract`` command run directly on the page images already rendered from
   that PDF (what the engine OCRs), two processes at a time with ``OMP_THREAD_LIMIT=1``;
 * ``ocrmypdf``: ``ocrmypdf --jobs 2`` on the PDF, if installed.
+
+Then the cost of turning pages: two of the pages lying on their side (90° and 270°) and one
+upside down, each read alone by the engine (seconds, and whether the text came out upright).
 
 Also times the two ways of reading a PDF text layer (pdftotext vs pypdf) on a one-page PDF.
 Each figure is the best of ``--repeat`` rounds, the methods interleaved (the machine is shared);
@@ -96,8 +103,11 @@ def invoice_lines(rng: random.Random, number: int) -> list[str]:
     return lines
 
 
-def scanned_a4(lines: list[str], seed: int) -> Image.Image:
-    """An A4 page at 300 dpi (2480 × 3508) that looks scanned: tilt, blur, noise, specks."""
+def scanned_a4(lines: list[str], seed: int, dpi: int = 300) -> Image.Image:
+    """An A4 page at 300 dpi (2480 × 3508) that looks scanned: tilt, blur, noise, specks.
+
+    With another ``dpi``, the page is then resampled to that resolution (a coarser scanner).
+    """
     rng = random.Random(seed)
     size = (2480, 3508)
     page = Image.new("L", size, 255)
@@ -113,17 +123,31 @@ def scanned_a4(lines: list[str], seed: int) -> Image.Image:
     draw = ImageDraw.Draw(page)
     for _ in range(3000):
         draw.point((rng.randrange(size[0]), rng.randrange(size[1])), fill=rng.choice((0, 90)))
+    if dpi != 300:
+        scaled = (round(size[0] * dpi / 300), round(size[1] * dpi / 300))
+        page = page.resize(scaled, Image.Resampling.LANCZOS)
     return page
 
 
-def build_pdf(folder: Path, count: int) -> tuple[Path, list[list[str]]]:
+def build_pdf(folder: Path, count: int, dpi: int = 300) -> tuple[Path, list[list[str]]]:
     """Write ``count`` scanned pages into one image-only PDF; return it and the page texts."""
     rng = random.Random(42)
     texts = [invoice_lines(rng, n) for n in range(1, count + 1)]
-    pages = [scanned_a4(lines, seed=n) for n, lines in enumerate(texts)]
+    pages = [scanned_a4(lines, seed=n, dpi=dpi) for n, lines in enumerate(texts)]
     pdf = folder / "scans.pdf"
-    pages[0].save(pdf, save_all=True, append_images=pages[1:], resolution=300, quality=85)
+    pages[0].save(pdf, save_all=True, append_images=pages[1:], resolution=dpi, quality=85)
     return pdf, texts
+
+
+def turned_pages(folder: Path, lines: list[str]) -> list[tuple[str, Path]]:
+    """One page scanned on its side both ways and one upside down, as image-only PDFs."""
+    page = scanned_a4(lines, seed=99)
+    found = []
+    for label, angle in (("90°", 90), ("270°", 270), ("180°", 180)):
+        path = folder / f"turned-{angle}.pdf"
+        page.rotate(angle, expand=True).save(path, resolution=300, quality=85)
+        found.append((label, path))
+    return found
 
 
 def render_pages(pdf: Path, folder: Path) -> list[Path]:
@@ -265,15 +289,18 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="parallel processes (default 2)")
     parser.add_argument("--repeat", type=int, default=2, help="rounds, best kept (default 2)")
     parser.add_argument("--no-ocrmypdf", action="store_true", help="skip ocrmypdf")
+    parser.add_argument("--scan-dpi", type=int, default=300, help="scan resolution (300)")
+    parser.add_argument("--no-text-layer", action="store_true", help="skip the text layer")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="classeur-bench-ocr-") as tmp:
         folder = Path(tmp)
-        print("text layer (ms per file): pdftotext -layout | pypdf extract_text")
-        for name, ms_poppler, ms_pypdf in text_layer_timings(folder):
-            print(f"  {name:28} {ms_poppler:7.1f} | {ms_pypdf:7.1f}")
+        if not args.no_text_layer:
+            print("text layer (ms per file): pdftotext -layout | pypdf extract_text")
+            for name, ms_poppler, ms_pypdf in text_layer_timings(folder):
+                print(f"  {name:28} {ms_poppler:7.1f} | {ms_pypdf:7.1f}")
 
-        pdf, texts = build_pdf(folder, args.pages)
+        pdf, texts = build_pdf(folder, args.pages, args.scan_dpi)
         images = render_pages(pdf, folder)
         inspection = inspect_file(pdf)
         page_numbers = list(range(1, inspection.pages + 1))
@@ -282,14 +309,20 @@ def main() -> None:
         best: dict[str, float] = {}
         cpu: dict[str, float] = {}
         outputs: dict[str, list[str]] = {}
-        with OcrEngine(processes=args.jobs) as engine:
+        turned: list[tuple[str, float, float, bool]] = []
+        with (
+            OcrEngine(processes=args.jobs) as engine,
+            OcrEngine(processes=args.jobs, preprocess=False) as raw,
+        ):
             cold, _ = timed(lambda: list(engine.ocr_pages(pdf, inspection, [1, 2]).values()))
+            raw.ocr_pages(pdf, inspection, [1, 2])  # start its pool too
             for round_number in range(args.repeat):
                 methods: dict[str, Callable[[], list[str]]] = {
                     "bound": lambda: run_bound(images, args.jobs),
                     "engine": lambda: list(
                         engine.ocr_pages(pdf, inspection, page_numbers).values()
                     ),
+                    "raw": lambda: list(raw.ocr_pages(pdf, inspection, page_numbers).values()),
                 }
                 if command is not None and round_number == 0:  # slow: one round is enough
                     methods["ocrmypdf"] = lambda: run_ocrmypdf(command, pdf, folder, args.jobs)
@@ -299,13 +332,25 @@ def main() -> None:
                     used = cpu_seconds() - before
                     best[name] = min(best.get(name, seconds), seconds)
                     cpu[name] = min(cpu.get(name, used), used)
+            expected = invoice_lines(random.Random(42), 1)
+            for label, path in turned_pages(folder, expected):
+                turned_inspection = inspect_file(path)
+                before = cpu_seconds()
+                seconds, found = timed(
+                    lambda path=path, ins=turned_inspection: [engine.ocr_pages(path, ins, [1])[1]]
+                )
+                used = cpu_seconds() - before
+                turned.append((label, seconds, used, word_recall([expected], found)))
 
         n = len(page_numbers)
-        print(f"{n} scanned A4 pages at 300 dpi, {args.jobs} processes, best of {args.repeat}")
+        print(
+            f"{n} scanned A4 pages at {args.scan_dpi} dpi, {args.jobs} processes, "
+            f"best of {args.repeat}"
+        )
         print(f"load average at the end: {os.getloadavg()[0]:.1f} (machine shared)")
         print(f"engine first call (pool start + 2 pages): {cold:.2f} s")
         print("method      wall s  wall s/page  x bound   CPU s/page  x bound   word recall")
-        for name in ("bound", "engine", "ocrmypdf"):
+        for name in ("bound", "raw", "engine", "ocrmypdf"):
             if name in best:
                 recall = word_recall(texts, outputs[name])
                 print(
@@ -315,6 +360,13 @@ def main() -> None:
                 )
         if command is None and not args.no_ocrmypdf:
             print("ocrmypdf: not installed")
+        print(
+            f"preparation (engine / raw): wall {best['engine'] / best['raw']:.2f} x, "
+            f"CPU {cpu['engine'] / cpu['raw']:.2f} x"
+        )
+        print("turned pages, one at a time (engine):  wall s   CPU s   word recall")
+        for label, seconds, used, recall in turned:
+            print(f"  {label:36} {seconds:7.2f} {used:7.2f}   {recall:.1%}")
 
 
 if __name__ == "__main__":

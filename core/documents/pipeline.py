@@ -3,11 +3,21 @@
 ``process_document`` is a plain, idempotent task: it claims the document with a
 compare-and-set on its state (received → extracting), so two workers never read the same
 document, and a document left ``extracting`` by a dead process is put back by the recoverer.
+
+The words with positions of OCRed pages (``extract_text`` texts carrying ``.words``) are handed
+to ``extract_fields`` as ``layout`` and kept beside the original, gzipped JSON in
+``storage.derived_dir(sha256) / "ocr-words.json.gz"``, for later steps (a supplier's template is
+learned when the document is validated, days after it was read): :func:`stored_ocr_words`.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -45,8 +55,18 @@ def _claim(document_id: int) -> bool:
     return result.rowcount == 1
 
 
-def read_text(document: Document) -> tuple[list[str], str]:
-    """Text of every page and where it came from (text, ocr, mixed, einvoice)."""
+#: Name of the OCR words file in a document's derived folder.
+OCR_WORDS_FILE = "ocr-words.json.gz"
+
+Layout = dict[int, list[dict[str, Any]]]
+
+
+def read_text(document: Document) -> tuple[list[str], str, Layout | None]:
+    """Text of every page, where it came from (text, ocr, mixed, einvoice), and the OCR words.
+
+    The words are ``{page: [word, ...]}`` for the pages whose OCR text carried ``.words``
+    (see the ``extract_text`` hook), None when no page did.
+    """
     from core.documents.intake import inspection_of
     from core.documents.reading import page_needs_ocr, text_layer
 
@@ -59,9 +79,10 @@ def read_text(document: Document) -> tuple[list[str], str]:
     inspection = inspection_of(document.media_type, document.pages)
     pages = text_layer(path, inspection)
     if inspection.kind == "xml":
-        return pages, "einvoice"
+        return pages, "einvoice", None
     missing = [i + 1 for i, text in enumerate(pages) if page_needs_ocr(text)]
     source = "text"
+    layout: Layout = {}
     if missing:
         ocr = state.hooks.extract_text(
             document=document, path=path, pages=missing, config=dict(cfg)
@@ -70,8 +91,54 @@ def read_text(document: Document) -> tuple[list[str], str]:
             for page, text in ocr.items():
                 if 1 <= page <= len(pages):
                     pages[page - 1] = text
+                    words = getattr(text, "words", None)
+                    if words is not None:
+                        layout[page] = [dict(word) for word in words]
             source = "ocr" if len(missing) == len(pages) else "mixed"
-    return pages, source
+    return pages, source, (layout or None)
+
+
+def save_ocr_words(folder: Path, layout: Layout | None) -> None:
+    """Write ``layout`` as ``folder / OCR_WORDS_FILE`` (atomically); remove it when None."""
+    target = Path(folder) / OCR_WORDS_FILE
+    if layout is None:
+        target.unlink(missing_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"version": 1, "pages": {str(page): words for page, words in layout.items()}}
+    data = gzip.compress(json.dumps(payload, ensure_ascii=False).encode("utf-8"), mtime=0)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".ocr-words-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_ocr_words(folder: Path) -> Layout | None:
+    """The words written by :func:`save_ocr_words` in ``folder``, or None if there are none."""
+    target = Path(folder) / OCR_WORDS_FILE
+    try:
+        payload = json.loads(gzip.decompress(target.read_bytes()))
+    except FileNotFoundError:
+        return None
+    except (OSError, EOFError, ValueError):
+        log.warning("unreadable OCR words file %s", target)
+        return None
+    return {int(page): words for page, words in payload.get("pages", {}).items()}
+
+
+def stored_ocr_words(document: Document) -> Layout | None:
+    """The OCR words of ``document`` kept when it was read: ``{page (1-based): [word, ...]}``.
+
+    Words are dicts ``{"text", "x0", "y0", "x1", "y1", "conf", "block", "line"}`` (page
+    fractions from the top-left corner of the upright page, see the ``extract_text`` hook).
+    Only pages read by OCR appear. None when the document had no OCRed page, was read before
+    words were kept, or its file is unreadable. Needs the application context.
+    """
+    return load_ocr_words(classeur().storage.derived_dir(document.sha256))
 
 
 @task("process_document")
@@ -88,14 +155,15 @@ def process_document(document_id: int) -> str | None:
     # End the read transaction: OCR takes seconds and must not hold the database.
     session.commit()
     try:
-        pages, source = read_text(document)
+        pages, source, layout = read_text(document)
         text = FORM_FEED.join(pages)
         # Plugins may look at where the text came from (text layer, ocr, einvoice).
         document.text = text
         document.text_source = source
+        _keep_ocr_words(document, layout)
         path = state.storage.path(document.sha256)
         fields = state.hooks.extract_fields(
-            document=document, text=text, path=path, binder_type=binder.type
+            document=document, text=text, path=path, binder_type=binder.type, layout=layout
         )
         if fields:
             binder_type = state.binder_types.get(binder.type)
@@ -132,6 +200,14 @@ def process_document(document_id: int) -> str | None:
     except Exception:
         log.exception("indexing document %s failed", document_id)
     return DocumentState.TO_REVIEW
+
+
+def _keep_ocr_words(document: Document, layout: Layout | None) -> None:
+    """Store the OCR words for later; a storage problem only loses them (logged)."""
+    try:
+        save_ocr_words(classeur().storage.derived_dir(document.sha256), layout)
+    except OSError:
+        log.exception("keeping the OCR words of document %s failed", document.id)
 
 
 def _reason(exc: Exception) -> str:

@@ -119,10 +119,15 @@ class Hooks:
         return self.pm.hook.extract_text(document=document, path=path, pages=pages, config=config)
 
     def extract_fields(
-        self, document: Document, text: str, path: Path, binder_type: str
+        self,
+        document: Document,
+        text: str,
+        path: Path,
+        binder_type: str,
+        layout: dict[int, list[dict[str, Any]]] | None = None,
     ) -> dict[str, Any] | None:
         results = self.pm.hook.extract_fields(
-            document=document, text=text, path=path, binder_type=binder_type
+            document=document, text=text, path=path, binder_type=binder_type, layout=layout
         )
         # pluggy returns results last-registered first; the first non-empty one wins.
         for result in results:

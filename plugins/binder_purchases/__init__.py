@@ -100,12 +100,19 @@ def register_cli_commands(cli: click.Group) -> None:
 
 @hookimpl
 def extract_fields(
-    document: Document, text: str, path: Path, binder_type: str
+    document: Document,
+    text: str,
+    path: Path,
+    binder_type: str,
+    layout: dict[int, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any] | None:
-    """Read a purchase invoice's fields and propose its accounting; None for other types."""
+    """Read a purchase invoice's fields and propose its accounting; None for other types.
+
+    ``layout``: the OCR words per page of the pages read by OCR (None if none was).
+    """
     if binder_type != BINDER_TYPE:
         return None
-    return services.extract_document(document, text, path)
+    return services.extract_document(document, text, path, layout=layout)
 
 
 @hookimpl

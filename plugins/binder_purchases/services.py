@@ -364,10 +364,19 @@ def with_proposal(company: Company, fields: dict[str, Any], text: str | None) ->
 # --- extraction ------------------------------------------------------------------------------
 
 
-def extract_document(document: Document, text: str, path: Path) -> dict[str, Any]:
+def extract_document(
+    document: Document,
+    text: str,
+    path: Path,
+    *,
+    layout: dict[int, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
     """Fields of a purchase invoice read by the core (text layer, OCR or e-invoice) plus the
-    accounting proposal. Never raises for a readable document: a failed reading gives empty
-    fields with confidence 0."""
+    accounting proposal. ``layout`` is the OCR words per page (``extract_fields`` hook), None
+    when no page was OCRed. Never raises for a readable document: a failed reading gives
+    empty fields with confidence 0."""
+    import inspect
+
     from plugins.binder_purchases.extraction import InvoiceReadError, extract_file
     from plugins.binder_purchases.extraction.fields import empty_fields
     from plugins.binder_purchases.fields import sanitize_extracted
@@ -375,9 +384,12 @@ def extract_document(document: Document, text: str, path: Path) -> dict[str, Any
 
     try:
         # The library reads the e-invoice, else the PDF text layer; for a scan it is handed
-        # the text the core's OCR plugin already read (never a second OCR). The core sets
-        # ``document.text_source`` only after this hook, so "ocr" is known from the library.
+        # what the core's OCR plugin already read, its words with their boxes and its text
+        # (never a second OCR). The core sets ``document.text_source`` only after this hook,
+        # so "ocr" is known from the library.
         options: dict[str, Any] = {"ocr": lambda _path: text}
+        if layout and "ocr_words" in inspect.signature(extract_file).parameters:
+            options["ocr_words"] = layout
         fields = extract_file(path, **options)
         # The supplier's template, when one was learned, re-reads its header fields.
         fields = reread_with_template(document, path, fields, options)
