@@ -107,6 +107,7 @@ class LocalOcr:
             crop, lang=self.lang, config=config, output_type=pytesseract.Output.DICT, timeout=120
         )
         items = []
+        tag = box if scale != 1.0 else None  # lines of a second pass are not the first's
         for i, text in enumerate(data["text"]):
             conf = float(data["conf"][i])
             if not text.strip() or conf < 0:
@@ -121,6 +122,7 @@ class LocalOcr:
                     "x1": (left + w) / width,
                     "y1": (top + h) / height,
                     "conf": conf / 100,
+                    "line": (data["block_num"][i], data["par_num"][i], data["line_num"][i], tag),
                 }
             )
         return items

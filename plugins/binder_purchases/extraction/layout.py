@@ -38,6 +38,8 @@ class Word:
     conf: float = 1.0
     #: Page height / page width: turns a height into the x unit.
     aspect: float = 842 / 595
+    #: The line the OCR put the word on (its words stay on one visual line), if known.
+    line_id: Any = None
 
     @property
     def height(self) -> float:
@@ -151,6 +153,7 @@ class Layout:
                             float(item["y1"]),
                             page,
                             max(0.0, min(1.0, float(item.get("conf", 1.0)))),
+                            line_id=item.get("line"),
                         )
                     )
                 except (KeyError, TypeError, ValueError):
@@ -196,7 +199,7 @@ def _without_leaders(word: Word) -> Word:
     if text == word.text.strip():
         return word
     if not text:
-        return Word("", word.x0, word.y0, word.x1, word.y1, word.page, word.conf, word.aspect)
+        return Word("", word.x0, word.y0, word.x1, word.y1, word.page, word.conf)
     # Keep the box of the part that is left, in proportion to its characters.
     lead = len(word.text) - len(word.text.lstrip(".…_·-–—=* "))
     width = (word.x1 - word.x0) / max(len(word.text), 1)
@@ -240,34 +243,45 @@ def parse_bbox_xhtml(data: bytes) -> list[Word]:
 
 
 def _group_lines(words: list[Word]) -> list[Line]:
-    """Visual lines: words whose vertical extents overlap by half the smaller height."""
+    """Visual lines across the page width.
+
+    Words that the OCR put on one line (same ``line_id``) stay together; those segments (or
+    single words, for a text layer) are then joined into rows when their vertical extents
+    overlap by half the smaller height: the two columns of a header share one row.
+    """
     lines: list[Line] = []
     by_page: dict[int, list[Word]] = {}
     for w in words:
         by_page.setdefault(w.page, []).append(w)
     for page in sorted(by_page):
-        rows: list[list[Word]] = []
-        for w in sorted(by_page[page], key=lambda w: ((w.y0 + w.y1) / 2, w.x0)):
-            centre = (w.y0 + w.y1) / 2
-            placed = False
-            # Look at the last rows only: words come in order of their vertical centre.
-            for row in rows[-3:]:
-                top = min(x.y0 for x in row)
-                bottom = max(x.y1 for x in row)
-                row_h = sum(x.height for x in row) / len(row)
-                overlap = min(bottom, w.y1) - max(top, w.y0)
+        segments: dict[Any, list[Word]] = {}
+        for n, w in enumerate(by_page[page]):
+            segments.setdefault(w.line_id if w.line_id is not None else ("w", n), []).append(w)
+        boxes = []
+        for seg in segments.values():
+            heights = sorted(x.height for x in seg)
+            centres = sorted((x.y0 + x.y1) / 2 for x in seg)
+            h = heights[len(heights) // 2]
+            c = centres[len(centres) // 2]
+            boxes.append((c - h / 2, c + h / 2, seg))
+        rows: list[tuple[float, float, list[Word]]] = []
+        for y0, y1, seg in sorted(boxes, key=lambda b: ((b[0] + b[1]) / 2, b[2][0].x0)):
+            h = y1 - y0
+            for k in range(max(0, len(rows) - 3), len(rows)):
+                top, bottom, row = rows[k]
+                row_h = bottom - top
+                overlap = min(bottom, y1) - max(top, y0)
                 if (
-                    overlap >= 0.5 * min(row_h, w.height)
-                    and abs(centre - (top + bottom) / 2) < 0.6 * max(row_h, w.height)
-                    and not any(_collides(x, w) for x in row)
+                    overlap >= 0.5 * min(row_h, h)
+                    and abs((y0 + y1) / 2 - (top + bottom) / 2) < 0.6 * max(row_h, h)
+                    and not any(_collides(x, w) for x in row for w in seg)
                 ):
-                    row.append(w)
-                    placed = True
+                    rows[k] = (min(top, y0), max(bottom, y1), row + seg)
                     break
-            if not placed:
-                rows.append([w])
-        rows.sort(key=lambda r: min(x.y0 for x in r))
-        for row in rows:
+            else:
+                rows.append((y0, y1, list(seg)))
+        rows.sort(key=lambda r: r[0])
+        for _top, _bottom, row in rows:
             row.sort(key=lambda x: x.x0)
             lines.append(Line(row, page))
     return lines

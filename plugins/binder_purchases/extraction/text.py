@@ -975,6 +975,7 @@ class _Reader:
             # OCR splits "14,99" into "14, 99" or "14 ,99": join them (same length).
             masked = re.sub(r"(\d)([,.]) (\d{2})(?!\d)", r"\1\2\3 ", masked)
             masked = re.sub(r"(\d) ([,.])(\d{2})(?!\d)", r"\1\2\3 ", masked)
+            masked = re.sub(r"(\d[,.]\d) (\d)(?![\d,.])", r"\1\2 ", masked)
         by_line: dict[int, list[_Amount]] = {}
         for start, end, value in iter_amounts(masked):
             line, col = self._line_col(start)
