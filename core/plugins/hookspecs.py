@@ -91,6 +91,26 @@ def extract_text(
     """
 
 
+@hookspec(firstresult=True)
+def read_region(
+    document: Document,
+    path: Path,
+    page: int,
+    box: tuple[float, float, float, float],
+    digits: bool,
+    config: dict[str, Any],
+) -> list[dict[str, Any]] | None:
+    """Read one region of a scanned page again, more carefully; return its words.
+
+    Asked by a plugin whose reading of a scan does not hold together (an invoice whose totals
+    do not add up): ``box`` is ``(x0, y0, x1, y1)`` in fractions of the upright page (the
+    coordinates of the words ``extract_text`` gave), ``page`` 1-based, ``digits`` asks for a
+    reading of figures only. Return the words found, in the same form and page coordinates as
+    ``extract_text``'s words, or None when this plugin does not read such files.
+    Stops at first non-None result.
+    """
+
+
 @hookspec
 def extract_fields(
     document: Document,

@@ -118,6 +118,20 @@ class Hooks:
     ) -> dict[int, str] | None:
         return self.pm.hook.extract_text(document=document, path=path, pages=pages, config=config)
 
+    def read_region(
+        self,
+        document: Document,
+        path: Path,
+        page: int,
+        box: tuple[float, float, float, float],
+        *,
+        digits: bool = False,
+        config: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]] | None:
+        return self.pm.hook.read_region(
+            document=document, path=path, page=page, box=box, digits=digits, config=config or {}
+        )
+
     def extract_fields(
         self,
         document: Document,

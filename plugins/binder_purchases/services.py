@@ -392,6 +392,12 @@ def extract_document(
         options: dict[str, Any] = {"ocr": lambda _path: text}
         if layout and "ocr_words" in inspect.signature(extract_file).parameters:
             options["ocr_words"] = layout
+            # A scan whose totals do not add up has its header and totals read again by the
+            # OCR plugin (``read_region`` hook).
+            hooks, config = classeur().hooks, dict(current_app.config)
+            options["reocr"] = lambda page, box: (
+                hooks.read_region(document, path, page, box, config=config) or []
+            )
         fields = extract_file(path, **options)
         # The supplier's template, when one was learned, re-reads its header fields.
         fields = reread_with_template(document, path, fields, options)

@@ -43,3 +43,21 @@ def extract_text(
     if inspection.kind not in ("pdf", "image"):
         return None
     return engine(config).ocr_pages(path, inspection, pages)
+
+
+@hookimpl
+def read_region(
+    document: Any,
+    path: Path,
+    page: int,
+    box: tuple[float, float, float, float],
+    digits: bool,
+    config: dict[str, Any],
+) -> list[dict[str, Any]] | None:
+    """Read a region of a scanned page again (enlarged, as one block): the second pass."""
+    from core.documents.intake import inspection_of
+
+    inspection = inspection_of(document.media_type, document.pages)
+    if inspection.kind not in ("pdf", "image"):
+        return None
+    return engine(config).ocr_region(path, inspection, page, box, digits=digits)

@@ -194,3 +194,57 @@ def test_unlabelled_number_near_the_title_and_due_date_terms() -> None:
     assert f["confidence"]["invoice_number"] < 0.9
     assert f["invoice_date"] == "2026-03-04"
     assert f["due_date"] == "2026-04-03"
+
+
+def _words(lines: list[tuple[float, list[tuple[float, str]]]], conf: float = 0.9) -> list[dict]:
+    out = []
+    for y, cells in lines:
+        for x, text in cells:
+            out.append(
+                {"text": text, "x0": x, "y0": y, "x1": x + 0.012 * len(text), "y1": y + 0.012}
+                | {"conf": conf}
+            )
+    return out
+
+
+def test_second_pass_reads_the_totals_of_a_scan_again(tmp_path) -> None:
+    """A scan whose totals do not add up has its zones read again (``reocr``); that reading
+    is kept because it adds up, and only then."""
+    from plugins.binder_purchases.extraction import extract_file
+
+    header = [
+        (0.05, [(0.08, "PLOMBERIE"), (0.2, "ROUX"), (0.27, "SARL")]),
+        (0.10, [(0.08, "Facture"), (0.17, "n°"), (0.21, "PR-0311")]),
+        (0.13, [(0.08, "Date"), (0.14, ":"), (0.17, "04/03/2026")]),
+    ]
+    garbled = [
+        (0.70, [(0.55, "Total"), (0.62, "HT"), (0.8, "100,00")]),
+        (0.73, [(0.55, "TVA"), (0.61, "20"), (0.64, "%"), (0.8, "2O,0O")]),
+        (0.76, [(0.55, "Total"), (0.62, "TTC"), (0.8, "12O,OO")]),
+    ]
+    clean = [
+        (0.70, [(0.55, "Total"), (0.62, "HT"), (0.8, "100,00")]),
+        (0.73, [(0.55, "TVA"), (0.61, "20"), (0.64, "%"), (0.8, "20,00")]),
+        (0.76, [(0.55, "Total"), (0.62, "TTC"), (0.8, "120,00")]),
+    ]
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"\x89PNG\r\n\x1a\n")  # never opened: the words are handed in
+    asked = []
+
+    def reocr(page: int, box: tuple[float, float, float, float]) -> list[dict]:
+        asked.append((page, box))
+        return [w for w in _words(clean) if box[1] <= w["y0"] <= box[3]]
+
+    words = {1: _words(header + garbled)}
+    f = extract_file(scan, ocr_words=words, reocr=reocr)
+    assert asked and all(page == 1 for page, _ in asked)
+    assert (f["total_excl_tax"], f["total_tax"], f["total_incl_tax"]) == (
+        "100.00",
+        "20.00",
+        "120.00",
+    )
+    assert f["reading"].get("second_pass") is True
+    assert f["invoice_number"] == "PR-0311"  # the header read again keeps what it had
+    # A second reading that does not add up either is not kept.
+    f = extract_file(scan, ocr_words=words, reocr=lambda page, box: _words(garbled))
+    assert not f["reading"].get("second_pass")

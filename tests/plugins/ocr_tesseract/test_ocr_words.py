@@ -177,3 +177,28 @@ def test_ocr_file_reads_every_page(scans: dict[str, Path]) -> None:
     assert "Quincaillerie" in result[1] and "Menuiserie" in result[2]
     heights = [w["y1"] - w["y0"] for w in result[2].words]
     assert 0.02 < statistics.median(heights) < 0.08
+
+
+def test_hook_read_region(app, tmp_path):
+    """The ``read_region`` hook: the OCR plugin reads one region of a scan again and gives
+    its words in page coordinates; a file it does not read gets None."""
+    from types import SimpleNamespace
+
+    from tests.conftest import make_scan_bytes
+
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(make_scan_bytes(["FACTURE Quincaillerie", "Total TTC 1 234,56 EUR"]))
+    document = SimpleNamespace(media_type="image/png", pages=1)
+    hooks = app.extensions["classeur"].hooks
+    with app.app_context():
+        words = hooks.read_region(document, scan, 1, (0.0, 0.1, 1.0, 0.35), config={})
+        assert words is not None
+        texts = [w["text"] for w in words]
+        assert "TTC" in texts and "1" in " ".join(texts)
+        ttc = next(w for w in words if w["text"] == "TTC")
+        # The second line of the page (y about 0.14 of 1200 px): inside the box, not at 0.
+        assert 0.1 <= ttc["y0"] < ttc["y1"] <= 0.35 and 0 < ttc["x0"] < 0.5
+        figures = hooks.read_region(document, scan, 1, (0.0, 0.1, 1.0, 0.35), digits=True)
+        assert any("234,56" in w["text"] for w in figures)
+        xml = SimpleNamespace(media_type="application/xml", pages=1)
+        assert hooks.read_region(xml, scan, 1, (0.0, 0.0, 1.0, 1.0), config={}) is None
