@@ -299,13 +299,17 @@ def _render(line: Line) -> None:
     spans: list[tuple[int, int]] = []
     cursor = 0
     prev: Word | None = None
+    # The line's height (the median word's, ascenders included) sets what a wide gap is: a
+    # short word ("ohne", "une") has a box smaller than the text's size.
+    heights = sorted(w.x_height for w in line.words)
+    line_h = heights[len(heights) * 3 // 4] if heights else 0.0
     for w in line.words:
         col = round(w.x0 * COLUMNS)
         if prev is None:
             start = col
         else:
             gap = w.x0 - prev.x1
-            far = gap > CELL_GAP * max(prev.x_height, w.x_height) * 0.75
+            far = gap > CELL_GAP * max(prev.x_height, w.x_height, line_h) * 0.75
             start = max(col, cursor + (3 if far else 1))
             if not far:
                 start = cursor + 1
