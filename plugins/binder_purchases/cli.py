@@ -8,6 +8,13 @@ from pathlib import Path
 import click
 
 
+class _Refused(click.ClickException):
+    """A refusal shown in French, without click's English "Error:" prefix."""
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"Erreur : {self.format_message()}", err=True)
+
+
 @click.command("extract")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-einvoice", is_flag=True, help="Ignorer le XML de facture électronique.")
@@ -21,21 +28,21 @@ def extract(file: Path, no_einvoice: bool, as_json: bool, layout: bool) -> None:
     from plugins.binder_purchases.fields import sanitize_extracted
 
     if not file.is_file():
-        raise click.ClickException(f"Fichier introuvable : {file}")
+        raise _Refused(f"Fichier introuvable : {file}")
     if layout:
         from plugins.binder_purchases.extraction.files import read_layout
 
         try:
             click.echo(read_layout(file).text)
         except InvoiceReadError as exc:
-            raise click.ClickException(exc.message) from exc
+            raise _Refused(exc.message) from exc
         return
     try:
         fields = extract_file(file, use_einvoice=not no_einvoice)
     except InvoiceReadError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise _Refused(exc.message) from exc
     except OSError as exc:
-        raise click.ClickException(f"Fichier illisible : {file} ({exc.strerror})") from exc
+        raise _Refused(f"Fichier illisible : {file} ({exc.strerror})") from exc
     fields = sanitize_extracted(fields)
     if as_json:
         click.echo(json.dumps(fields, ensure_ascii=False, indent=2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -23,12 +24,51 @@ def embedded_xml(path: Path) -> bytes | None:
     """Return the Factur-X / ZUGFeRD XML embedded in a PDF, or None."""
     from facturx import get_xml_from_pdf
 
+    # pypdf and factur-x log (in English) what they think of odd PDFs: not for the user.
+    quiet = [logging.getLogger(name) for name in ("pypdf", "factur-x", "facturx")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.CRITICAL)
     try:
         with path.open("rb") as fh:
             _name, xml = get_xml_from_pdf(fh, check_xsd=False)
     except Exception:  # noqa: BLE001 - factur-x raises bare exceptions on odd PDFs
         return None
+    finally:
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
     return xml or None
+
+
+def _check_readable(path: Path, is_pdf: bool) -> None:
+    """Refuse, with a French reason, a file that cannot be an invoice to read."""
+    if path.stat().st_size == 0:
+        raise InvoiceReadError("Le fichier est vide.")
+    if is_pdf:
+        try:
+            run = subprocess.run(
+                ["pdfinfo", str(path)], capture_output=True, timeout=60, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        if run.returncode != 0:
+            raise InvoiceReadError("Le fichier PDF est endommagé ou incomplet.")
+        return
+    from PIL import Image, UnidentifiedImageError
+
+    if path.suffix.lower() not in _IMAGE_SUFFIXES:
+        try:
+            path.read_text("utf-8")
+            return  # plain text: read as it is laid out
+        except (UnicodeDecodeError, OSError):
+            pass
+    try:
+        with Image.open(path) as im:
+            im.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InvoiceReadError(
+            "Ce fichier n'est ni un PDF, ni une image, ni une facture électronique lisible."
+        ) from exc
 
 
 def pdf_text(path: Path) -> str:
@@ -179,6 +219,8 @@ def extract_file(
                 return fields
     if is_xml:
         raise InvoiceReadError("Ce fichier XML n'est pas une facture électronique reconnue.")
+    if text is None and not ocr_words and ocr is None:
+        _check_readable(path, is_pdf)
     local: list[LocalOcr] = []
     layout = read_layout(path, text=text, ocr=ocr, ocr_words=ocr_words, is_pdf=is_pdf, local=local)
     source = layout.source

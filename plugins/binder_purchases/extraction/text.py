@@ -1282,7 +1282,7 @@ class _Reader:
         self, by_line: dict[int, list[_Amount]], h: Decimal, t: Decimal, rates: list[Decimal]
     ) -> None:
         lines: list[dict[str, str | None]] = []
-        rows = self.per_rate
+        rows = self._consistent_rows(self.per_rate, h, t)
         if t == 0:
             lines.append({"rate": "0.00", "base": fmt_amount(h), "amount": "0.00"})
         elif rows and abs(sum((a for _, a in rows.values()), Decimal(0)) - t) <= CENT:
@@ -1308,6 +1308,23 @@ class _Reader:
         if lines:
             self.f["vat_lines"] = lines
             self.conf["vat_lines"] = 0.9 if t == 0 or len(lines) == 1 else 0.85
+
+    @staticmethod
+    def _consistent_rows(
+        rows: dict[Decimal, tuple[Decimal | None, Decimal]], h: Decimal, t: Decimal
+    ) -> dict[Decimal, tuple[Decimal | None, Decimal]]:
+        """The VAT rows that add up to the VAT total (a line item may look like a VAT row:
+        "10 x 19,80 = 198,00" reads as 10 % of 198,00)."""
+        items = sorted(rows.items(), reverse=True)
+        if len(items) > 8:
+            return rows
+        for size in range(len(items), 0, -1):
+            for subset in itertools.combinations(items, size):
+                tax = sum((a for _, (_, a) in subset), Decimal(0))
+                base = sum((b for _, (b, _) in subset if b is not None), Decimal(0))
+                if abs(tax - t) <= CENT and base <= h + CENT:
+                    return dict(subset)
+        return rows
 
     def _item_bases(
         self, by_line: dict[int, list[_Amount]], h: Decimal, taxes: dict[Decimal, Decimal]

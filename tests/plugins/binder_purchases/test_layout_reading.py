@@ -248,3 +248,37 @@ def test_second_pass_reads_the_totals_of_a_scan_again(tmp_path) -> None:
     # A second reading that does not add up either is not kept.
     f = extract_file(scan, ocr_words=words, reocr=lambda page, box: _words(garbled))
     assert not f["reading"].get("second_pass")
+
+
+def test_unreadable_files_are_refused_with_a_french_reason(tmp_path) -> None:
+    from plugins.binder_purchases.extraction import InvoiceReadError, extract_file
+
+    cases = {
+        "vide.pdf": (b"", "Le fichier est vide."),
+        "texte.pdf": (b"Bonjour, ceci n'est pas un PDF", "endommagé ou incomplet"),
+        "coupe.pdf": (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog", "endommagé ou incomplet"),
+        "image.png": (b"\x89PNG\r\n\x1a\n\x00\x00", "ni un PDF, ni une image"),
+    }
+    for name, (data, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(InvoiceReadError, match=message):
+            extract_file(path)
+
+
+def test_a_line_item_that_looks_like_a_vat_row_is_not_a_vat_line() -> None:
+    """"10 litres x 19,80 € = 198,00 €" reads as 10 % of 198,00: the VAT lines kept are those
+    that add up to the VAT total."""
+    text = """\
+Huile d'olive 10 Litre(s)    19,80 €    198,00 €
+Nougat          5 Unité(s)    4,10 €     20,48 €
+TVA 20,0 %      20,48 €       4,10 €                 Total HT       218,48 €
+TVA 5,5 %      198,00 €      10,89 €                 Total taxes     14,99 €
+                                                      Total TTC      233,47 €
+"""
+    f = extract_from_text(text)
+    assert f["total_tax"] == "14.99"
+    assert f["vat_lines"] == [
+        {"rate": "20.00", "base": "20.48", "amount": "4.10"},
+        {"rate": "5.50", "base": "198.00", "amount": "10.89"},
+    ]
