@@ -166,6 +166,7 @@ def form_changes(
         "total_excl_tax",
         "total_tax",
         "total_incl_tax",
+        "amount_due",
         "document_kind",
         "vat_regime",
     ]
@@ -226,6 +227,7 @@ def _confirmed(before: dict[str, Any], cleaned: dict[str, Any]) -> dict[str, flo
         "total_excl_tax",
         "total_tax",
         "total_incl_tax",
+        "amount_due",
         "payment_mode",
         "document_kind",
         "vat_regime",
@@ -390,6 +392,7 @@ def _render_review(
             "total_excl_tax": fr_amount(fields.get("total_excl_tax")),
             "total_tax": fr_amount(fields.get("total_tax")),
             "total_incl_tax": fr_amount(fields.get("total_incl_tax")),
+            "amount_due": fr_amount(fields.get("amount_due")),
             "payment_mode": fields.get("payment_mode") or "",
             "vat_regime": fields.get("vat_regime") or "standard",
             "document_kind": fields.get("document_kind") or "invoice",

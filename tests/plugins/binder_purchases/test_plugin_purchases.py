@@ -442,6 +442,7 @@ def test_plugin_review_page_saves_and_validates_then_opens_the_next(purchases, a
     assert "low-confidence" in html  # the supplier name was guessed (confidence 0.7)
     assert "règle : fournitures" in html
     assert "review.js" in html and "<script>" not in html
+    assert 'name="amount_due"' in html and "Net à payer" in html
 
     form = {
         "rows": "2",
@@ -451,6 +452,7 @@ def test_plugin_review_page_saves_and_validates_then_opens_the_next(purchases, a
         "total_excl_tax": "100,00",
         "total_tax": "20,00",
         "total_incl_tax": "120,00",
+        "amount_due": "70,00",
         "currency": "EUR",
         "document_kind": "invoice",
         "vat_regime": "standard",
@@ -465,6 +467,7 @@ def test_plugin_review_page_saves_and_validates_then_opens_the_next(purchases, a
     assert doc["fields"]["supplier"]["name"] == "Papeterie Moreau"
     assert doc["fields"]["confidence"]["supplier.name"] == 1.0
     assert doc["fields"]["accounting"]["lines"][0]["account"] == "6063"
+    assert doc["fields"]["amount_due"] == "70.00"  # after a deposit, what is left to pay
     assert doc["state"] == "to_review"
 
     bad = purchases.client.post(
