@@ -74,4 +74,5 @@ clean:
 	rm -rf var .pytest_cache build *.egg-info
 
 messages:  ## extract the UI strings (French msgids) into a catalogue template for translators
+	mkdir -p core/translations
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o core/translations/messages.pot .
