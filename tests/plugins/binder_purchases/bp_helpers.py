@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
@@ -108,3 +109,73 @@ def cii(
         tax=tax,
         total=total,
     ).encode()
+
+
+class Purchases:
+    """A firm with a company, its purchase binder, an accountant logged in on ``client``."""
+
+    def __init__(
+        self, app: Any, client: Any, factory: Any, auth: Any, firm: str = "Cabinet Achats"
+    ) -> None:
+        self.app, self.client, self.factory = app, client, factory
+        self.firm = factory.firm(firm)
+        self.company = factory.company(self.firm, name="Boulangerie Martin", code="BM01")
+        self.binder = factory.binder(self.company, name="Factures d'achat")
+        self.user = factory.user(self.firm, "accountant")
+        auth.login(self.user)
+
+    def drop(self, content: bytes, filename: str) -> int:
+        """Upload through the API and read it now (the real pipeline, synchronously)."""
+        from tests.conftest import wait_for
+
+        response = self.client.post(
+            f"/api/v1/binders/{self.binder.id}/documents",
+            data={"file": (io.BytesIO(content), filename)},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 202, response.get_json()
+        document_id = response.get_json()["documents"][0]["id"]
+        self.app.extensions["classeur"].tasks.run_now("process_document", document_id)
+        # With the task runner started, a worker may have claimed it first: wait for it.
+        wait_for(lambda: self.get(document_id)["state"] in ("to_review", "failed"))
+        return document_id
+
+    def get(self, document_id: int) -> dict[str, Any]:
+        response = self.client.get(f"/api/v1/documents/{document_id}")
+        assert response.status_code == 200
+        return response.get_json()
+
+    def patch(self, document_id: int, changes: dict[str, Any]) -> Any:
+        return self.client.patch(f"/api/v1/documents/{document_id}/fields", json=changes)
+
+    def validate(self, document_id: int) -> Any:
+        return self.client.post(f"/api/v1/documents/{document_id}/validate")
+
+    def set_account(self, document_id: int, account: str) -> None:
+        doc = self.get(document_id)
+        lines = doc["fields"]["accounting"]["lines"]
+        accounting = {
+            **doc["fields"]["accounting"],
+            "lines": [{**line, "account": account} for line in lines],
+        }
+        response = self.patch(document_id, {"accounting": accounting})
+        assert response.status_code == 200, response.get_json()
+
+    def elements(self, **switches: bool) -> None:
+        from core.db import db
+        from core.tenancy.accounting import DEFAULT_ELEMENTS
+        from core.tenancy.models import Company
+        from core.tenancy.services import update_company_settings
+
+        with self.app.app_context():
+            company = db.session.get(Company, self.company.id)
+            update_company_settings(
+                company,
+                "accounting",
+                {
+                    "software": "meg",
+                    "purchase_binder_id": self.binder.id,
+                    "elements": {**DEFAULT_ELEMENTS, **switches},
+                },
+            )
+            db.session.commit()

@@ -267,7 +267,7 @@ def test_unreadable_files_are_refused_with_a_french_reason(tmp_path) -> None:
 
 
 def test_a_line_item_that_looks_like_a_vat_row_is_not_a_vat_line() -> None:
-    """"10 litres x 19,80 € = 198,00 €" reads as 10 % of 198,00: the VAT lines kept are those
+    """ "10 litres x 19,80 € = 198,00 €" reads as 10 % of 198,00: the VAT lines kept are those
     that add up to the VAT total."""
     text = """\
 Huile d'olive 10 Litre(s)    19,80 €    198,00 €

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bp_helpers import cii
+from bp_helpers import Purchases, cii
 from sqlalchemy import select
 
 from core.db import db
@@ -44,73 +44,6 @@ def invoice_pdf(
             f"Total TTC {ttc} EUR",
         ]
     )
-
-
-class Purchases:
-    """A firm with a company, its purchase binder, an accountant logged in on ``client``."""
-
-    def __init__(self, app: Any, client: Any, factory: Any, auth: Any) -> None:
-        self.app, self.client, self.factory = app, client, factory
-        self.firm = factory.firm("Cabinet Achats")
-        self.company = factory.company(self.firm, name="Boulangerie Martin", code="BM01")
-        self.binder = factory.binder(self.company, name="Factures d'achat")
-        self.user = factory.user(self.firm, "accountant")
-        auth.login(self.user)
-
-    def drop(self, content: bytes, filename: str) -> int:
-        """Upload through the API and read it now (the real pipeline, synchronously)."""
-        import io
-
-        response = self.client.post(
-            f"/api/v1/binders/{self.binder.id}/documents",
-            data={"file": (io.BytesIO(content), filename)},
-            content_type="multipart/form-data",
-        )
-        assert response.status_code == 202, response.get_json()
-        document_id = response.get_json()["documents"][0]["id"]
-        self.app.extensions["classeur"].tasks.run_now("process_document", document_id)
-        # With the task runner started, a worker may have claimed it first: wait for it.
-        wait_for(lambda: self.get(document_id)["state"] in ("to_review", "failed"))
-        return document_id
-
-    def get(self, document_id: int) -> dict[str, Any]:
-        response = self.client.get(f"/api/v1/documents/{document_id}")
-        assert response.status_code == 200
-        return response.get_json()
-
-    def patch(self, document_id: int, changes: dict[str, Any]) -> Any:
-        return self.client.patch(f"/api/v1/documents/{document_id}/fields", json=changes)
-
-    def validate(self, document_id: int) -> Any:
-        return self.client.post(f"/api/v1/documents/{document_id}/validate")
-
-    def set_account(self, document_id: int, account: str) -> None:
-        doc = self.get(document_id)
-        lines = doc["fields"]["accounting"]["lines"]
-        accounting = {
-            **doc["fields"]["accounting"],
-            "lines": [{**line, "account": account} for line in lines],
-        }
-        response = self.patch(document_id, {"accounting": accounting})
-        assert response.status_code == 200, response.get_json()
-
-    def elements(self, **switches: bool) -> None:
-        from core.tenancy.accounting import DEFAULT_ELEMENTS
-        from core.tenancy.models import Company
-        from core.tenancy.services import update_company_settings
-
-        with self.app.app_context():
-            company = db.session.get(Company, self.company.id)
-            update_company_settings(
-                company,
-                "accounting",
-                {
-                    "software": "meg",
-                    "purchase_binder_id": self.binder.id,
-                    "elements": {**DEFAULT_ELEMENTS, **switches},
-                },
-            )
-            db.session.commit()
 
 
 @pytest.fixture

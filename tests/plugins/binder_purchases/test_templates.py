@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from bp_helpers import DATA, text_pdf
+from bp_helpers import Purchases as BasePurchases
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
@@ -509,37 +510,13 @@ def test_fnfe_english_invoice_is_never_made_worse():
 # --- in the product --------------------------------------------------------------------------
 
 
-class Purchases:
-    """A firm with a company, its purchase binder, an accountant logged in on ``client``."""
+class Purchases(BasePurchases):
+    """The product's purchase binder, with a way to validate an invoice as corrected."""
 
     def __init__(
         self, app: Any, client: Any, factory: Any, auth: Any, firm: str = "Cabinet Modèles"
     ) -> None:
-        self.app, self.client = app, client
-        self.firm = factory.firm(firm)
-        self.company = factory.company(self.firm, name="Boulangerie Martin", code="BM01")
-        self.binder = factory.binder(self.company, name="Factures d'achat")
-        self.user = factory.user(self.firm, "accountant")
-        auth.login(self.user)
-
-    def drop(self, content: bytes, filename: str) -> int:
-        from tests.conftest import wait_for
-
-        response = self.client.post(
-            f"/api/v1/binders/{self.binder.id}/documents",
-            data={"file": (io.BytesIO(content), filename)},
-            content_type="multipart/form-data",
-        )
-        assert response.status_code == 202, response.get_json()
-        document_id = response.get_json()["documents"][0]["id"]
-        self.app.extensions["classeur"].tasks.run_now("process_document", document_id)
-        wait_for(lambda: self.get(document_id)["state"] in ("to_review", "failed"))
-        return document_id
-
-    def get(self, document_id: int) -> dict[str, Any]:
-        response = self.client.get(f"/api/v1/documents/{document_id}")
-        assert response.status_code == 200
-        return response.get_json()
+        super().__init__(app, client, factory, auth, firm)
 
     def correct_and_validate(self, document_id: int, changes: dict[str, Any]) -> None:
         response = self.client.patch(f"/api/v1/documents/{document_id}/fields", json=changes)
