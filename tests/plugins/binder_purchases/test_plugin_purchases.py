@@ -376,6 +376,7 @@ def test_plugin_review_page_saves_and_validates_then_opens_the_next(purchases, a
     assert "règle : fournitures" in html
     assert "review.js" in html and "<script>" not in html
     assert 'name="amount_due"' in html and "Net à payer" in html
+    assert 'name="supplier.siret"' in html  # the bad_identifier check may point at it
 
     form = {
         "rows": "2",
