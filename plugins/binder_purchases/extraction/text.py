@@ -132,12 +132,13 @@ _HT = _cellwise(
     r"|total\s+net\s+of\s+vat|nettobetrag|summe\s+netto|netto\s*summe|zwischensumme"
     r"|gesamt\s*netto|rechnungssumme\s+ohne|summe\s+ohne|rechnungsbetrag\s+netto"
     r"|gesamtsumme\s+netto|\bnetto\b|\bh\.?t\.?\b|total\s+sans\s+tva|total\s+\(ht\)"
-    r"|subtotaal|totaal\s+excl\w*"
+    r"|subtotaal|totaal\s+excl\w*|\bohne\s+(?:ust|mwst)\b\.?|\bhors\s+t\.?v\.?a\b\.?"
 )
 _TVA = _cellwise(
     r"(?i)total\s+(?:de\s+(?:la\s+)?)?t\.?v\.?a\.?|total\s+taxes?|montant\s+(?:de\s+(?:la\s+)?)?"
     r"t\.?v\.?a\.?|montant\s+taxes?|\bt\.?v\.?a\b\.?|\btaxes?\b|total\s+vat|vat\s+amount|\bvat\b"
-    r"|\btax\b|sales\s+tax|mwst|mehrwertsteuer|umsatzsteuer|steuerbetrag|ust\.?-?betrag|\bust\b\.?"
+    r"|\btax\b|sales\s+tax|(?<!ohne )mwst|mehrwertsteuer|umsatzsteuer|steuerbetrag|ust\.?-?betrag"
+    r"|(?<!ohne )\bust\b\.?"
     r"|\bbtw\b"
 )
 _TTC = _cellwise(
@@ -1136,8 +1137,9 @@ class _Reader:
         rates = self._rates()
         c_pool = ttc + [_Cand(c.score * 0.85, c.value, c.line, c.conf) for c in dues]
         best: tuple[float, _Cand, _Cand, _Cand] | None = None
-        zero = _Cand(0.4, Decimal(0))
-        for h, t, c in itertools.product(ht[:40], tva[:40] + [zero], c_pool[:40]):
+        # A VAT of zero that nothing printed: only where the invoice says it is untaxed.
+        zero = [_Cand(0.4, Decimal(0))] if self._untaxed() else []
+        for h, t, c in itertools.product(ht[:40], tva[:40] + zero, c_pool[:40]):
             if c.value == 0 or (h.value <= 0 < c.value):
                 continue
             if abs(h.value + t.value - c.value) > CENT:
@@ -1185,6 +1187,8 @@ class _Reader:
         score, h, t, c = best
         if score < 2.6:
             conf = min(conf, 0.75)
+        if t.value == 0 and not any(x.value == 0 for x in tva):
+            conf = min(conf, 0.8)  # no VAT, and no printed 0,00 to say so
         self.f["total_excl_tax"] = fmt_amount(h.value)
         self.f["total_tax"] = fmt_amount(t.value)
         self.f["total_incl_tax"] = fmt_amount(c.value)
@@ -1193,6 +1197,14 @@ class _Reader:
             self.conf[key] = round(value, 2)
         self._amount_due(dues, c.value)
         self._vat_lines(by_line, h.value, t.value, rates)
+
+    def _untaxed(self) -> bool:
+        """The invoice says its VAT is zero: an exemption, reverse charge, export, or 0 %."""
+        if any(pattern.search(self.text) for _name, pattern in _REGIME):
+            return True
+        return bool(
+            re.search(r"(?<![\d,.])0(?:[.,]0+)?\s?%|\bTVA\s*:?\s*0(?:[.,]00)?\b", self.text)
+        )
 
     def _pairs(
         self,
@@ -1204,11 +1216,22 @@ class _Reader:
     ) -> tuple[float, _Cand, _Cand, _Cand] | None:
         """Two labelled totals and the third found among the printed amounts by arithmetic."""
         printed = {a.value for items in by_line.values() for a in items}
+        untaxed = self._untaxed()
         best = None
         for h, c in itertools.product(ht[:20], ttc[:20]):
             t = c.value - h.value
-            if t >= 0 and (t in printed or t == 0) and self._plausible_tax(h.value, t, rates):
-                cand = (h.score + c.score + 0.5, h, _Cand(0.5, t), c)
+            if t < 0 or (t == 0 and not untaxed):
+                continue
+            bonus = 0.5
+            derived = bool(t and t not in printed)
+            if derived and min(h.score, c.score) < 0.85:
+                continue  # the VAT itself unreadable ("2s, 30"): from two strong labels only
+            if derived:
+                bonus = 0.0
+            if self._plausible_tax(h.value, t, rates) or (
+                derived and 0 < t / h.value < Decimal("0.23")
+            ):
+                cand = (h.score + c.score + bonus, h, _Cand(0.5, t), c)
                 best = max(best, cand, key=lambda x: x[0]) if best else cand
         for h, t in itertools.product(ht[:20], tva[:20]):
             total = h.value + t.value

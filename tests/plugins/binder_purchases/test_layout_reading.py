@@ -282,3 +282,37 @@ TVA 5,5 %      198,00 €      10,89 €                 Total taxes     14,99 �
         {"rate": "20.00", "base": "20.48", "amount": "4.10"},
         {"rate": "5.50", "base": "198.00", "amount": "10.89"},
     ]
+
+
+def test_no_vat_is_invented_and_an_unreadable_vat_is_derived() -> None:
+    # A garbled totals header: only the VAT table and "Net à payer" are readable. The invoice
+    # says nothing of being untaxed, so no "VAT 0" is invented; HT and VAT come from the table
+    # and the TTC is found among the printed amounts.
+    text = """\
+Taux     Base TVA     Montant TVA
+10,00%     100,00         10,00
+TOTAL    FOTALIVA    fOTAL TE
+            100,00       10,00      110,00
+Acompte :                            10,00
+NET À PAYER                         100,00
+"""
+    f = extract_from_text(text, source="ocr")
+    assert (f["total_excl_tax"], f["total_tax"], f["total_incl_tax"]) == (
+        "100.00",
+        "10.00",
+        "110.00",
+    )
+    assert f["amount_due"] == "100.00"
+    # HT and TTC under strong labels, the VAT amount unreadable: the VAT is their difference.
+    text = """\
+Rechnungssumme ohne USt.      193,77
+Steuerbetrag                  2s, 30,
+Bruttosumme                   215,07
+"""
+    f = extract_from_text(text, source="ocr")
+    assert (f["total_excl_tax"], f["total_tax"], f["total_incl_tax"]) == (
+        "193.77",
+        "21.30",
+        "215.07",
+    )
+    assert f["confidence"]["total_tax"] < 0.9
