@@ -191,7 +191,7 @@ _LEGAL_FORMS = (
 )
 _LEGAL_FORM = re.compile(rf"(?i)\b(?:{_LEGAL_FORMS})\b")
 _NOT_NAME = re.compile(
-    r"(?i)^(?:facture|factuur|invoice|rechnung|avoir|credit\s+note|gutschrift|page|date|devis|original"
+    r"(?i)^(?:facture|factuur|invoice|\w*rechnung|receipt|avoir|(?:vendeur|fournisseur|[ée]metteur)\s*:?\s*$|credit\s+note|gutschrift|page|date|devis|original"
     r"|duplicata|tax\s+invoice|conditions?|r[èe]glement|paiement|payment|adresse|client|t[ée]l"
     r"|fax|e-?mail|mail|site|web|contact|objet|r[ée]f|votre|vos|notre|nos|merci|total|montant"
     r"|description|d[ée]signation|qt[ée]|quantit|prix|tva|vat|siret|siren|rcs|iban|bic|code"
@@ -653,6 +653,8 @@ class _Reader:
             return False
         if re.search(r"\d{3,}|@|www\.|https?:|:|€|\d+[.,]\d{2}|\.{2,}", chunk):
             return False
+        if re.search(r"(?i)\b(?:ht|ttc|tva|vat|p\.?u\.?|qt[ée]|montant|total)\b", chunk):
+            return False  # a column heading
         letters = re.findall(r"[A-Za-zÀ-ÿ]", chunk)
         return len(letters) >= 2 and len(chunk.split()) <= 7
 
@@ -666,16 +668,29 @@ class _Reader:
             re.sub(r"[^a-z0-9]", "", d)
             for d in re.findall(r"(?i)(?:www\.|@|https?://)([a-z0-9-]+)\.", self.text)
         }
-        first_page = [i for i, line in enumerate(self.L[:80]) if line.page == self.L[0].page]
+        first_page = []
+        for i, line in enumerate(self.L[:80]):
+            if line.page != self.L[0].page:
+                break
+            if len(self.cells[i]) >= 3 and _ITEMS_HEADER.search(self.lines[i]):
+                break  # the line items start: no seller's name below
+            first_page.append(i)
         for i in first_page:
             line = self.L[i]
             top = line.y0
-            for cell in self.cells[i]:
+            cells = self.cells[i]
+            for k, cell in enumerate(cells):
                 pos = self.offsets[i] + cell.start
                 if self._in_buyer(pos):
                     continue
                 chunk = re.split(r"\s[-–|•]\s|,\s", cell.text)[0].strip(" :-")
-                if not self._name_like(chunk):
+                if k + 1 < len(cells) and re.fullmatch(
+                    rf"(?i)(?:{_LEGAL_FORMS})\.?", cells[k + 1].text.strip()
+                ):
+                    chunk = f"{chunk} {cells[k + 1].text.strip()}"  # "Lieferant   GmbH" (OCR)
+                # "Amazon Web Services Invoice": the document's title is not the name.
+                chunk = _TITLE_TAIL.sub("", chunk).strip(" :-")
+                if not self._name_like(chunk) or _LEGAL_FORM.fullmatch(chunk):
                     continue
                 score = 1.0 - min(top, 1.0) * 2
                 if _LEGAL_FORM.search(chunk):
@@ -1419,6 +1434,10 @@ class _Reader:
 _ITEMS_HEADER = re.compile(
     r"(?i)d[ée]signation|description|\bqt[ée]\b|quantit|\bqty\b|prix\s+unit|\bp\.?\s?u\.?\b"
     r"|unit\s+price|\barticle\b|\bmenge\b|beschreibung|einzelpreis|\bpos\.?\b|libell[ée]"
+)
+_TITLE_TAIL = re.compile(
+    r"(?i)\s+(?:invoice|facture|rechnung|factuur|payment\s+receipt|receipt|re[çc]u|avoir"
+    r"|credit\s+note|gutschrift)\.?$"
 )
 _ADDRESS = re.compile(
     r"\b(?:rue|avenue|av\.|bd|boulevard|chemin|all[ée]e|impasse|place|route|quai|cours|zone|zi|za"

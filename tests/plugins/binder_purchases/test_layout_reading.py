@@ -316,3 +316,11 @@ Bruttosumme                   215,07
         "215.07",
     )
     assert f["confidence"]["total_tax"] < 0.9
+
+
+def test_supplier_name_without_the_title_and_with_its_legal_form_cell() -> None:
+    f = extract_from_text("Amazon Web Services Invoice\nInvoice Number: 42183017\n")
+    assert f["supplier"]["name"] == "Amazon Web Services"
+    # An OCR that split "Lieferant GmbH" into two cells: the legal form joins the name.
+    f = extract_from_text("Lieferant      GmbH\nBAURECHNUNG Nr. 12\nUSt-IdNr.: DE812345673\n")
+    assert f["supplier"]["name"] == "Lieferant GmbH"
