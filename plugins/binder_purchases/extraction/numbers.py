@@ -75,13 +75,13 @@ _MONTH_ALT = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=Tr
 
 #: Date patterns found inside text; each has named groups d, m (number or name) and y.
 DATE_PATTERNS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?!\d)"),
+    re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})([-/.])(?P<m>\d{1,2})\2(?P<d>\d{1,2})(?!\d)"),
     re.compile(
         r"(?<![\d.,])(?P<d>\d{1,2})[/.\-](?P<m>\d{1,2})[/.\-](?P<y>(?:19|20)?\d{2})(?![\d,])"
     ),
     re.compile(
-        rf"(?i)(?<![\w])(?P<d>\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s+(?P<m>{_MONTH_ALT})\.?,?\s+"
-        r"(?P<y>(?:19|20)\d{2})(?!\d)"
+        rf"(?i)(?<![\w])(?P<d>\d{{1,2}})(?:er|st|nd|rd|th)?\.?(?:\s+|-)(?P<m>{_MONTH_ALT})\.?,?"
+        r"(?:\s+|-)(?P<y>(?:19|20)\d{2}|\d{2})(?!\d)(?![,.]\d)"
     ),
     re.compile(
         rf"(?i)(?<![\w])(?P<m>{_MONTH_ALT})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s?,?\s+"

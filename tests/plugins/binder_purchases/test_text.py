@@ -307,3 +307,17 @@ def test_ocr_callable_is_used_for_pdf_without_text(tmp_path: Path) -> None:
     assert seen == [pdf]
     assert f["source"] == "ocr"
     assert f["total_tax"] == "206.91"
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("2026/03/12", date(2026, 3, 12)),
+        ("2026.03.12", date(2026, 3, 12)),
+        ("12-mars-2026", date(2026, 3, 12)),
+        ("12 mars 26", date(2026, 3, 12)),
+        ("12 Mars 26,50", None),  # an amount after a month, not a year
+    ],
+)
+def test_more_printed_date_forms(raw: str, value: date | None) -> None:
+    assert parse_date(raw) == value
