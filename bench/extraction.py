@@ -307,7 +307,9 @@ def read_scan_like_the_product(path: Path, kwargs: dict[str, Any]) -> dict[str, 
         path,
         ocr=lambda _path: text,
         ocr_words=words,
-        reocr=lambda page, box: engine.ocr_region(path, inspection, page, box),
+        reocr=lambda page, box, digits=False: engine.ocr_region(
+            path, inspection, page, box, digits=digits
+        ),
         **kwargs,
     )
 

@@ -395,8 +395,8 @@ def extract_document(
             # A scan whose totals do not add up has its header and totals read again by the
             # OCR plugin (``read_region`` hook).
             hooks, config = classeur().hooks, dict(current_app.config)
-            options["reocr"] = lambda page, box: (
-                hooks.read_region(document, path, page, box, config=config) or []
+            options["reocr"] = lambda page, box, digits=False: (
+                hooks.read_region(document, path, page, box, digits=digits, config=config) or []
             )
         fields = extract_file(path, **options)
         # The supplier's template, when one was learned, re-reads its header fields.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -119,11 +120,17 @@ class LocalOcr:
         """Every page's words with their boxes (normalised to the page) and confidences."""
         return {n: self._read(img, (0.0, 0.0, 1.0, 1.0)) for n, img in enumerate(self.pages, 1)}
 
-    def region(self, page: int, box: tuple[float, float, float, float]) -> list[dict[str, Any]]:
-        """Words of one region of a page read again, enlarged, as one block of text."""
+    def region(
+        self, page: int, box: tuple[float, float, float, float], digits: bool = False
+    ) -> list[dict[str, Any]]:
+        """Words of one region of a page read again, enlarged, as one block of text; with
+        ``digits``, figures only (the space stays allowed, or Tesseract glues the words)."""
         if not 1 <= page <= len(self.pages):
             return []
-        return self._read(self.pages[page - 1], box, scale=1.6, config="--psm 6")
+        config = "--psm 6"
+        if digits:
+            config += " -c tessedit_char_whitelist=" + shlex.quote("0123456789,.-/%€ ")
+        return self._read(self.pages[page - 1], box, scale=1.6, config=config)
 
     def _read(
         self, img: Any, box: tuple[float, float, float, float], scale: float = 1.0, config: str = ""
@@ -185,7 +192,7 @@ def extract_file(
     text: str | None = None,
     ocr: Callable[[Path], str] | None = None,
     ocr_words: dict[int, list[dict[str, Any]]] | None = None,
-    reocr: Callable[[int, tuple[float, float, float, float]], list[dict[str, Any]]] | None = None,
+    reocr: Callable[..., list[dict[str, Any]]] | None = None,
     template: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Read one invoice file (PDF, image or XML) into the fields dictionary.
@@ -195,8 +202,9 @@ def extract_file(
     with its layout; and when that holds no usable text, the OCR: ``ocr_words`` (the OCR
     plugin's words with their boxes, ``{page: [word, ...]}``) when given, else the text of
     ``ocr(path)``, else Tesseract run here (source "ocr"). When a scan's totals do not add up,
-    its totals and header zones are read again (``reocr(page, box)`` returns the words of a
-    region; Tesseract run here by default) and the second reading is kept if it adds up.
+    its totals and header zones are read again (``reocr(page, box, digits=False)`` returns the
+    words of a region, figures only with ``digits``; Tesseract run here by default) and the
+    second reading is kept if it adds up.
     ``template`` is a supplier template (``templates.learn_template``): kept only when its
     reading adds up.
     Raises ``InvoiceReadError`` (French message) for an unsafe or unreadable file.
@@ -295,35 +303,53 @@ def adds_up(fields: dict[str, Any]) -> bool:
     )
 
 
+def _in_box(word: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+    x, y = (word["x0"] + word["x1"]) / 2, (word["y0"] + word["y1"]) / 2
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
 def _second_pass(
     layout: Layout,
     fields: dict[str, Any],
-    reocr: Callable[[int, tuple[float, float, float, float]], list[dict[str, Any]]],
+    reocr: Callable[..., list[dict[str, Any]]],
 ) -> dict[str, Any]:
-    """Read the header and totals zones of a scan again; keep that reading if it adds up."""
+    """Read the header and totals zones of a scan again; keep that reading if it adds up.
+
+    First the zones are read again whole (enlarged, as one block). If that does not add up
+    either, the figures alone are read again (``digits=True``) and put beside the words of the
+    first reading that hold letters (the labels), so that each label finds its amount.
+    """
     last = layout.pages or 1
     zones = [(1, (0.0, 0.0, 1.0, 0.4)), (last, (0.0, 0.45, 1.0, 1.0))]
-    pages: dict[int, list[dict[str, Any]]] = {}
+    first: dict[int, list[dict[str, Any]]] = {}
     for word in layout.words:
-        pages.setdefault(word.page, []).append(word.as_dict())
-    try:
-        for page, box in zones:
-            fresh = reocr(page, box)
-            if not fresh:
-                continue
-            kept = [
-                w
-                for w in pages.get(page, [])
-                if not (
-                    box[0] <= (w["x0"] + w["x1"]) / 2 <= box[2]
-                    and box[1] <= (w["y0"] + w["y1"]) / 2 <= box[3]
-                )
-            ]
-            pages[page] = kept + fresh
-    except Exception:  # noqa: BLE001 - the second pass is a bonus, never a failure
-        return fields
-    second = extract_from_layout(Layout.from_words(pages, source="ocr"), source="ocr")
-    if not adds_up(second):
+        first.setdefault(word.page, []).append(word.as_dict())
+    second = None
+    for digits in (False, True):
+        pages = {page: list(words) for page, words in first.items()}
+        try:
+            for page, box in zones:
+                fresh = reocr(page, box, digits=True) if digits else reocr(page, box)
+                if not fresh:
+                    continue
+                if digits:
+                    fresh = [w for w in fresh if any(ch.isdigit() for ch in w["text"])]
+                    kept = [
+                        w
+                        for w in pages.get(page, [])
+                        if not _in_box(w, box) or not any(ch.isdigit() for ch in w["text"])
+                    ]
+                else:
+                    kept = [w for w in pages.get(page, []) if not _in_box(w, box)]
+                pages[page] = kept + fresh
+        except Exception:  # noqa: BLE001 - the second pass is a bonus, never a failure
+            return fields
+        reading = extract_from_layout(Layout.from_words(pages, source="ocr"), source="ocr")
+        if adds_up(reading):
+            second = reading
+            second["reading"] = {**second.get("reading", {}), "digits": digits}
+            break
+    if second is None:
         return fields
     second["reading"] = {**second.get("reading", {}), "second_pass": True}
     # Keep what the first pass read where the second found nothing.

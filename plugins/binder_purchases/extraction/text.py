@@ -1154,6 +1154,11 @@ class _Reader:
         best: tuple[float, _Cand, _Cand, _Cand] | None = None
         # A VAT of zero that nothing printed: only where the invoice says it is untaxed.
         zero = [_Cand(0.4, Decimal(0))] if self._untaxed() else []
+        if any(c.value < 0 for c in c_pool):
+            # A credit note printed in negative amounts whose VAT lost its minus sign.
+            tva = tva + [
+                _Cand(x.score * 0.9, -x.value, x.line, x.conf, x.rate) for x in tva if x.value > 0
+            ]
         for h, t, c in itertools.product(ht[:40], tva[:40] + zero, c_pool[:40]):
             if c.value == 0 or (h.value <= 0 < c.value):
                 continue
@@ -1235,10 +1240,10 @@ class _Reader:
         best = None
         for h, c in itertools.product(ht[:20], ttc[:20]):
             t = c.value - h.value
-            if t < 0 or (t == 0 and not untaxed):
+            if (t < 0 < h.value) or (h.value < 0 < t) or (t == 0 and not untaxed):
                 continue
             bonus = 0.5
-            derived = bool(t and t not in printed)
+            derived = bool(t and t not in printed and -t not in printed)
             if derived and min(h.score, c.score) < 0.85:
                 continue  # the VAT itself unreadable ("2s, 30"): from two strong labels only
             if derived:

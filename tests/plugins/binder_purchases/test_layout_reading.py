@@ -231,13 +231,13 @@ def test_second_pass_reads_the_totals_of_a_scan_again(tmp_path) -> None:
     scan.write_bytes(b"\x89PNG\r\n\x1a\n")  # never opened: the words are handed in
     asked = []
 
-    def reocr(page: int, box: tuple[float, float, float, float]) -> list[dict]:
-        asked.append((page, box))
+    def reocr(page: int, box: tuple[float, float, float, float], digits: bool = False) -> list:
+        asked.append((page, box, digits))
         return [w for w in _words(clean) if box[1] <= w["y0"] <= box[3]]
 
     words = {1: _words(header + garbled)}
     f = extract_file(scan, ocr_words=words, reocr=reocr)
-    assert asked and all(page == 1 for page, _ in asked)
+    assert asked and all(page == 1 and not digits for page, _, digits in asked)
     assert (f["total_excl_tax"], f["total_tax"], f["total_incl_tax"]) == (
         "100.00",
         "20.00",
@@ -246,8 +246,19 @@ def test_second_pass_reads_the_totals_of_a_scan_again(tmp_path) -> None:
     assert f["reading"].get("second_pass") is True
     assert f["invoice_number"] == "PR-0311"  # the header read again keeps what it had
     # A second reading that does not add up either is not kept.
-    f = extract_file(scan, ocr_words=words, reocr=lambda page, box: _words(garbled))
+    f = extract_file(scan, ocr_words=words, reocr=lambda page, box, digits=False: _words(garbled))
     assert not f["reading"].get("second_pass")
+    # When the block reading fails too, the figures alone are read again and put beside the
+    # first reading's labels.
+    figures = [w for w in _words(clean) if any(ch.isdigit() for ch in w["text"])]
+
+    def digits_only(page: int, box: tuple[float, float, float, float], digits: bool = False):
+        fresh = figures if digits else _words(garbled)
+        return [w for w in fresh if box[1] <= w["y0"] <= box[3]]
+
+    f = extract_file(scan, ocr_words=words, reocr=digits_only)
+    assert (f["total_tax"], f["total_incl_tax"]) == ("20.00", "120.00")
+    assert f["reading"].get("second_pass") is True and f["reading"].get("digits") is True
 
 
 def test_unreadable_files_are_refused_with_a_french_reason(tmp_path) -> None:
@@ -324,3 +335,15 @@ def test_supplier_name_without_the_title_and_with_its_legal_form_cell() -> None:
     # An OCR that split "Lieferant GmbH" into two cells: the legal form joins the name.
     f = extract_from_text("Lieferant      GmbH\nBAURECHNUNG Nr. 12\nUSt-IdNr.: DE812345673\n")
     assert f["supplier"]["name"] == "Lieferant GmbH"
+
+
+def test_a_credit_note_in_negative_amounts_whose_vat_lost_its_sign() -> None:
+    f = extract_from_text(
+        "AVOIR AV-12\nTotal HT    -218,48 €\nTotal taxes    14,99 €\nTotal TTC   -233,47 €\n"
+    )
+    assert (f["total_excl_tax"], f["total_tax"], f["total_incl_tax"]) == (
+        "-218.48",
+        "-14.99",
+        "-233.47",
+    )
+    assert f["document_kind"] == "credit_note"
