@@ -125,7 +125,8 @@ def test_low_resolution_scan_is_enlarged(engine: OcrEngine, tmp_path: Path) -> N
     path = tmp_path / "small.png"
     small.save(path, dpi=(100, 100))
     page = read(engine, path)
-    assert page.transform["scale"] > 2 and page.transform["dpi"] > 200
+    # Lines of 11-12 px (the noise is random) are brought to 24 px: about twice as large.
+    assert page.transform["scale"] >= 1.9 and page.transform["dpi"] >= 190
     assert "Quincaillerie" in page and "22,68" in page
 
 
