@@ -238,7 +238,7 @@ def timed(func: Callable[[], list[str]]) -> tuple[float, list[str]]:
     return time.perf_counter() - start, result
 
 
-SHARED_PDFS = Path("/work/shared/data/invoices/pdf/invoice2data")
+SHARED_PDFS = ROOT.parent / "shared" / "data" / "invoices" / "pdf" / "invoice2data"
 
 
 def text_layer_timings(folder: Path, rounds: int = 10) -> list[tuple[str, float, float]]:

@@ -25,7 +25,8 @@ from plugins.meg_export.sandbox import create_sandbox_app
 CLIENT_ID = "classeur"
 CLIENT_SECRET = "classeur-sandbox-secret"
 REDIRECT_URI = "http://127.0.0.1:5000/meg/callback"
-PDF_DIR = Path("/work/shared/data/invoices/pdf/invoice2data")
+#: Public samples vendored with their licences (tests/data/invoices).
+PDF_DIR = Path(__file__).resolve().parents[3] / "tests" / "data" / "invoices" / "invoice2data"
 ALL_DOSSIERS = ["DEMO01", "DEMO02", "NOACH", "STD01"]
 
 

@@ -16,10 +16,10 @@ from core.exports.models import ConnectorSetting, ExportStatus
 from plugins.meg_export.client import MegClient
 from tests.conftest import wait_for
 
-INVOICES = Path("/work/shared/data/invoices")
-PDF = INVOICES / "pdf/invoice2data/free_fiber.pdf"
-PNG = INVOICES / "pdf/invoice2data/AmazonWebServices.png"
-UBL = INVOICES / "xml/akretion/ubl-21-en16931.xml"
+INVOICES = Path(__file__).resolve().parents[3] / "tests" / "data" / "invoices"
+PDF = INVOICES / "invoice2data/free_fiber.pdf"
+PNG = INVOICES / "invoice2data/AmazonWebServices.png"
+UBL = INVOICES / "akretion/ubl-21-en16931.xml"
 
 
 class Meg:
