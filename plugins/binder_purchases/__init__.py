@@ -17,6 +17,7 @@ from plugins.binder_purchases import services  # noqa: F401  (registers the trai
 
 if TYPE_CHECKING:
     from core.documents.models import Document
+    from core.exports.registry import ExportResult
 
 NAME = "binder_purchases"
 BINDER_TYPE = "purchase_invoices"
@@ -117,5 +118,13 @@ def extract_fields(
 
 @hookimpl
 def after_document_validated(document: Document, user_id: int | None) -> None:
-    """Remember the supplier (account, VAT code) and retrain the firm's model in background."""
+    """Create the supplier and learn its template; once no connector is left to answer, learn
+    the invoice's account, VAT code and IBAN and retrain the firm's model in background."""
     services.after_validation(document)
+
+
+@hookimpl
+def after_export(document: Document, connector: str, result: ExportResult) -> None:
+    """A connector's refusal of an account or VAT code is remembered for the supplier; its
+    acceptance may complete the invoice's acceptance, which is then learned."""
+    services.after_export(document, connector, bool(result.ok))

@@ -91,3 +91,40 @@ class SupplierTemplate(Base):
     #: Invoices read with the template, and readings it refused (layout or totals differ).
     uses: Mapped[int] = mapped_column(default=0)
     rejections: Mapped[int] = mapped_column(default=0)
+
+
+class SupplierMemory(Base):
+    """One value Classeur remembers about a supplier, with where it comes from.
+
+    ``field`` is "account", "vat_code" or "iban". ``status``:
+
+    - ``learned``: proposed on the supplier's next invoices. Learned from a validated invoice
+      once every connector accepted it (or set by hand by the accountant); one per field;
+    - ``refused``: a connector refused it on one of the supplier's invoices and the accountant
+      changed it; never proposed again for this supplier until an invoice with it is accepted;
+    - ``proposed``: a new IBAN read on an accepted invoice that differs from the learned one;
+      kept aside until the accountant confirms it (a changed IBAN is a classic fraud signal).
+    """
+
+    __tablename__ = "binder_purchases_supplier_memory"
+    __table_args__ = (UniqueConstraint("supplier_id", "field", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"), index=True)
+    supplier_id: Mapped[int] = mapped_column(
+        ForeignKey("binder_purchases_suppliers.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12))
+    #: "validated" (an accepted invoice), "manual" (typed on the supplier's card), "connector"
+    #: (a connector's refusal).
+    origin: Mapped[str] = mapped_column(String(12))
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="SET NULL")
+    )
+    invoice_number: Mapped[str | None] = mapped_column(String(100))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: The connector's message for a refusal.
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,6 +23,8 @@ from core.tenancy.accounting import accounting_settings
 from core.tenancy.models import Company
 from plugins.binder_purchases.accounting.pcg import SEED_ACCOUNTS
 from plugins.binder_purchases.accounting.vat import vat_code_for
+from plugins.binder_purchases.buyers import buyer_check
+from plugins.binder_purchases.memory import main_line
 from plugins.binder_purchases.models import Account, Supplier
 
 log = logging.getLogger("classeur.plugins.binder_purchases")
@@ -130,13 +132,60 @@ def update_account(
     return account
 
 
-def class_allowed(number: str, elements: dict[str, Any]) -> bool:
-    """Whether the company's accounting elements allow an account of this PCG class."""
-    if number.startswith("2"):
-        return bool(elements.get("allow_class_2"))
-    if number.startswith("6"):
-        return bool(elements.get("allow_class_6"))
-    return True
+#: PCG classes a purchase line may be imputed to: fixed assets (2) and expenses (6), each
+#: switched on per company in its accounting elements (seed, step 7).
+PURCHASE_CLASSES = ("2", "6")
+
+
+def connector_rules(company: Company) -> dict[str, Any]:
+    """What the connectors enabled for the company accept on purchase invoices
+    (``core.exports.services.connector_rules``): ``account_classes`` and ``vat_codes`` (sets,
+    None for no restriction) and the ``connectors`` that publish them."""
+    from core.exports import services as exports
+
+    rules_of = getattr(exports, "connector_rules", None)  # TEMP until core lands it
+    if rules_of is None:
+        return {"account_classes": None, "vat_codes": None, "connectors": []}
+    return rules_of(company.firm_id, company.id, BINDER_TYPE)
+
+
+def allowed_classes(company: Company, elements: dict[str, Any] | None = None) -> set[str]:
+    """The account classes allowed on the company's purchase lines: those its accounting
+    elements switch on, within what its connectors accept."""
+    if elements is None:
+        elements = accounting_settings(company)["elements"]
+    allowed = {c for c in PURCHASE_CLASSES if elements.get(f"allow_class_{c}")}
+    connector = connector_rules(company).get("account_classes")
+    if connector is not None:
+        allowed &= set(connector)
+    return allowed
+
+
+def class_allowed(number: str, elements: dict[str, Any], allowed: set[str] | None = None) -> bool:
+    """Whether an account of this PCG class may be used on a purchase line."""
+    if allowed is None:
+        allowed = {c for c in PURCHASE_CLASSES if elements.get(f"allow_class_{c}")}
+    return bool(number) and number[:1] in allowed
+
+
+def account_refusal(
+    company: Company, number: str, elements: dict[str, Any] | None = None
+) -> str | None:
+    """Why this account may not be used on the company's purchase lines (French), or None."""
+    if elements is None:
+        elements = accounting_settings(company)["elements"]
+    allowed = allowed_classes(company, elements)
+    if class_allowed(number, elements, allowed):
+        return None
+    names = " et ".join(sorted(allowed)) or "aucune"
+    rules = connector_rules(company)
+    by_connector = ""
+    if number[:1] in PURCHASE_CLASSES and elements.get(f"allow_class_{number[:1]}"):
+        by_connector = f" (refusée par {', '.join(rules.get('connectors') or ['le connecteur'])})"
+    return (
+        f"le compte {number} est de classe {number[:1]} : seules les classes {names} sont "
+        f"autorisées sur les lignes d'achat de cette entreprise{by_connector}."
+    )
 
 
 # --- suppliers -------------------------------------------------------------------------------
@@ -161,8 +210,9 @@ def find_supplier(company: Company, fields: dict[str, Any]) -> tuple[Supplier | 
     return (by_id[found["id"]] if found else None), method
 
 
-def remember_supplier(document: Document) -> Supplier | None:
-    """Create or update the supplier of a validated invoice and its memory; flushes."""
+def supplier_of(document: Document, *, create: bool = True) -> Supplier | None:
+    """The supplier of a purchase invoice, created from its fields when unknown (``create``);
+    its missing identifiers are filled in. Flushes. None when the invoice names no supplier."""
     fields = document.fields or {}
     sup = fields.get("supplier") or {}
     if not sup.get("name") and not sup.get("siren") and not sup.get("vat_number"):
@@ -171,22 +221,33 @@ def remember_supplier(document: Document) -> Supplier | None:
     assert company is not None
     supplier, _method = find_supplier(company, fields)
     if supplier is None:
+        if not create:
+            return None
         supplier = Supplier(
             company_id=company.id,
             name=sup.get("name") or sup.get("siren") or sup.get("vat_number"),
             invoice_count=0,
         )
         db.session.add(supplier)
-    for key in ("siren", "vat_number", "iban", "country"):
+    # The IBAN is learned by the memory only (never silently replaced).
+    for key in ("siren", "vat_number", "country"):
         if sup.get(key) and not getattr(supplier, key):
             setattr(supplier, key, sup[key])
-    lines = (fields.get("accounting") or {}).get("lines") or []
-    first = next((line for line in lines if line.get("account")), None)
-    if first is not None:
-        supplier.last_account = first["account"]
-        supplier.last_vat_code = first.get("vat_code")
+    db.session.flush()
+    return supplier
+
+
+def remember_supplier(document: Document) -> Supplier | None:
+    """Learn from an accepted invoice: its supplier's account, VAT code and IBAN (with their
+    source), its last invoice; flushes. Once per version of the document."""
+    from plugins.binder_purchases import memory
+
+    supplier = supplier_of(document)
+    if supplier is None or memory.already_learned(document):
+        return supplier
+    memory.learn_from_document(document, supplier)
     supplier.last_document_id = document.id
-    supplier.last_invoice_number = fields.get("invoice_number")
+    supplier.last_invoice_number = (document.fields or {}).get("invoice_number")
     supplier.invoice_count = (supplier.invoice_count or 0) + 1
     db.session.flush()
     return supplier
@@ -196,6 +257,8 @@ def remember_supplier(document: Document) -> Supplier | None:
 
 
 def _line_vat_code(rate: Any, regime: str, fallback: str | None) -> str | None:
+    if regime == "mixed":
+        regime = "standard"
     try:
         return vat_code_for(rate, regime) if rate is not None or regime != "standard" else fallback
     except ValueError:
@@ -251,33 +314,49 @@ def sample_of(fields: dict[str, Any], text: str | None) -> dict[str, Any]:
 
 
 def propose(company: Company, fields: dict[str, Any], text: str | None) -> dict[str, Any]:
-    """The accounting proposal for an invoice: supplier memory, else the firm's model, else
-    the keyword rules. Returns ``{"proposal": {...} | None, "supplier_id": int | None}``.
+    """The accounting proposal for an invoice: the supplier's memory, else the firm's model,
+    else the keyword rules. Returns ``{"proposal": {...} | None, "supplier_id": int | None}``.
 
-    An account is proposed only if it is active in the company's chart and its class is
-    allowed by the company's accounting elements.
+    The proposal says where it comes from: ``source`` (supplier, model, rules), ``reason``
+    (French, shown on the review page) and, from the memory, ``document_id`` (the invoice it
+    was learned from). An account is proposed only if it is active in the company's chart,
+    its class is allowed on purchase lines, and no connector refused it for this supplier.
     """
+    from plugins.binder_purchases import memory
     from plugins.binder_purchases.accounting.rules import propose_by_rules
 
     elements = accounting_settings(company)["elements"]
+    allowed = allowed_classes(company, elements)
     chart = chart_numbers(company)
     regime = fields.get("vat_regime") or "standard"
     default_code = _line_vat_code(_first_rate(fields), regime, None)
-
-    def usable(number: str | None) -> bool:
-        return bool(number) and chart.get(number, False) and class_allowed(number, elements)
-
     supplier, _method = find_supplier(company, fields)
     supplier_id = supplier.id if supplier else None
-    if supplier is not None and supplier.invoice_count >= 1 and usable(supplier.last_account):
-        number = supplier.last_invoice_number or "précédente"
+    refused = memory.refused_values(supplier_id, "account")
+    refused_codes = memory.refused_values(supplier_id, "vat_code")
+
+    def usable(number: str | None) -> bool:
+        return (
+            bool(number)
+            and chart.get(number or "", False)
+            and class_allowed(number or "", elements, allowed)
+            and number not in refused
+        )
+
+    def code(value: str | None) -> str | None:
+        return value if value and value not in refused_codes else default_code
+
+    learned = memory.learned(supplier, "account") if supplier is not None else None
+    if learned is not None and usable(learned.value):
+        learned_code = memory.learned(supplier, "vat_code")
         return {
             "proposal": {
-                "account": supplier.last_account,
-                "vat_code": supplier.last_vat_code or default_code,
-                "reason": f"même fournisseur que la facture {number}",
+                "account": learned.value,
+                "vat_code": code(learned_code.value if learned_code else None),
+                "reason": memory.reason(learned),
                 "confidence": 0.95,
                 "source": "supplier",
+                "document_id": learned.document_id,
             },
             "supplier_id": supplier_id,
         }
@@ -293,21 +372,24 @@ def propose(company: Company, fields: dict[str, Any], text: str | None) -> dict[
                 "proposal": {
                     "account": guess[0],
                     "vat_code": default_code,
-                    "reason": f"modèle, {guess[1]:.2f}",
+                    "reason": "modèle du cabinet, appris sur ses factures acceptées "
+                    f"(probabilité {round(guess[1] * 100)} %)",
                     "confidence": round(guess[1], 2),
                     "source": "model",
+                    "document_id": None,
                 },
                 "supplier_id": supplier_id,
             }
-    rule = propose_by_rules(fields, text or "", allow_class2=bool(elements.get("allow_class_2")))
+    rule = propose_by_rules(fields, text or "", allow_class2="2" in allowed)
     if rule is not None and usable(rule.account):
         return {
             "proposal": {
                 "account": rule.account,
-                "vat_code": rule.vat_code or default_code,
-                "reason": rule.reason,
+                "vat_code": code(rule.vat_code) or default_code,
+                "reason": f"{rule.reason} (mot-clé trouvé sur la facture, à vérifier)",
                 "confidence": rule.confidence,
                 "source": "rules",
+                "document_id": None,
             },
             "supplier_id": supplier_id,
         }
@@ -338,11 +420,16 @@ def build_lines(fields: dict[str, Any], proposal: dict[str, Any] | None) -> list
                 "vat_amount": fields.get("total_tax"),
             }
         ]
+    # Each VAT line has its own regime (an intra-EU line among lines at 20 % and 10 %); the
+    # invoice's regime is only a default for lines read without one.
+    default_regime = regime if regime != "mixed" else "standard"
     return [
         {
             "account": account,
             "label": label,
-            "vat_code": _line_vat_code(line.get("rate"), regime, fallback),
+            "vat_code": _line_vat_code(
+                line.get("rate"), line.get("regime") or default_regime, fallback
+            ),
             "amount_excl_tax": line.get("base"),
             "vat_amount": line.get("amount"),
         }
@@ -465,12 +552,14 @@ def duplicates(document: Document) -> list[dict[str, Any]]:
         .order_by(Document.id)
         .limit(1)
     )
-    if same_file is not None:
+    dismissed = dismissed_duplicates(document)
+    if same_file is not None and same_file not in dismissed:
         out.append(
             {
                 "code": "duplicate",
                 "level": "error",
                 "field": None,
+                "document_id": same_file,
                 "message": f"Doublon : le même fichier est déjà le document n° {same_file} "
                 "de cette entreprise.",
             }
@@ -492,18 +581,84 @@ def duplicates(document: Document) -> list[dict[str, Any]]:
         ).all()
         sup = fields.get("supplier") or {}
         for other_id, other_fields in candidates:
+            if other_id in dismissed:
+                continue
             if same_supplier(sup, (other_fields or {}).get("supplier") or {}):
                 out.append(
                     {
                         "code": "duplicate",
                         "level": "error",
                         "field": "invoice_number",
+                        "document_id": other_id,
                         "message": f"Doublon : la facture {number} de ce fournisseur est déjà "
                         f"le document n° {other_id}.",
                     }
                 )
                 break
     return out
+
+
+def iban_check(supplier: Supplier | None, fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """A supplier IBAN different from the one of its accepted invoices: the classic fraud
+    signal, highlighted (and never learned without the accountant's confirmation)."""
+    from plugins.binder_purchases import memory
+
+    iban = ((fields.get("supplier") or {}).get("iban") or "").replace(" ", "").upper()
+    if supplier is None or not iban:
+        return []
+    known = memory.learned(supplier, "iban")
+    if known is None or known.value == iban:
+        return []
+    return [
+        {
+            "code": "iban_changed",
+            "level": "warning",
+            "field": "supplier.iban",
+            "message": f"Attention : l'IBAN de cette facture ({iban}) diffère de celui de "
+            f"{supplier.name} ({known.value}, {memory.describe(known)}). Vérifiez-le auprès "
+            "du fournisseur par un autre moyen avant tout paiement : un changement de RIB "
+            "est le signe classique d'une fraude. Il ne sera retenu qu'une fois confirmé sur "
+            "la fiche du fournisseur.",
+        }
+    ]
+
+
+NOT_DUPLICATE_EVENT = "not_duplicate"
+
+
+def dismissed_duplicates(document: Document) -> set[int]:
+    """Documents the accountant said this one is not a duplicate of."""
+    from core.documents.models import DocumentEvent
+
+    events = db.session.scalars(
+        select(DocumentEvent.after).where(
+            DocumentEvent.document_id == document.id,
+            DocumentEvent.action == NOT_DUPLICATE_EVENT,
+        )
+    ).all()
+    return {int(after["of"]) for after in events if after and after.get("of")}
+
+
+def dismiss_duplicate(document: Document, other_id: int, user_id: int | None) -> None:
+    """ "Ce n'est pas un doublon": the duplicate check no longer compares the document with
+    ``other_id``; an audit event; flushes."""
+    from core.documents.models import DocumentEvent
+
+    found = [c for c in duplicates(document) if c.get("document_id") == other_id]
+    if not found:
+        raise ServiceError(
+            "Ce document n'est pas signalé comme doublon de celui-ci.", "duplicate", status=409
+        )
+    db.session.add(
+        DocumentEvent(
+            document_id=document.id,
+            user_id=user_id,
+            action=NOT_DUPLICATE_EVENT,
+            message=f"Pas un doublon du document n° {other_id}",
+            after={"of": other_id},
+        )
+    )
+    db.session.flush()
 
 
 #: Fields every purchase invoice needs, whatever the company's settings.
@@ -523,6 +678,7 @@ def check_document(document: Document) -> list[dict[str, Any]]:
     """Every check of a purchase invoice: the library's consistency checks with the company's
     required fields, the accounting lines against the chart and the allowed classes, and
     duplicates. Errors block validation."""
+    from plugins.binder_purchases import memory
     from plugins.binder_purchases.extraction.checks import check_invoice
 
     fields = document.fields or {}
@@ -538,6 +694,11 @@ def check_document(document: Document) -> list[dict[str, Any]]:
         for c in check_invoice(fields, required=required_fields(elements))
     ]
     chart = chart_numbers(company)
+    allowed = allowed_classes(company, elements)
+    rules = connector_rules(company)
+    known_codes = rules.get("vat_codes")
+    supplier, _method = find_supplier(company, fields)
+    refused_accounts = memory.refused_values(supplier.id if supplier else None, "account")
     lines = (fields.get("accounting") or {}).get("lines") or []
     if not lines:
         out.append(
@@ -580,17 +741,27 @@ def check_document(document: Document) -> list[dict[str, Any]]:
                     "message": f"Ligne {n} : le compte {number} est désactivé.",
                 }
             )
-        elif not class_allowed(number, elements):
+        elif not class_allowed(number, elements, allowed):
             out.append(
                 {
                     "code": f"class_{number[0]}_refused",
                     "level": "error",
                     "field": f"{where}.account",
-                    "message": f"Ligne {n} : la saisie sur la classe {number[0]} n'est "
-                    f"pas autorisée pour cette entreprise (compte {number}).",
+                    "message": f"Ligne {n} : {account_refusal(company, number, elements)}",
                 }
             )
-        if elements.get("vat_codes") and not line.get("vat_code"):
+        elif number in refused_accounts:
+            out.append(
+                {
+                    "code": "account_refused_before",
+                    "level": "warning",
+                    "field": f"{where}.account",
+                    "message": f"Ligne {n} : le compte {number} a déjà été refusé par le "
+                    "connecteur pour ce fournisseur.",
+                }
+            )
+        code = line.get("vat_code")
+        if elements.get("vat_codes") and not code:
             out.append(
                 {
                     "code": "missing_vat_code",
@@ -599,6 +770,19 @@ def check_document(document: Document) -> list[dict[str, Any]]:
                     "message": f"Ligne {n} : code de TVA manquant.",
                 }
             )
+        elif code and known_codes is not None and code not in known_codes:
+            out.append(
+                {
+                    "code": "vat_code_refused",
+                    "level": "error",
+                    "field": f"{where}.vat_code",
+                    "message": f"Ligne {n} : le code de TVA {code} est inconnu de "
+                    f"{', '.join(rules.get('connectors') or ['du connecteur'])} : "
+                    "choisissez-en un autre.",
+                }
+            )
+    out.extend(iban_check(supplier, fields))
+    out.extend(buyer_check(company, fields, BINDER_TYPE))
     out.extend(duplicates(document))
     return out
 
@@ -619,29 +803,89 @@ def summary(fields: dict[str, Any]) -> dict[str, Any]:
 # --- after validation ------------------------------------------------------------------------
 
 
-def after_validation(document: Document) -> None:
-    """Remember the supplier of a validated invoice and learn its template, commit, then
-    queue the model training."""
-    from plugins.binder_purchases.supplier_templates import learn_from_validated
-
+def _purchase(document: Document) -> bool:
     binder = db.session.get(Binder, document.binder_id)
-    if binder is None or binder.type != BINDER_TYPE:
-        return
-    supplier = None
+    return binder is not None and binder.type == BINDER_TYPE
+
+
+def learn_if_accepted(document: Document) -> bool:
+    """Learn from the invoice once it is accepted (validated, and taken by every connector
+    enabled for its company), then queue the model training; commits. Returns whether it
+    learned."""
+    from plugins.binder_purchases import memory
+
+    if document.state != DocumentState.VALIDATED or not memory.accepted(document):
+        return False
     try:
-        supplier = remember_supplier(document)
+        remember_supplier(document)
         db.session.commit()
     except Exception:
         db.session.rollback()
         log.exception("supplier memory of document %s failed", document.id)
-    learn_from_validated(document, supplier)
+        return False
     runner = classeur().tasks
     if runner is not None:
         runner.submit(TRAIN_TASK, document.firm_id)
+    return True
+
+
+def after_validation(document: Document) -> None:
+    """A validated invoice: its supplier exists from now on and its template (where it prints
+    each field) is learned; its accounting values are learned once it is accepted."""
+    from plugins.binder_purchases.supplier_templates import learn_from_validated
+
+    if not _purchase(document):
+        return
+    supplier = None
+    try:
+        supplier = supplier_of(document)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("supplier of document %s failed", document.id)
+    learn_from_validated(document, supplier)
+    learn_if_accepted(document)
+
+
+def after_export(document: Document, connector: str, ok: bool) -> None:
+    """A connector answered: a refusal of an account or VAT code is remembered for the
+    supplier (and unlearned); a success may make the invoice accepted, so it is learned."""
+    from core.exports.models import ExportStatus
+    from plugins.binder_purchases import memory
+
+    if not _purchase(document):
+        return
+    if ok:
+        learn_if_accepted(document)
+        return
+    status = db.session.scalar(
+        select(ExportStatus).where(
+            ExportStatus.document_id == document.id, ExportStatus.connector == connector
+        )
+    )
+    if status is None or not status.field:
+        return
+    try:
+        supplier = supplier_of(document)
+        if supplier is not None:
+            memory.record_refusal(document, supplier, status.field, status.message)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("refusal of document %s by %s not remembered", document.id, connector)
 
 
 def training_samples(firm_id: int) -> list[dict[str, Any]]:
     """One sample per accounting line's account of every validated purchase of the firm."""
+    from sqlalchemy import exists
+
+    from core.exports.models import ExportState, ExportStatus
+
+    # Only accepted invoices teach: validated, and no connector refused or is still sending.
+    waiting = exists().where(
+        ExportStatus.document_id == Document.id,
+        ExportStatus.state.in_((ExportState.PENDING, ExportState.ERROR)),
+    )
     rows = db.session.execute(
         select(Document.fields, Document.text)
         .join(Binder, Binder.id == Document.binder_id)
@@ -649,6 +893,7 @@ def training_samples(firm_id: int) -> list[dict[str, Any]]:
             Document.firm_id == firm_id,
             Document.state == DocumentState.VALIDATED,
             Binder.type == BINDER_TYPE,
+            ~waiting,
         )
         .order_by(Document.id.desc())
         .limit(20_000)
@@ -656,8 +901,8 @@ def training_samples(firm_id: int) -> list[dict[str, Any]]:
     samples = []
     for fields, text in rows:
         fields = fields or {}
-        lines = (fields.get("accounting") or {}).get("lines") or []
-        account = next((ln.get("account") for ln in lines if ln.get("account")), None)
+        line = main_line(fields)
+        account = line.get("account") if line else None
         if account:
             samples.append({**sample_of(fields, text), "account": account})
     return samples

@@ -56,6 +56,7 @@ REGIME_LABELS = {
     "intra_eu": "Intracommunautaire",
     "extra_eu": "Hors UE",
     "exempt": "Exonéré",
+    "mixed": "Mixte (par ligne)",
 }
 KIND_LABELS = {"invoice": "Facture", "credit_note": "Avoir"}
 SUPPLIER_LABELS = {
@@ -143,10 +144,20 @@ def _rows(fields: dict[str, Any], proposal: dict[str, Any] | None) -> list[dict[
                 "amount": fr_amount(vat.get("amount")),
                 "account": line.get("account") or guess.get("account") or "",
                 "vat_code": line.get("vat_code") or guess.get("vat_code") or "",
+                "regime": vat.get("regime") or "",
             }
         )
-    rows.append({"rate": "", "base": "", "amount": "", "account": "", "vat_code": ""})
+    rows.append(
+        {"rate": "", "base": "", "amount": "", "account": "", "vat_code": "", "regime": ""}
+    )
     return rows
+
+
+def _same_rate(old: Any, typed: str) -> bool:
+    from plugins.binder_purchases.extraction.fields import to_decimal
+
+    a, b = to_decimal(old), to_decimal(typed.replace(",", ".") if typed else None)
+    return a is not None and a == b
 
 
 def form_changes(
@@ -177,6 +188,7 @@ def form_changes(
         if key in form:
             changes[key] = form.get(key, "").strip() or None
     vat_lines, lines = [], []
+    old_lines = fields.get("vat_lines") or []
     label = services.default_label({**fields, **changes})
     for i in range(rows):
         rate, base, amount = (
@@ -191,7 +203,13 @@ def form_changes(
         if not any((rate, base, amount, account)):
             continue
         if rate or base or amount:
-            vat_lines.append({"rate": rate or None, "base": base or None, "amount": amount or None})
+            vat = {"rate": rate or None, "base": base or None, "amount": amount or None}
+            # A line keeps the VAT category and regime it was read with (an intra-EU line
+            # among lines at 20 %) while its rate is unchanged.
+            old_vat = old_lines[i] if i < len(old_lines) else {}
+            if old_vat.get("regime") and _same_rate(old_vat.get("rate"), rate):
+                vat["category"], vat["regime"] = old_vat.get("category"), old_vat["regime"]
+            vat_lines.append(vat)
         lines.append(
             {
                 "account": account or None,
@@ -378,7 +396,16 @@ def _render_review(
     checks = document_checks(document) if fields else []
     confidence = fields.get("confidence") or {}
     accounts = services.accounts(company, active_only=True)
-    allowed_accounts = [a for a in accounts if services.class_allowed(a.number, elements)]
+    allowed = services.allowed_classes(company, elements)
+    allowed_accounts = [a for a in accounts if services.class_allowed(a.number, elements, allowed)]
+    known_codes = services.connector_rules(company).get("vat_codes")
+    vat_choices = [c for c in VAT_CHOICES if known_codes is None or c[0] in known_codes]
+    proposal_document = None
+    source_id = (proposal["proposal"] or {}).get("document_id")
+    if source_id:
+        proposal_document = db.session.scalar(
+            select(Document).where(Document.id == source_id, Document.company_id == company.id)
+        )
     rows = _rows(fields, proposal["proposal"])
     values: dict[str, Any] = {
         f"supplier.{k}": (fields.get("supplier") or {}).get(k) or "" for k in SUPPLIER_KEYS
@@ -431,7 +458,9 @@ def _render_review(
         blocking=[c for c in checks if c["level"] == "error"],
         proposal=proposal["proposal"],
         accounts=allowed_accounts,
-        vat_choices=VAT_CHOICES,
+        allowed_classes=sorted(allowed),
+        vat_choices=vat_choices,
+        proposal_document=proposal_document,
         payment_labels=PAYMENT_LABELS,
         regime_labels=REGIME_LABELS,
         kind_labels=KIND_LABELS,
@@ -575,3 +604,124 @@ def forget_supplier_template(company_id: int) -> Any:
     db.session.commit()
     flash(_("Modèle du fournisseur oublié."), "success")
     return redirect(url_for("binder_purchases.suppliers", company_id=company.id))
+
+
+@bp.route("/<int:document_id>/not-duplicate", methods=["POST"])
+@requires("documents.review")
+def not_duplicate(document_id: int) -> Any:
+    """ "Ce n'est pas un doublon": the document is no longer compared with ``other_id``."""
+    document, _binder, _company = _purchase_document(document_id)
+    other_id = request.form.get("other_id", type=int)
+    if other_id is None:
+        abort(400)
+    try:
+        services.dismiss_duplicate(document, other_id, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            _("Noté : ce document n'est pas un doublon du document n° %(n)s.", n=other_id),
+            "success",
+        )
+    return redirect(url_for("binder_purchases.review", document_id=document.id))
+
+
+# --- the supplier's card ---------------------------------------------------------------------
+
+
+def _supplier(company: Company, supplier_id: int) -> Any:
+    from plugins.binder_purchases.models import Supplier
+
+    supplier = db.session.scalar(
+        select(Supplier).where(Supplier.id == supplier_id, Supplier.company_id == company.id)
+    )
+    if supplier is None:
+        abort(404)
+    return supplier
+
+
+@bp.route("/companies/<int:company_id>/suppliers/<int:supplier_id>")
+@requires("companies.read")
+def supplier(company_id: int, supplier_id: int) -> Any:
+    """The supplier's card: its identity, and each value Classeur learned (or was refused)
+    with its source; the accountant changes or forgets them."""
+    from plugins.binder_purchases import memory
+
+    company = scoping.get_company(company_id)
+    found = _supplier(company, supplier_id)
+    rows = memory.rows(found)
+    invoices = db.session.scalars(
+        select(Document)
+        .where(Document.company_id == company.id, Document.state != DocumentState.FAILED)
+        .order_by(Document.id.desc())
+        .limit(2000)
+    ).all()
+    mine = [
+        d
+        for d in invoices
+        if services.same_supplier(
+            (d.fields or {}).get("supplier") or {},
+            {"name": found.name, "siren": found.siren, "vat_number": found.vat_number},
+        )
+    ][:20]
+    return render_template(
+        "binder_purchases/supplier.html",
+        company=company,
+        tabs=classeur().company_tabs,
+        active_tab="suppliers",
+        supplier=found,
+        rows=rows,
+        describe=memory.describe,
+        field_labels=memory.FIELD_LABELS,
+        status_labels={
+            "learned": _("Retenu"),
+            "refused": _("Refusé"),
+            "proposed": _("À confirmer"),
+        },
+        invoices=mine,
+        may_write=_may_write(),
+        vat_choices=VAT_CHOICES,
+    )
+
+
+@bp.route("/companies/<int:company_id>/suppliers/<int:supplier_id>/memory", methods=["POST"])
+@requires("accounting.write")
+def supplier_memory(company_id: int, supplier_id: int) -> Any:
+    """Change what is proposed for this supplier (``field``, ``value``), forget a value
+    (``forget`` = row id) or confirm a new IBAN (``confirm`` = row id)."""
+    from plugins.binder_purchases import memory
+
+    company = scoping.get_company(company_id)
+    found = _supplier(company, supplier_id)
+    try:
+        if request.form.get("forget"):
+            row = memory.get_row(found, request.form.get("forget", type=int) or 0)
+            memory.forget(row)
+            message = _(
+                "%(field)s %(value)s oublié.", field=memory.FIELD_LABELS[row.field], value=row.value
+            )
+        elif request.form.get("confirm"):
+            row = memory.get_row(found, request.form.get("confirm", type=int) or 0)
+            memory.confirm_iban(row, current_user.id)
+            message = _("Nouvel IBAN %(value)s confirmé.", value=row.value)
+        else:
+            field = request.form.get("field", "")
+            row = memory.set_value(found, field, request.form.get("value", ""), current_user.id)
+            message = _(
+                "%(field)s %(value)s retenu pour ce fournisseur.",
+                field=memory.FIELD_LABELS.get(field, field),
+                value=row.value,
+            )
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(
+        url_for("binder_purchases.supplier", company_id=company.id, supplier_id=found.id)
+    )

@@ -292,7 +292,8 @@ def test_plugin_supplier_memory_proposes_the_last_account(purchases, app):
     proposal = purchases.get(second)["fields"]["accounting"]["proposal"]
     assert proposal["account"] == "6063"
     assert proposal["source"] == "supplier"
-    assert proposal["reason"] == "même fournisseur que la facture FA-2026-100"
+    assert proposal["reason"].startswith("même fournisseur que la facture FA-2026-100 validée")
+    assert proposal["document_id"] == first
     assert purchases.get(second)["fields"]["accounting"]["lines"][0]["account"] == "6063"
 
 
@@ -309,7 +310,7 @@ def test_plugin_class_2_proposed_only_where_allowed(purchases):
     )
     proposal = purchases.get(first)["fields"]["accounting"]["proposal"]
     assert proposal["account"] == "6063"
-    assert proposal["reason"] == "règle : ordinateur"
+    assert proposal["reason"].startswith("règle : ordinateur")
     purchases.elements(allow_class_2=True)
     second = purchases.drop(
         invoice_pdf("INF-2", supplier="Informatique Dupont SARL", siren="552 100 554", **laptop),
@@ -358,7 +359,7 @@ def test_plugin_model_trained_in_background_and_used_for_unknown_supplier(purcha
     proposal = purchases.get(unknown)["fields"]["accounting"]["proposal"]
     assert proposal["source"] == "model"
     assert proposal["account"] == "6226"
-    assert proposal["reason"].startswith("modèle, 0.")
+    assert proposal["reason"].startswith("modèle du cabinet")
 
 
 # --- review page -----------------------------------------------------------------------------

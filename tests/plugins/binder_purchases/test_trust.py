@@ -1,0 +1,293 @@
+"""Accounting an accountant can trust (issue 11): the supplier memory learns what was accepted
+and says where each proposal comes from, the company's account classes are enforced before
+anything is sent, the buyer is checked against the company, a changed IBAN is highlighted and
+never learned silently, a duplicate can be dismissed or trashed."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pytest
+from bp_helpers import Purchases, cii, text_pdf
+from sqlalchemy import select
+
+from core.db import db
+
+SIREN_MARTIN = "732829320"  # the seller of ``cii()``
+SIREN_GARAGE = "552100554"
+SIREN_BAKERY = "443061841"
+
+
+@pytest.fixture()
+def purchases(app: Any, client: Any, factory: Any, auth: Any) -> Purchases:
+    p = Purchases(app, client, factory, auth)
+    p.elements(vat_codes=True)
+    return p
+
+
+def invoice(
+    number: str,
+    *,
+    supplier: str = "Papeterie Durand SARL",
+    siren: str = "732 829 320",
+    client_line: str = "Client : Boulangerie Martin",
+    iban: str | None = None,
+    item: str = "Ramettes de papier A4",
+) -> bytes:
+    lines = [
+        supplier,
+        "12 rue des Lilas, 75011 Paris",
+        f"SIREN {siren}",
+        "",
+        f"Facture n° {number}",
+        "Date : 12/03/2026",
+        client_line,
+        "",
+        f"{item}          100,00",
+        "Total HT 100,00 EUR",
+        "TVA 20 % 20,00 EUR",
+        "Total TTC 120,00 EUR",
+    ]
+    if iban:
+        lines.append(f"IBAN : {iban}")
+    return text_pdf(lines)
+
+
+def drop_into(purchases: Purchases, binder_id: int, content: bytes, name: str) -> int:
+    from tests.conftest import wait_for
+
+    response = purchases.client.post(
+        f"/api/v1/binders/{binder_id}/documents",
+        data={"file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 202, response.get_json()
+    document_id = response.get_json()["documents"][0]["id"]
+    purchases.app.extensions["classeur"].tasks.run_now("process_document", document_id)
+    wait_for(lambda: purchases.get(document_id)["state"] in ("to_review", "failed"))
+    return document_id
+
+
+def codes(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["code"]: c for c in document["checks"]}
+
+
+def memory_rows(app: Any) -> list[tuple[str, str, str, str]]:
+    from plugins.binder_purchases.models import SupplierMemory
+
+    with app.app_context():
+        return [
+            (r.field, r.value, r.status, r.origin)
+            for r in db.session.scalars(select(SupplierMemory).order_by(SupplierMemory.id))
+        ]
+
+
+# --- allowed account classes -------------------------------------------------------------------
+
+
+def test_an_account_of_class_4_is_refused_on_a_purchase_line(purchases: Purchases) -> None:
+    doc = purchases.drop(invoice("F-401"), "a.pdf")
+    purchases.set_account(doc, "401")
+    body = purchases.get(doc)
+    refused = codes(body)["class_4_refused"]
+    assert refused["level"] == "error"
+    assert refused["field"] == "accounting.lines[0].account"
+    assert "classe 4" in refused["message"] and "classes 6" in refused["message"]
+    response = purchases.validate(doc)
+    assert response.status_code == 422
+    assert "classe 4" in response.get_json()["error"]["message"]
+    # The review page offers no account of class 4 on purchase lines.
+    html = purchases.client.get(f"/purchases/{doc}/review").get_data(as_text=True)
+    select_html = re.search(r'<select name="line-0-account".*?</select>', html, re.S).group(0)
+    offered = re.findall(r'<option value="(\d+)"', select_html)
+    assert offered and all(number[0] == "6" for number in offered if number != "401")
+    assert "hors plan ou non autorisé" in select_html
+
+
+def test_class_2_follows_the_company_settings(purchases: Purchases) -> None:
+    doc = purchases.drop(invoice("F-2183"), "a.pdf")
+    purchases.set_account(doc, "2183")
+    assert "class_2_refused" in codes(purchases.get(doc))
+    purchases.elements(vat_codes=True, allow_class_2=True, allow_class_6=True)
+    assert "class_2_refused" not in codes(purchases.get(doc))
+    purchases.elements(vat_codes=True, allow_class_2=True, allow_class_6=False)
+    purchases.set_account(doc, "6064")
+    message = codes(purchases.get(doc))["class_6_refused"]["message"]
+    assert "seules les classes 2 sont autorisées" in message
+
+
+# --- the supplier memory -----------------------------------------------------------------------
+
+
+def test_memory_learned_from_an_accepted_invoice_with_its_source(
+    purchases: Purchases, app: Any
+) -> None:
+    first = purchases.drop(invoice("F-1", iban="FR76 3000 6000 0112 3456 7890 189"), "a.pdf")
+    purchases.set_account(first, "6064")
+    assert purchases.validate(first).status_code == 200
+    # No connector is enabled for the company: the validation is the acceptance.
+    learned = {(f, v, s) for f, v, s, _o in memory_rows(app)}
+    assert ("account", "6064", "learned") in learned
+    assert ("iban", "FR7630006000011234567890189", "learned") in learned
+    second = purchases.drop(invoice("F-2"), "b.pdf")
+    proposal = purchases.get(second)["fields"]["accounting"]["proposal"]
+    assert proposal["account"] == "6064" and proposal["source"] == "supplier"
+    assert proposal["document_id"] == first
+    assert "F-1" in proposal["reason"] and purchases.user.email in proposal["reason"]
+    html = purchases.client.get(f"/purchases/{second}/review").get_data(as_text=True)
+    assert 'id="proposal-source"' in html and f"/documents/{first}" in html
+
+
+def test_the_card_changes_and_forgets_a_learned_value(purchases: Purchases, app: Any) -> None:
+    from plugins.binder_purchases.models import Supplier, SupplierMemory
+
+    first = purchases.drop(invoice("F-1"), "a.pdf")
+    purchases.set_account(first, "6064")
+    assert purchases.validate(first).status_code == 200
+    with app.app_context():
+        supplier = db.session.scalars(select(Supplier)).one()
+    url = f"/purchases/companies/{purchases.company.id}/suppliers/{supplier.id}"
+    page = purchases.client.get(url).get_data(as_text=True)
+    assert 'data-field="account" data-status="learned" data-value="6064"' in page
+    assert "F-1" in page
+    # A class-4 account is refused on the card too, with the French reason.
+    response = purchases.client.post(
+        f"{url}/memory", data={"field": "account", "value": "401"}, follow_redirects=True
+    )
+    assert "classe 4" in response.get_data(as_text=True)
+    purchases.client.post(f"{url}/memory", data={"field": "account", "value": "6063"})
+    second = purchases.drop(invoice("F-2"), "b.pdf")
+    proposal = purchases.get(second)["fields"]["accounting"]["proposal"]
+    assert proposal["account"] == "6063"
+    assert proposal["reason"].startswith("fiche du fournisseur : saisi")
+    with app.app_context():
+        row = db.session.scalars(
+            select(SupplierMemory).where(SupplierMemory.field == "account")
+        ).one()
+    purchases.client.post(f"{url}/memory", data={"forget": row.id})
+    third = purchases.drop(invoice("F-3"), "c.pdf")
+    proposal = purchases.get(third)["fields"]["accounting"]["proposal"]
+    assert proposal is None or proposal["source"] != "supplier"
+
+
+def test_a_changed_iban_is_highlighted_and_never_learned_silently(
+    purchases: Purchases, app: Any
+) -> None:
+    first = purchases.drop(invoice("F-1", iban="FR76 3000 6000 0112 3456 7890 189"), "a.pdf")
+    purchases.set_account(first, "6064")
+    assert purchases.validate(first).status_code == 200
+    second = purchases.drop(invoice("F-2", iban="DE89 3704 0044 0532 0130 00"), "b.pdf")
+    check = codes(purchases.get(second))["iban_changed"]
+    assert check["level"] == "warning" and "fraude" in check["message"]
+    assert "FR7630006000011234567890189" in check["message"]
+    purchases.set_account(second, "6064")
+    assert purchases.validate(second).status_code == 200
+    rows = {(f, v): s for f, v, s, _o in memory_rows(app)}
+    assert rows[("iban", "FR7630006000011234567890189")] == "learned"
+    assert rows[("iban", "DE89370400440532013000")] == "proposed"
+    # Confirmed on the card, it becomes the supplier's IBAN.
+    from plugins.binder_purchases.models import Supplier, SupplierMemory
+
+    with app.app_context():
+        supplier = db.session.scalars(select(Supplier)).one()
+        proposed = db.session.scalars(
+            select(SupplierMemory).where(SupplierMemory.status == "proposed")
+        ).one()
+    url = f"/purchases/companies/{purchases.company.id}/suppliers/{supplier.id}"
+    assert "Confirmer ce nouvel IBAN" in purchases.client.get(url).get_data(as_text=True)
+    purchases.client.post(f"{url}/memory", data={"confirm": proposed.id})
+    rows = {(f, v): s for f, v, s, _o in memory_rows(app)}
+    assert rows == {**rows, ("iban", "DE89370400440532013000"): "learned"}
+    assert ("iban", "FR7630006000011234567890189") not in rows
+
+
+# --- the buyer check ---------------------------------------------------------------------------
+
+
+def test_an_invoice_for_another_company_offers_to_move_it(
+    purchases: Purchases, factory: Any, app: Any
+) -> None:
+    from core.db import db as database
+    from core.tenancy.models import Company
+
+    with app.app_context():
+        company = database.session.get(Company, purchases.company.id)
+        company.siren = SIREN_BAKERY
+        database.session.commit()
+    garage = factory.company(purchases.firm, name="Garage Dupont", code="GD01", siren=SIREN_GARAGE)
+    garage_binder = factory.binder(garage, name="Achats du garage")
+    xml = cii("BM-77").replace(
+        b"<ram:BuyerTradeParty><ram:Name>Client SAS</ram:Name></ram:BuyerTradeParty>",
+        b"<ram:BuyerTradeParty><ram:Name>Boulangerie Martin SAS</ram:Name>"
+        b'<ram:SpecifiedLegalOrganization><ram:ID schemeID="0002">'
+        + SIREN_BAKERY.encode()
+        + b"</ram:ID></ram:SpecifiedLegalOrganization></ram:BuyerTradeParty>",
+    )
+    doc = drop_into(purchases, garage_binder.id, xml, "bm.xml")
+    check = codes(purchases.get(doc))["wrong_company"]
+    assert check["level"] == "warning"
+    assert "Boulangerie Martin SAS" in check["message"] and "Garage Dupont" in check["message"]
+    assert check["action"] == {
+        "kind": "move",
+        "label": "Déplacer vers Boulangerie Martin",
+        "company_id": purchases.company.id,
+        "binder_id": purchases.binder.id,
+    }
+    html = purchases.client.get(f"/purchases/{doc}/review").get_data(as_text=True)
+    assert "Déplacer vers Boulangerie Martin" in html
+    # The button posts to the core's move action, which reads it again in its new binder.
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    data = {"binder_id": purchases.binder.id}
+    if csrf:
+        data["csrf_token"] = csrf.group(1)
+    purchases.client.post(f"/documents/{doc}/move", data=data)
+    from tests.conftest import wait_for
+
+    purchases.app.extensions["classeur"].tasks.run_now("process_document", doc)
+    wait_for(lambda: purchases.get(doc)["state"] in ("to_review", "failed"))
+    moved = purchases.get(doc)
+    assert moved["binder_id"] == purchases.binder.id
+    assert "wrong_company" not in codes(moved)
+
+
+def test_the_right_buyer_passes_and_an_unknown_one_is_said(purchases: Purchases) -> None:
+    doc = purchases.drop(cii("OK-1").replace(b"Client SAS", b"Boulangerie Martin"), "a.xml")
+    assert not {"wrong_company", "buyer_unknown"} & set(codes(purchases.get(doc)))
+    anonymous = purchases.drop(
+        invoice("F-9", client_line="Merci de votre confiance"), "anonymous.pdf"
+    )
+    found = codes(purchases.get(anonymous))
+    if "wrong_company" not in found:  # the reader found no buyer at all
+        assert found["buyer_unknown"]["level"] == "info"
+
+
+# --- duplicates --------------------------------------------------------------------------------
+
+
+def test_a_duplicate_links_to_the_original_and_can_be_dismissed(
+    purchases: Purchases,
+) -> None:
+    first = purchases.drop(invoice("DUP-1"), "a.pdf")
+    second = purchases.drop(invoice("DUP-1", item="Autre contenu"), "b.pdf")
+    duplicate = codes(purchases.get(second))["duplicate"]
+    assert duplicate["document_id"] == first
+    html = purchases.client.get(f"/purchases/{second}/review").get_data(as_text=True)
+    assert f'href="/documents/{first}"' in html
+    assert "Ce n'est pas un doublon" in html and "Mettre à la corbeille" in html
+    purchases.client.post(f"/purchases/{second}/not-duplicate", data={"other_id": first})
+    assert "duplicate" not in codes(purchases.get(second))
+    # The dismissal is kept in the document's history.
+    events = purchases.client.get(f"/documents/{second}").get_data(as_text=True)
+    assert "doublon" in events.lower()
+
+
+def test_a_duplicate_goes_to_the_trash(purchases: Purchases) -> None:
+    first = purchases.drop(invoice("DUP-2"), "a.pdf")
+    second = purchases.drop(invoice("DUP-2", item="Autre contenu"), "b.pdf")
+    assert "duplicate" in codes(purchases.get(second))
+    response = purchases.client.post(f"/documents/{second}/trash", data={})
+    assert response.status_code in (302, 303)
+    assert purchases.get(second)["state"] == "trashed"
+    assert purchases.get(first)["state"] == "to_review"
