@@ -35,7 +35,7 @@ FIELD_LABELS = {"account": "Compte", "vat_code": "Code TVA", "iban": "IBAN"}
 #: The audit event of a document whose values were learned (one per document version).
 LEARNED_EVENT = "supplier_learned"
 
-_LINE_FIELD = re.compile(r"accounting\.lines\[(\d+)\]\.(account|vat_code)")
+_LINE_FIELD = re.compile(r"(?:accounting\.)?lines\[(\d+)\]\.(account|vat_code)")
 
 
 def accepted(document: Document) -> bool:
