@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
@@ -54,6 +54,8 @@ class ExportStatus(Base):
     code: Mapped[str | None] = mapped_column(String(100))
     field: Mapped[str | None] = mapped_column(String(100))
     transient: Mapped[bool] = mapped_column(default=False)
+    #: Exported, but with warnings (in ``message``) for the accountant to check.
+    warning: Mapped[bool] = mapped_column(default=False, server_default=false())
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     remote_id: Mapped[str | None] = mapped_column(String(200))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, runtime_checkable
 
 if TYPE_CHECKING:
     from core.binders.models import Binder
@@ -39,7 +39,13 @@ class ExportError(Exception):
 
 @dataclass
 class ExportResult:
-    """What an exporter returns on success (or the core builds from an ``ExportError``)."""
+    """What an exporter returns on success (or the core builds from an ``ExportError``).
+
+    ``warnings`` (French) are what the accountant should check in the remote system although
+    the document went through (e.g. a purchase MEG attached to another supplier): the core
+    stores them as the status message and marks the status ``warning`` — "Exporté avec
+    avertissement" on the document and in the dashboard block of that name.
+    """
 
     ok: bool = True
     remote_id: str | None = None
@@ -64,9 +70,28 @@ class ExportContext:
     save_settings: Any = None
 
 
+class ConnectorRules(TypedDict, total=False):
+    """What a connector accepts, published so that a binder can refuse it before validation.
+
+    Every key is optional; a key left out means no restriction from that connector.
+    """
+
+    #: Classes (first digit, as strings) of the general ledger accounts accepted on purchase
+    #: lines, e.g. ``["2", "6"]``.
+    account_classes: list[str]
+    #: The VAT codes the connector knows, e.g. ``["FR_200", "FR_100", ..., "AE", "INTRA"]``.
+    vat_codes: list[str]
+
+
 @runtime_checkable
 class Exporter(Protocol):
-    """An export connector. ``export`` returns an ``ExportResult`` or raises ``ExportError``."""
+    """An export connector. ``export`` returns an ``ExportResult`` or raises ``ExportError``.
+
+    Optional attribute, not part of the protocol's required members (so that ``isinstance``
+    keeps accepting exporters without it): ``rules: ConnectorRules`` — what the connector
+    accepts, read with :func:`exporter_rules` and combined per company by
+    ``core.exports.services.connector_rules``.
+    """
 
     name: str
     label: str
@@ -74,6 +99,12 @@ class Exporter(Protocol):
     binder_types: set[str]
 
     def export(self, context: ExportContext) -> ExportResult: ...
+
+
+def exporter_rules(exporter: Exporter) -> ConnectorRules:
+    """The rules an exporter publishes (``{}`` when it publishes none)."""
+    rules = getattr(exporter, "rules", None)
+    return rules if isinstance(rules, dict) else {}  # type: ignore[return-value]
 
 
 class ExporterRegistry:

@@ -20,7 +20,7 @@ from core.db import db, utcnow
 from core.documents.models import Document, DocumentEvent, DocumentState
 from core.errors import ServiceError
 from core.exports.models import ConnectorSetting, ExportState, ExportStatus
-from core.exports.registry import ExportContext, ExportError, ExportResult
+from core.exports.registry import ExportContext, ExportError, ExportResult, exporter_rules
 from core.state import classeur
 from core.tasks.runner import POLLERS, RECOVERERS, task
 from core.tenancy.models import Company
@@ -51,6 +51,35 @@ def connector_enabled(firm_id: int, company_id: int, connector: str) -> bool:
         return company_setting.enabled
     firm_setting = connector_setting(firm_id, None, connector)
     return bool(firm_setting and firm_setting.enabled)
+
+
+def connector_rules(firm_id: int, company_id: int, binder_type: str) -> dict[str, Any]:
+    """What the connectors a document of ``binder_type`` of this company goes to all accept.
+
+    The exporters subscribed to ``binder_type`` and switched on for the company
+    (:func:`connector_enabled`) are combined: ``account_classes`` and ``vat_codes`` are the
+    intersections of the sets they publish (``Exporter.rules``), ``None`` when none of them
+    restricts that key; ``connectors`` lists their labels. A binder uses it to refuse before
+    validation what a connector would refuse after::
+
+        {"account_classes": {"2", "6"} | None, "vat_codes": {"FR_200", ...} | None,
+         "connectors": ["MEG (RCA)"]}
+    """
+    account_classes: set[str] | None = None
+    vat_codes: set[str] | None = None
+    labels: list[str] = []
+    for exporter in classeur().exporters.for_binder_type(binder_type):
+        if not connector_enabled(firm_id, company_id, exporter.name):
+            continue
+        labels.append(exporter.label)
+        rules = exporter_rules(exporter)
+        if rules.get("account_classes") is not None:
+            accepted = {str(c) for c in rules["account_classes"]}
+            account_classes = accepted if account_classes is None else account_classes & accepted
+        if rules.get("vat_codes") is not None:
+            known = {str(c) for c in rules["vat_codes"]}
+            vat_codes = known if vat_codes is None else vat_codes & known
+    return {"account_classes": account_classes, "vat_codes": vat_codes, "connectors": labels}
 
 
 def set_connector_enabled(
@@ -112,6 +141,7 @@ def dispatch_document(document: Document) -> list[int]:
         status.transient = False
         status.next_attempt_at = None
         status.message = status.code = status.field = None
+        status.warning = False
         if connector_enabled(document.firm_id, document.company_id, exporter.name):
             status.state = ExportState.PENDING
         else:
@@ -325,17 +355,21 @@ def run_export(status_id: int) -> str | None:
             status.state = ExportState.ERROR
             status.next_attempt_at = None
         status.message, status.code, status.transient = exc.message, exc.code, exc.transient
+        status.warning = False
     except Exception as exc:  # one connector's bug never stops the others
         log.exception("exporter %s crashed on document %s", status.connector, document.id)
         result = ExportResult(ok=False, message=f"Erreur interne du connecteur : {exc}")
         status.state = ExportState.ERROR
         status.message, status.code, status.transient = result.message, "internal", False
+        status.warning = False
         status.next_attempt_at = None
     else:
         status.state = ExportState.EXPORTED
         status.remote_id = result.remote_id
         status.exported_at = utcnow()
         status.message = "\n".join(result.warnings) or result.message
+        # "Exporté avec avertissement": what the accountant should check in the remote system.
+        status.warning = bool(result.warnings)
         status.code = None
         status.field = None
         status.transient = False
@@ -350,6 +384,7 @@ def run_export(status_id: int) -> str | None:
                     "state": str(status.state),
                     "remote_id": status.remote_id,
                     "code": status.code,
+                    "warning": status.warning,
                 },
             )
         )

@@ -21,7 +21,7 @@ bp = Blueprint("web", __name__)
 @bp.route("/")
 @requires("dashboard.view")
 def dashboard() -> Any:
-    """ "Tableau de bord": documents by state."""
+    """ "Tableau de bord": documents by state, export errors, exports with warnings."""
     stmt = scoping.documents_stmt().with_only_columns(Document.state, func.count(Document.id))
     counts = dict(db.session.execute(stmt.group_by(Document.state)).all())
     visible = scoping.documents_stmt().with_only_columns(Document.id)
@@ -40,11 +40,24 @@ def dashboard() -> Any:
         .order_by(ExportStatus.updated_at.desc())
         .limit(100)
     ).all()
+    warnings = db.session.execute(
+        select(ExportStatus, Document, Company)
+        .join(Document, Document.id == ExportStatus.document_id)
+        .join(Company, Company.id == Document.company_id)
+        .where(
+            ExportStatus.state == ExportState.EXPORTED,
+            ExportStatus.warning.is_(True),
+            ExportStatus.document_id.in_(visible),
+        )
+        .order_by(ExportStatus.exported_at.desc(), ExportStatus.id.desc())
+        .limit(100)
+    ).all()
     return render_template(
         "web/dashboard.html",
         counts=counts,
         by_connector=by_connector,
         errors=errors,
+        warnings=warnings,
         exporters={e.name: e for e in classeur().exporters.all()},
     )
 

@@ -367,10 +367,15 @@ class MegClient:
         )
         return response.json()
 
-    def list_purchases(self, code: str, source: str | None = None) -> list[dict]:
+    def list_purchases(
+        self, code: str, source: str | None = None, document_type: str | None = None
+    ) -> list[dict]:
         """Purchases of dossier ``code``, optionally only those from ``source`` (e.g.
-        "Classeur" or "MEG")."""
-        return self._get(f"/dossiers/{code}/purchases", {"source": source} if source else None)
+        "Classeur" or "MEG") and of one ``document_type`` (``invoice``, ``credit_note``)."""
+        params = {"source": source, "document_type": document_type}
+        return self._get(
+            f"/dossiers/{code}/purchases", {k: v for k, v in params.items() if v} or None
+        )
 
     def list_payments(self, code: str, status: str | None = None) -> list[dict]:
         """Payments of dossier ``code``, optionally filtered by status (``en_attente``)."""

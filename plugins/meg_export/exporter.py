@@ -11,8 +11,10 @@ from __future__ import annotations
 import io
 import logging
 import random
+import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -177,12 +179,48 @@ def vat_code_for_rate(rate: Decimal | None, field: str) -> str:
     return code
 
 
+REGIME_BY_CODE = {code: regime for regime, code in SPECIAL_CODES.items()}
+#: UNCL 5305 VAT categories of a ``vat_lines`` entry read without its regime.
+REGIME_BY_CATEGORY = {"AE": "reverse_charge", "K": "intra_eu"}
+REGIME_WARNINGS = {"reverse_charge": REVERSE_CHARGE_WARNING, "intra_eu": INTRA_EU_WARNING}
+#: Self-assessed VAT rate of a reverse-charge or intra-EU line whose rate is unknown (or 0).
+DEFAULT_SELF_ASSESSED_RATE = Decimal("20")
+
+
+def _line_regime(vat: dict[str, Any]) -> str:
+    """The regime of a ``vat_lines`` entry: its ``regime``, else its UNCL 5305 category."""
+    regime = str(vat.get("regime") or "").strip()
+    if regime:
+        return regime if regime in SPECIAL_CODES else "standard"
+    category = str(vat.get("category") or "").strip().upper()
+    return REGIME_BY_CATEGORY.get(category, "standard")
+
+
+def _special_rate(vat_lines: list[Any], regime: str) -> Decimal | None:
+    """The rate the invoice gives its lines of ``regime``, when it gives exactly one."""
+    rates = {
+        _optional_decimal(v.get("rate"))
+        for v in vat_lines
+        if isinstance(v, dict) and _line_regime(v) == regime
+    }
+    rates.discard(None)
+    rates.discard(Decimal("0"))
+    return rates.pop() if len(rates) == 1 else None
+
+
 def _base_lines(fields: dict[str, Any]) -> list[dict[str, Any]]:
-    """Accounting lines: the review's ``accounting.lines``, else one line per VAT line."""
+    """Accounting lines: the review's ``accounting.lines``, else one line per VAT line.
+
+    Each line carries its ``regime``: ``reverse_charge`` for a line coded ``AE`` (or, without
+    accounting lines, a VAT line of that regime or category ``AE``), ``intra_eu`` for ``INTRA``
+    (category ``K``), else ``standard``. A document read before VAT regimes were kept per line
+    (no line of a special regime, ``vat_regime`` reverse_charge or intra_eu) has that regime on
+    every line.
+    """
     accounting = fields.get("accounting") or {}
-    vat_lines = fields.get("vat_lines") or []
+    vat_lines = [v for v in fields.get("vat_lines") or [] if isinstance(v, dict)]
     single_rate = None
-    rates = {_optional_decimal(v.get("rate")) for v in vat_lines if isinstance(v, dict)}
+    rates = {_optional_decimal(v.get("rate")) for v in vat_lines}
     rates.discard(None)
     if len(rates) == 1:
         single_rate = rates.pop()
@@ -193,7 +231,11 @@ def _base_lines(fields: dict[str, Any]) -> list[dict[str, Any]]:
         for index, raw in enumerate(accounting["lines"]):
             where = f"accounting.lines[{index}]"
             code = str(raw.get("vat_code") or "").strip().upper()
-            rate = RATES_BY_VAT_CODE.get(code, single_rate)
+            regime = REGIME_BY_CODE.get(code, "standard")
+            if regime in SPECIAL_CODES:
+                rate = _special_rate(vat_lines, regime) or single_rate
+            else:
+                rate = RATES_BY_VAT_CODE.get(code, single_rate)
             code = VAT_CODE_ALIASES.get(code, code)
             if not code:
                 code = vat_code_for_rate(rate, f"{where}.vat_code")
@@ -214,9 +256,11 @@ def _base_lines(fields: dict[str, Any]) -> list[dict[str, Any]]:
                     ),
                     "vat_amount": _decimal(raw.get("vat_amount") or "0", f"{where}.vat_amount"),
                     "rate": rate,
+                    "regime": regime,
+                    "where": where,
                 }
             )
-        return lines
+        return _document_regime(fields, lines)
     # Fallback: one account for the whole invoice (``accounting.account``, or the account the
     # review proposed in ``accounting.proposal``).
     proposal = accounting.get("proposal") or {}
@@ -232,17 +276,23 @@ def _base_lines(fields: dict[str, Any]) -> list[dict[str, Any]]:
         for index, vat in enumerate(vat_lines):
             where = f"vat_lines[{index}]"
             rate = _optional_decimal(vat.get("rate"))
+            regime = _line_regime(vat)
             lines.append(
                 {
                     "account": account,
                     "label": default_label,
-                    "vat_code": vat_code_for_rate(rate, f"{where}.rate"),
+                    # A special line's rate may be unknown: its code is settled by the regime.
+                    "vat_code": SPECIAL_CODES[regime]
+                    if regime in SPECIAL_CODES
+                    else vat_code_for_rate(rate, f"{where}.rate"),
                     "amount_excl_tax": _decimal(vat.get("base"), f"{where}.base"),
                     "vat_amount": _decimal(vat.get("amount") or "0", f"{where}.amount"),
                     "rate": rate,
+                    "regime": regime,
+                    "where": where,
                 }
             )
-        return lines
+        return _document_regime(fields, lines)
     # No VAT breakdown: one line with the totals (a 0 tax means an exempt purchase).
     excl = _decimal(fields.get("total_excl_tax"), "total_excl_tax")
     tax = _decimal(fields.get("total_tax") or "0", "total_tax")
@@ -250,16 +300,55 @@ def _base_lines(fields: dict[str, Any]) -> list[dict[str, Any]]:
     if rate is None and excl:
         guess = (tax * 100 / excl).quantize(Decimal("0.1"))
         rate = next((r for r in VAT_CODES_BY_RATE if abs(r - guess) <= Decimal("0.1")), None)
+    regime = str(fields.get("vat_regime") or "standard")
+    special = regime in SPECIAL_CODES
     return [
         {
             "account": account,
             "label": default_label,
-            "vat_code": vat_code_for_rate(rate, "vat_lines"),
+            "vat_code": SPECIAL_CODES[regime] if special else vat_code_for_rate(rate, "vat_lines"),
             "amount_excl_tax": excl,
             "vat_amount": tax,
             "rate": rate,
+            "regime": regime if special else "standard",
+            "where": "vat_lines",
         }
     ]
+
+
+def _document_regime(fields: dict[str, Any], lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A document whose lines carry no special regime takes its ``vat_regime`` on every line
+    (documents read before per-line regimes); ``mixed`` and the others leave the lines alone."""
+    regime = str(fields.get("vat_regime") or "standard")
+    if regime in SPECIAL_CODES and all(line["regime"] == "standard" for line in lines):
+        for line in lines:
+            line["regime"] = regime
+    return lines
+
+
+def _credit_note_sign(fields: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+    """Refuse a credit note whose amounts do not all share one sign (zero is neutral)."""
+    amounts: list[tuple[str, Decimal]] = []
+    for key in ("total_excl_tax", "total_tax", "total_incl_tax"):
+        value = _optional_decimal(fields.get(key))
+        if value is not None:
+            amounts.append((key, value))
+    for line in lines:
+        amounts.append((f"{line['where']}.amount_excl_tax", line["amount_excl_tax"]))
+        amounts.append((f"{line['where']}.vat_amount", line["vat_amount"]))
+    negative = [(k, v) for k, v in amounts if v < 0]
+    positive = [(k, v) for k, v in amounts if v > 0]
+    if negative and positive:
+        # The odd ones out: the minority sign is most likely the mistake.
+        odd = positive if len(positive) <= len(negative) else negative
+        shown = ", ".join(f"{k} = {_money(v)}" for k, v in odd[:3])
+        raise ExportError(
+            "Cet avoir mélange des montants négatifs et positifs "
+            f"({shown}) : tous ses montants doivent être du même signe (un avoir est "
+            "transmis à MEG en montants positifs). Corrigez les signes puis renvoyez-le.",
+            code="credit_note_mixed_signs",
+            field=odd[0][0],
+        )
 
 
 def build_purchase(
@@ -267,10 +356,19 @@ def build_purchase(
 ) -> tuple[dict[str, Any], list[str]]:
     """Map a purchase invoice's fields to a MEG ``PurchaseInput``; return it with warnings.
 
-    Reverse-charge and intra-EU purchases follow the seed's procedure when the MEG dossier
-    cannot take them (sent as classic purchases, TTC = HT + VAT, with a warning telling the
-    accountant what to tick in MEG), and are sent with their regime (codes AE / INTRA, TTC =
-    HT) when it can. Raises ``ExportError`` for what the accountant must complete.
+    Reverse-charge and intra-EU lines (code ``AE`` / ``INTRA``) follow the seed's procedure
+    (§4.2) one by one. When the MEG dossier cannot take their regime, such a line is sent as a
+    classic line — the ordinary code of its rate and its self-assessed VAT (20 % when the rate
+    is unknown), TTC = HT + VAT — and the purchase carries the warning telling the accountant
+    what to tick in MEG (once per regime). When it can, the line keeps ``AE`` / ``INTRA`` with
+    no VAT, and a purchase whose lines all share that regime is sent with it as
+    ``vat_regime``. Standard lines are left as they are; the totals are recomputed from the
+    lines only when a line was changed.
+
+    A credit note (``document_kind`` ``credit_note``, read with negative amounts) is sent with
+    ``document_type: credit_note`` and the absolute values of its amounts.
+
+    Raises ``ExportError`` for what the accountant must complete.
     """
     fields: dict[str, Any] = dict(document.fields or {})
     supplier = dict(fields.get("supplier") or {})
@@ -281,33 +379,42 @@ def build_purchase(
             field="supplier.name",
         )
     lines = _base_lines(fields)
-    regime = str(fields.get("vat_regime") or "standard")
+    credit_note = fields.get("document_kind") == "credit_note"
+    if credit_note:
+        _credit_note_sign(fields, lines)
     warnings: list[str] = []
-    meg_regime = "national"
-    totals_from_lines = False
-    if regime in SPECIAL_CODES:
-        totals_from_lines = True
+    changed = False
+    for line in lines:
+        regime = line["regime"]
+        if regime not in SPECIAL_CODES:
+            continue
+        before = (line["vat_code"], line["vat_amount"])
         if capabilities.get(regime):
-            meg_regime = regime
-            for line in lines:
-                line["vat_code"] = SPECIAL_CODES[regime]
-                line["vat_amount"] = Decimal("0.00")
+            line["vat_code"] = SPECIAL_CODES[regime]
+            line["vat_amount"] = Decimal("0.00")
         else:
-            # Seed §4.2: a classic purchase, TTC = HT + the (self-assessed) VAT.
-            for index, line in enumerate(lines):
-                rate = line["rate"] if line["rate"] is not None else Decimal("20")
-                if line["vat_code"] in SPECIAL_CODES.values() or line["vat_code"] == "FR_0":
-                    line["vat_code"] = vat_code_for_rate(rate, f"lines[{index}].vat_code")
-                if not line["vat_amount"]:
-                    line["vat_amount"] = (line["amount_excl_tax"] * rate / 100).quantize(
-                        CENT, rounding=ROUND_HALF_UP
-                    )
-            warnings.append(
-                REVERSE_CHARGE_WARNING if regime == "reverse_charge" else INTRA_EU_WARNING
-            )
+            # Seed §4.2: a classic line, TTC = HT + the (self-assessed) VAT. A 0 % rate on a
+            # reverse-charge or intra-EU line is the supplier's, not the French self-assessed
+            # one: the default applies.
+            rate = line["rate"] or DEFAULT_SELF_ASSESSED_RATE
+            if line["vat_code"] in SPECIAL_CODES.values() or line["vat_code"] == "FR_0":
+                line["vat_code"] = vat_code_for_rate(rate, f"{line['where']}.vat_code")
+            if not line["vat_amount"]:
+                line["vat_amount"] = (line["amount_excl_tax"] * rate / 100).quantize(
+                    CENT, rounding=ROUND_HALF_UP
+                )
+            if REGIME_WARNINGS[regime] not in warnings:
+                warnings.append(REGIME_WARNINGS[regime])
+        changed = changed or (line["vat_code"], line["vat_amount"]) != before
+    regimes = {line["regime"] for line in lines}
+    meg_regime = "national"
+    if len(regimes) == 1:
+        only = regimes.pop()
+        if only in SPECIAL_CODES and capabilities.get(only):
+            meg_regime = only
     lines_excl = sum((line["amount_excl_tax"] for line in lines), Decimal("0"))
     lines_tax = sum((line["vat_amount"] for line in lines), Decimal("0"))
-    if totals_from_lines:
+    if changed:
         total_excl, total_tax = lines_excl, lines_tax
         total_incl = total_excl + total_tax
     else:
@@ -317,8 +424,14 @@ def build_purchase(
         total_incl = _decimal(
             fields.get("total_incl_tax", total_excl + total_tax), "total_incl_tax"
         )
+
+    def amount(value: Decimal) -> str:
+        # A credit note reaches MEG in positive amounts (its signs were checked above).
+        return _money(abs(value) if credit_note else value)
+
     payment_mode = fields.get("payment_mode")
     purchase = {
+        "document_type": "credit_note" if credit_note else "invoice",
         "supplier": {
             "name": str(supplier["name"]),
             "siren": supplier.get("siren") or None,
@@ -335,19 +448,147 @@ def build_purchase(
                 "account": line["account"],
                 "label": line["label"],
                 "vat_code": line["vat_code"],
-                "amount_excl_tax": _money(line["amount_excl_tax"]),
-                "vat_amount": _money(line["vat_amount"]),
+                "amount_excl_tax": amount(line["amount_excl_tax"]),
+                "vat_amount": amount(line["vat_amount"]),
             }
             for line in lines
         ],
-        "total_excl_tax": _money(total_excl),
-        "total_tax": _money(total_tax),
-        "total_incl_tax": _money(total_incl),
+        "total_excl_tax": amount(total_excl),
+        "total_tax": amount(total_tax),
+        "total_incl_tax": amount(total_incl),
         "vat_regime": meg_regime,
         "source_platform": SOURCE_PLATFORM,
         "partner_id": str(document.id),
     }
     return purchase, warnings
+
+
+# --- the supplier MEG matched -----------------------------------------------------------------
+
+#: Legal forms dropped before comparing supplier names.
+LEGAL_FORMS = {
+    "sa",
+    "sas",
+    "sasu",
+    "sarl",
+    "eurl",
+    "snc",
+    "sci",
+    "scp",
+    "scop",
+    "scm",
+    "sca",
+    "scs",
+    "sem",
+    "selarl",
+    "selas",
+    "selafa",
+    "gie",
+    "ei",
+    "eirl",
+    "earl",
+    "gaec",
+    "sarlu",
+    "ste",
+    "societe",
+    "ets",
+    "etablissements",
+    "gmbh",
+    "ag",
+    "ltd",
+    "llc",
+    "inc",
+    "bv",
+    "nv",
+    "srl",
+    "spa",
+    "sl",
+}
+#: Similarity (0–100) from which two normalised supplier names are the same supplier.
+NAME_SIMILARITY = 85
+
+
+def normalise_name(name: str) -> str:
+    """A supplier name without accents, case, punctuation and legal forms (SARL, SAS...)."""
+    text = unicodedata.normalize("NFKD", name or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    # "S.A.R.L." and "S.A.S" are legal forms too: drop dots between single letters first.
+    text = re.sub(r"\b(\w)\.(?=\w\b|\w\.)", r"\1", text)
+    text = re.sub(r"[^\w\s]|_", " ", text)
+    return " ".join(word for word in text.split() if word not in LEGAL_FORMS)
+
+
+def name_similarity(first: str, second: str) -> float:
+    """Similarity (0–100) of two supplier names, normalised; a name whose words are all in
+    the other (a trade name in a legal name) counts as the same (token-set ratio)."""
+    a, b = normalise_name(first), normalise_name(second)
+    if not a or not b:
+        return 100.0 if a == b else 0.0
+    try:
+        from rapidfuzz import fuzz
+    except ImportError:  # pragma: no cover - rapidfuzz is in the virtualenv
+        return _token_set_ratio(a, b)
+    return float(fuzz.token_set_ratio(a, b))
+
+
+def _token_set_ratio(a: str, b: str) -> float:
+    """difflib's take on rapidfuzz's ``token_set_ratio``."""
+    from difflib import SequenceMatcher
+
+    words_a, words_b = set(a.split()), set(b.split())
+    common = " ".join(sorted(words_a & words_b))
+    rest_a = " ".join(sorted(words_a - words_b))
+    rest_b = " ".join(sorted(words_b - words_a))
+    full_a = f"{common} {rest_a}".strip()
+    full_b = f"{common} {rest_b}".strip()
+    if common and (not rest_a or not rest_b):
+        return 100.0
+    pairs = [(full_a, full_b)]
+    if common:
+        pairs += [(common, full_a), (common, full_b)]
+    return max(SequenceMatcher(None, x, y).ratio() for x, y in pairs) * 100
+
+
+def _compact(value: Any) -> str:
+    return "".join(str(value or "").split()).replace(".", "").upper()
+
+
+def _siren_of(supplier: dict[str, Any]) -> str:
+    """The SIREN of a supplier: its own, else the one inside a French VAT number."""
+    siren = _compact(supplier.get("siren"))
+    if siren:
+        return siren
+    vat = _compact(supplier.get("vat_number"))
+    return vat[4:] if vat.startswith("FR") and len(vat) == 13 and vat[4:].isdigit() else ""
+
+
+def supplier_warning(invoice: dict[str, Any], matched: dict[str, Any] | None) -> str | None:
+    """A French warning when the supplier MEG attached the purchase to is not the invoice's:
+    a SIREN or a VAT number that differs, or the same identifier with a clearly different
+    name. None when they agree (or MEG said nothing)."""
+    if not matched or not matched.get("name"):
+        return None
+    ours_siren, theirs_siren = _siren_of(invoice), _siren_of(matched)
+    ours_vat, theirs_vat = _compact(invoice.get("vat_number")), _compact(matched.get("vat_number"))
+    different_id = bool(ours_siren and theirs_siren and ours_siren != theirs_siren) or bool(
+        ours_vat and theirs_vat and ours_vat != theirs_vat
+    )
+    different_name = (
+        name_similarity(str(invoice.get("name") or ""), str(matched["name"])) < NAME_SIMILARITY
+    )
+    if not different_id and not different_name:
+        return None
+    if theirs_siren:
+        identifier = f" (SIREN {theirs_siren})"
+    elif theirs_vat:
+        identifier = f" (TVA {theirs_vat})"
+    else:
+        identifier = ""
+    return (
+        f"MEG a rattaché cet achat au fournisseur « {matched['name']} »{identifier} alors que "
+        f"la facture est de « {invoice.get('name') or ''} » : vérifiez la fiche fournisseur "
+        "dans MEG."
+    )
 
 
 # --- the attached file ----------------------------------------------------------------------
@@ -520,6 +761,14 @@ class MegExporter:
         "des achats."
     )
     binder_types = {"purchase_invoices"}
+    #: What MEG accepts (``core.exports.registry.Exporter``): the binder refuses the rest
+    #: before validation instead of MEG after it.
+    rules: dict[str, Any] = {
+        "account_classes": ["2", "6"],
+        "vat_codes": sorted(
+            {*VAT_CODES_BY_RATE.values(), *SPECIAL_CODES.values(), *VAT_CODE_ALIASES}
+        ),
+    }
 
     def __init__(self) -> None:
         self.tokens = TokenCache()
@@ -570,6 +819,12 @@ class MegExporter:
         )
         stored_purchase = self._send(client, key, code, purchase, pdf, filename, context)
         remote_id = str(stored_purchase.get("id"))
+        mismatch = supplier_warning(
+            dict((context.document.fields or {}).get("supplier") or {}),
+            stored_purchase.get("supplier"),
+        )
+        if mismatch:
+            warnings.append(mismatch)
         log.info(
             "document %s exported to MEG %s as purchase %s", context.document.id, code, remote_id
         )

@@ -50,6 +50,7 @@ from .models import (
     PurchaseLine,
     Supplier,
     User,
+    add_missing_columns,
 )
 from .oauth import build_oauth
 from .seed import seed_defaults
@@ -120,6 +121,8 @@ def create_sandbox_app(config: dict | None = None) -> Flask:
     connect_args = {"check_same_thread": False, "timeout": 30} if url.startswith("sqlite") else {}
     engine = create_engine(url, connect_args=connect_args)
     Base.metadata.create_all(engine)
+    for column in add_missing_columns(engine):
+        log.info("sandbox database: column %s added", column)
     db = scoped_session(sessionmaker(engine, expire_on_commit=False))
 
     faults = Faults()
@@ -577,6 +580,7 @@ def _api_blueprint(protector: Any) -> Blueprint:
             total_tax=clean.total_tax,
             total_incl_tax=clean.total_incl_tax,
             vat_regime=clean.vat_regime,
+            document_type=clean.document_type,
             source_platform=clean.source_platform,
             partner_id=clean.partner_id,
             idempotency_key=key,
@@ -596,11 +600,13 @@ def _api_blueprint(protector: Any) -> Blueprint:
                 for index, line in enumerate(clean.lines)
             ],
         )
+        # A credit note's pending "payment" is the refund the supplier owes the dossier.
         purchase.payment = Payment(
             dossier_id=dossier.id,
             due_date=clean.due_date,
             amount=clean.total_incl_tax,
             status="en_attente",
+            kind="remboursement" if clean.document_type == "credit_note" else "reglement",
         )
         db.add(purchase)
         dossier.last_purchase_import_at = purchase.created_at
@@ -632,6 +638,8 @@ def _api_blueprint(protector: Any) -> Blueprint:
             query = query.where(func.lower(Purchase.source_platform) == source.lower())
         if partner_id := request.args.get("partner_id"):
             query = query.where(Purchase.partner_id == partner_id)
+        if document_type := request.args.get("document_type"):
+            query = query.where(Purchase.document_type == document_type)
         purchases = state().db.scalars(query.order_by(Purchase.id)).unique()
         return jsonify([p.to_dict() for p in purchases])
 

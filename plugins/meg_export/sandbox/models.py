@@ -1,7 +1,9 @@
 """Tables of the MEG sandbox.
 
 The sandbox is a test double of MEG, not part of Classeur: it owns its own database and creates
-its tables with ``metadata.create_all`` (no alembic migration).
+its tables with ``metadata.create_all`` (no alembic migration). Columns added since a sandbox
+database was first created are added at start by ``add_missing_columns`` (``create_all`` never
+alters an existing table), each with a server default so that existing rows stay valid.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -136,6 +139,10 @@ class Purchase(Base):
     total_tax: Mapped[Decimal] = mapped_column(MONEY)
     total_incl_tax: Mapped[Decimal] = mapped_column(MONEY)
     vat_regime: Mapped[str] = mapped_column(String(32), default="national")
+    #: ``invoice`` or ``credit_note`` ("Avoir"); a credit note's amounts are positive.
+    document_type: Mapped[str] = mapped_column(
+        String(16), default="invoice", server_default="invoice"
+    )
     source_platform: Mapped[str] = mapped_column(String(64), index=True)
     partner_id: Mapped[str | None] = mapped_column(String(128))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
@@ -156,6 +163,7 @@ class Purchase(Base):
         """Serialize as the ``Purchase`` schema of the contract (without the PDF bytes)."""
         return {
             "id": self.id,
+            "document_type": self.document_type,
             "supplier": self.supplier.to_dict(),
             "invoice_number": self.invoice_number,
             "invoice_date": self.invoice_date.isoformat(),
@@ -211,6 +219,9 @@ class Payment(Base):
     due_date: Mapped[date | None]
     amount: Mapped[Decimal] = mapped_column(MONEY)
     status: Mapped[str] = mapped_column(String(16), default="en_attente")
+    #: ``reglement`` (the dossier pays the supplier) or ``remboursement`` (the supplier owes
+    #: the dossier the amount of a credit note).
+    kind: Mapped[str] = mapped_column(String(16), default="reglement", server_default="reglement")
 
     purchase: Mapped[Purchase] = relationship(back_populates="payment")
 
@@ -222,7 +233,32 @@ class Payment(Base):
             "due_date": self.due_date.isoformat() if self.due_date else None,
             "amount": _money(self.amount),
             "status": self.status,
+            "kind": self.kind,
         }
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add to existing tables the model columns they lack (``ALTER TABLE ... ADD COLUMN`` with
+    the column's server default); return them as ``table.column``. Only columns with a server
+    default or nullable ones can be added this way, which is how new columns are declared."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.schema import CreateColumn
+
+    added = []
+    inspector = inspect(engine)
+    preparer = engine.dialect.identifier_preparer
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                spec = CreateColumn(column).compile(dialect=engine.dialect)
+                conn.execute(text(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {spec}"))
+                added.append(f"{table.name}.{column.name}")
+    return added
 
 
 class OAuthClient(Base, ClientMixin):

@@ -29,6 +29,17 @@ DEMO_EMAIL = "demo@meg.example"
 DEMO_PASSWORD = "demo"  # noqa: S105 - documented sandbox credentials
 SCOPE = "dossiers:read purchases:write purchases:read"
 
+#: The supplier of the purchases "keyed in MEG" of DEMO01. Its SIREN belongs to it alone: not
+#: to a demo company of Classeur (Boulangerie Martin is 732829320, Garage Dupont 552100554)
+#: nor to a supplier of the demo and test invoices, so an invoice is never attached to it by
+#: mistake — except on purpose, by the supplier-mismatch tests.
+MEG_SUPPLIER = {
+    "name": "Minoterie du Moulin",
+    "siren": "812345676",
+    "vat_number": "FR19812345676",
+    "country": "france",
+}
+
 #: The dossiers every fresh sandbox has (see docs/meg-contract.md).
 DEFAULT_DOSSIERS: list[dict[str, Any]] = [
     {"code": "DEMO01", "name": "Boulangerie Martin", "modules": ["achats"], "licence": "premium"},
@@ -109,13 +120,7 @@ def seed_dossier(
 
 def _seed_meg_purchases(db: Session, dossier: Dossier) -> None:
     """Two purchases keyed in MEG itself, so the source filter has something to filter."""
-    supplier = Supplier(
-        dossier_id=dossier.id,
-        name="Minoterie du Moulin",
-        siren="732829320",
-        vat_number=None,
-        country="france",
-    )
+    supplier = Supplier(dossier_id=dossier.id, **MEG_SUPPLIER)
     db.add(supplier)
     now = datetime.now(UTC).replace(tzinfo=None)
     rows = [

@@ -26,6 +26,9 @@ VAT_CODES: dict[str, str] = {
     "INTRA": "Acquisition intracommunautaire",
 }
 VAT_REGIMES = ("national", "reverse_charge", "intra_eu")
+DOCUMENT_TYPES = ("invoice", "credit_note")
+#: Classes of the general ledger accounts a purchase line may use (fixed assets, expenses).
+ACCOUNT_CLASSES = ("2", "6")
 PAYMENT_MODES = ("virement", "prelevement", "cheque", "carte", "especes", "lcr", "autre")
 COUNTRIES = {"france": "France", "union_europeenne": "Union Européenne", "hors_ue": "hors UE"}
 TOLERANCE = Decimal("0.01")
@@ -98,6 +101,7 @@ class CleanPurchase:
     vat_regime: str
     source_platform: str
     partner_id: str | None
+    document_type: str = "invoice"
 
 
 def _text(data: dict, key: str, field: str, *, required: bool, max_len: int = 255) -> str | None:
@@ -214,6 +218,15 @@ def clean_purchase(data: Any, capabilities: dict[str, bool]) -> CleanPurchase:
             "vat_regime",
         )
 
+    document_type = data.get("document_type") or "invoice"
+    if document_type not in DOCUMENT_TYPES:
+        raise invalid(
+            "invalid_document_type",
+            f"Type de document inconnu : « {document_type} ». Valeurs admises : invoice "
+            "(facture), credit_note (avoir).",
+            "document_type",
+        )
+
     raw_lines = data.get("lines")
     if not isinstance(raw_lines, list) or not raw_lines:
         raise invalid("required", "L'achat doit comporter au moins une ligne.", "lines")
@@ -223,7 +236,7 @@ def clean_purchase(data: Any, capabilities: dict[str, bool]) -> CleanPurchase:
         if not isinstance(raw, dict):
             raise invalid("invalid_format", f"La ligne {index + 1} est invalide.", where)
         account = _text(raw, "account", f"{where}.account", required=True, max_len=16) or ""
-        if not account.isdigit() or account[0] not in "26":
+        if not account.isdigit() or account[0] not in ACCOUNT_CLASSES:
             raise invalid(
                 "invalid_account",
                 f"Le compte « {account} » de la ligne {index + 1} n'est pas autorisé : seuls "
@@ -274,6 +287,21 @@ def clean_purchase(data: Any, capabilities: dict[str, bool]) -> CleanPurchase:
             "total_incl_tax",
         )
 
+    if document_type == "credit_note":
+        totals = {
+            "total_excl_tax": ("HT", total_excl_tax),
+            "total_tax": ("de TVA", total_tax),
+            "total_incl_tax": ("TTC", total_incl_tax),
+        }
+        for key, (label, value) in totals.items():
+            if value < 0:
+                raise invalid(
+                    "negative_credit_note",
+                    f"Un avoir se transmet en montants positifs : son total {label} est de "
+                    f"{value} €.",
+                    key,
+                )
+
     codes = {line.vat_code for line in lines}
     if (vat_regime == "reverse_charge" or "AE" in codes) and not capabilities.get("reverse_charge"):
         raise invalid(
@@ -308,4 +336,5 @@ def clean_purchase(data: Any, capabilities: dict[str, bool]) -> CleanPurchase:
         vat_regime=vat_regime,
         source_platform=source_platform or "",
         partner_id=partner_id,
+        document_type=document_type,
     )

@@ -317,3 +317,31 @@ def link_through_pages() -> Callable[..., object]:
     """The whole OAuth link through Classeur's pages: ``link_through_pages(web, sandbox,
     company, dossier=None, consent=None)``."""
     return _link_through_pages
+
+
+@pytest.fixture
+def meg_for(app, factory, sandbox, token, login_web, link_through_pages, authorize):
+    """``meg_for("DEMO01")``: a firm whose company of that code is linked through the pages
+    (a ``meg_helpers.Meg``)."""
+    from tests.plugins.meg_export.meg_helpers import Meg
+
+    sandbox.reset()
+
+    def meg_token(server):
+        return authorize(server.base_url)[0]
+
+    def build(code: str = "DEMO01", own_sandbox=None) -> Meg:
+        server = own_sandbox or sandbox
+        app.config["MEG_BASE_URL"] = server.base_url
+        firm = factory.firm()
+        company = factory.company(firm, code=code)
+        web = app.test_client()
+        login_web(web, factory.user(firm, "admin"))
+        answer = link_through_pages(web, server, company)
+        assert answer.status_code == 302, answer.text
+        return Meg(
+            app, factory, server, token if own_sandbox is None else meg_token(server), web, company
+        )
+
+    yield build
+    sandbox.reset()

@@ -7,115 +7,18 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from core.crypto import decrypt_json
 from core.db import db
 from core.documents.models import Document
-from core.exports.models import ConnectorSetting, ExportStatus
-from plugins.meg_export.client import MegClient
 from tests.conftest import wait_for
+from tests.plugins.meg_export.meg_helpers import Meg
 
 INVOICES = Path(__file__).resolve().parents[3] / "tests" / "data" / "invoices"
 PDF = INVOICES / "invoice2data/free_fiber.pdf"
 PNG = INVOICES / "invoice2data/AmazonWebServices.png"
 UBL = INVOICES / "akretion/ubl-21-en16931.xml"
-
-
-class Meg:
-    """A linked company of a fresh firm, and what the sandbox holds for it."""
-
-    def __init__(self, app, factory, sandbox, token, web, company) -> None:
-        self.app, self.factory, self.sandbox = app, factory, sandbox
-        self.web, self.company = web, company
-        self.api = MegClient(
-            sandbox.base_url,
-            token,
-            client_id="classeur",
-            client_secret="classeur-sandbox-secret",
-            timeout=5,
-        )
-        self.runner = app.extensions["classeur"].tasks
-        self.runner.poll_interval = 0.05
-
-    def document(
-        self,
-        fields,
-        binder_type="purchase_invoices",
-        content=None,
-        filename="facture.pdf",
-        media_type=None,
-    ):
-        binder = self.factory.binder(self.company, binder_type)
-        document = self.factory.document(
-            binder,
-            state="to_review",
-            fields=fields,
-            content=content if content is not None else PDF.read_bytes(),
-            filename=filename,
-        )
-        if media_type:
-            with self.app.app_context():
-                db.session.get(Document, document.id).media_type = media_type
-                db.session.commit()
-        return document
-
-    def validate(self, document) -> None:
-        from core.documents.services import validate_document
-        from core.exports.services import submit_exports
-
-        if not self.runner.running:
-            self.runner.start()
-        with self.app.app_context():
-            submit_exports(validate_document(db.session.get(Document, document.id), None))
-
-    def status(self, document) -> ExportStatus | None:
-        with self.app.app_context():
-            return db.session.scalar(
-                select(ExportStatus).where(ExportStatus.document_id == document.id)
-            )
-
-    def wait_final(self, document) -> ExportStatus:
-        return wait_for(
-            lambda: (
-                (s := self.status(document)) is not None and s.state in ("exported", "error") and s
-            ),
-            timeout=60,
-        )
-
-    def purchases(self):
-        return self.api.list_purchases(self.company.dossier_code, source="Classeur")
-
-    def setting(self) -> ConnectorSetting:
-        with self.app.app_context():
-            return db.session.scalar(
-                select(ConnectorSetting).where(ConnectorSetting.company_id == self.company.id)
-            )
-
-
-@pytest.fixture
-def meg_for(app, factory, sandbox, token, login_web, link_through_pages, authorize):
-    """``meg_for("DEMO01")``: a firm whose company of that code is linked through the pages."""
-    sandbox.reset()
-
-    def meg_token(server):
-        return authorize(server.base_url)[0]
-
-    def build(code: str = "DEMO01", own_sandbox=None) -> Meg:
-        server = own_sandbox or sandbox
-        app.config["MEG_BASE_URL"] = server.base_url
-        firm = factory.firm()
-        company = factory.company(firm, code=code)
-        web = app.test_client()
-        login_web(web, factory.user(firm, "admin"))
-        answer = link_through_pages(web, server, company)
-        assert answer.status_code == 302, answer.text
-        return Meg(
-            app, factory, server, token if own_sandbox is None else meg_token(server), web, company
-        )
-
-    yield build
-    sandbox.reset()
 
 
 def test_purchase_reaches_meg_with_its_pending_payment(meg_for, purchase_fields):

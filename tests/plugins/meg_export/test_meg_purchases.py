@@ -195,6 +195,26 @@ def _line(**overrides) -> list[dict]:
         ("DEMO01", {"invoice_date": "02/11/2024"}, "invalid_date", "invoice_date", "AAAA-MM-JJ"),
         (
             "DEMO01",
+            {"document_type": "receipt"},
+            "invalid_document_type",
+            "document_type",
+            "Type de document inconnu",
+        ),
+        (
+            "DEMO01",
+            {
+                "document_type": "credit_note",
+                "lines": _line(amount_excl_tax="-29.99", vat_amount="-6.00"),
+                "total_excl_tax": "-29.99",
+                "total_tax": "-6.00",
+                "total_incl_tax": "-35.99",
+            },
+            "negative_credit_note",
+            "total_excl_tax",
+            "Un avoir se transmet en montants positifs",
+        ),
+        (
+            "DEMO01",
             {"supplier": {"name": "X", "siren": "123456789"}},
             "invalid_siren",
             "supplier.siren",
@@ -305,3 +325,86 @@ def test_overview_page_shows_the_purchase_in_french(client, sandbox, pdf_bytes, 
     assert "FA-2024-0001" in page
     assert "MM-2024-101" not in page  # filtered out: created in MEG
     assert "Règlements en attente" in page
+
+
+def test_credit_note_is_stored_as_such_with_a_pending_refund(
+    client, sandbox, pdf_bytes, make_purchase
+):
+    created = client.create_purchase(
+        "DEMO01",
+        make_purchase(document_type="credit_note", invoice_number="AV-1"),
+        pdf_bytes,
+        "avoir.pdf",
+        "k-avoir",
+    )
+    assert created["document_type"] == "credit_note"
+    assert created["payment"]["kind"] == "remboursement"
+    assert created["payment"]["amount"] == "35.99"
+    invoice = client.create_purchase("DEMO01", make_purchase(), pdf_bytes, "f.pdf", "k-fact")
+    assert (invoice["document_type"], invoice["payment"]["kind"]) == ("invoice", "reglement")
+    pending = {p["purchase_id"]: p["kind"] for p in client.list_payments("DEMO01", "en_attente")}
+    assert pending[created["id"]] == "remboursement" and pending[invoice["id"]] == "reglement"
+    credit_notes = client.list_purchases("DEMO01", document_type="credit_note")
+    assert [p["id"] for p in credit_notes] == [created["id"]]
+    page = requests.get(f"{sandbox.base_url}/?source=Classeur", timeout=5).text
+    assert page.count('<td class="document-type">Avoir</td>') == 1
+    assert page.count('<td class="document-type">Facture</td>') == 1
+    assert "remboursement en attente (avoir)" in page
+
+
+def test_national_purchase_may_carry_an_ae_line_where_the_dossier_allows(
+    client, pdf_bytes, make_purchase
+):
+    lines = _line() + _line(account="604000", label="Travaux", vat_code="AE", vat_amount="0")
+    body = make_purchase(
+        invoice_number="FA-MIX", lines=lines, total_excl_tax="59.98", total_incl_tax="65.98"
+    )
+    created = client.create_purchase("DEMO02", body, pdf_bytes, "f.pdf", "k-mix")
+    assert [x["vat_code"] for x in created["lines"]] == ["FR_200", "AE"]
+    error = refused(lambda: client.create_purchase("DEMO01", body, pdf_bytes, "f.pdf", "k-mix1"))
+    assert (error.code, error.field) == ("reverse_charge_not_allowed", "lines")
+
+
+def test_the_answer_names_the_supplier_meg_matched(client, pdf_bytes, make_purchase):
+    from plugins.meg_export.sandbox.seed import MEG_SUPPLIER
+
+    body = make_purchase(
+        invoice_number="PD-1",
+        supplier={"name": "Papeterie Durand", "siren": MEG_SUPPLIER["siren"], "country": "france"},
+    )
+    created = client.create_purchase("DEMO01", body, pdf_bytes, "f.pdf", "k-match")
+    seeded = next(s for s in client.list_suppliers("DEMO01") if s["name"] == MEG_SUPPLIER["name"])
+    assert created["supplier"] == seeded
+    assert created["supplier"]["siren"] == MEG_SUPPLIER["siren"]
+
+
+def test_demo_sirens_belong_to_one_supplier_each(client):
+    from core.cli import DEMO_COMPANIES
+    from plugins.meg_export.sandbox.seed import MEG_SUPPLIER
+
+    companies = {siren for _name, _code, siren in DEMO_COMPANIES if siren}
+    assert MEG_SUPPLIER["siren"] not in companies
+    # In the freshly seeded dossier, one supplier per SIREN.
+    sirens = [s["siren"] for s in client.list_suppliers("DEMO01") if s["siren"]]
+    assert len(sirens) == len(set(sirens))
+    assert not companies & set(sirens)  # a client company is not its own supplier
+
+
+def test_an_older_sandbox_database_gets_the_new_columns(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from plugins.meg_export.sandbox import create_sandbox_app
+
+    create_sandbox_app({"SANDBOX_DATA_DIR": str(tmp_path)})
+    engine = create_engine(f"sqlite:///{tmp_path / 'meg-sandbox.sqlite3'}")
+    with engine.begin() as conn:  # the schema before credit notes
+        conn.execute(text("ALTER TABLE purchase DROP COLUMN document_type"))
+        conn.execute(text("ALTER TABLE payment DROP COLUMN kind"))
+    app = create_sandbox_app({"SANDBOX_DATA_DIR": str(tmp_path)})
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT document_type FROM purchase")).scalars().all()
+        kinds = conn.execute(text("SELECT kind FROM payment")).scalars().all()
+    engine.dispose()
+    assert rows == ["invoice", "invoice"] and kinds == ["reglement", "reglement"]
+    with app.test_client() as web:
+        assert "MM-2024-101" in web.get("/").text
