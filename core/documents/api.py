@@ -1,4 +1,5 @@
-"""API v1: documents — upload, read, original, text, page previews, fields, validation, retries."""
+"""API v1: documents — upload, read, original, text, page previews, fields, validation, retries,
+moving to another binder, trash and restore."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from marshmallow import Schema, fields
 
 from core.api.views import fail
 from core.auth.permissions import requires
+from core.binders.models import Binder
 from core.db import db
 from core.documents import presenters
 from core.documents.services import (
+    move_document,
+    restore_document,
     retry_processing,
     store_upload,
     submit_processing,
+    trash_document,
     update_fields,
     validate_document,
 )
@@ -86,6 +91,14 @@ class DocumentSchema(Schema):
 class FieldsPatchSchema(Schema):
     class Meta:
         unknown = "include"
+
+
+class MoveSchema(Schema):
+    binder_id = fields.Integer(
+        required=True,
+        strict=True,
+        metadata={"description": "The target binder: any binder of the firm the caller sees."},
+    )
 
 
 @bp.route("/binders/<int:binder_id>/documents", methods=["POST"])
@@ -259,6 +272,62 @@ def retry_export_view(document_id: int, connector: str) -> Any:
         fail(exc)
     db.session.commit()
     submit_exports([status.id])
+    return presenters.document_json(document)
+
+
+@bp.route("/documents/<int:document_id>/move", methods=["POST"])
+@requires("documents.review")
+@bp.arguments(MoveSchema)
+@bp.response(202, DocumentSchema)
+def move(data: dict[str, Any], document_id: int) -> Any:
+    """Move the document to another binder of the firm (« Déplacer »), maybe of another company.
+
+    The document is read again for its new binder (answer 202, state ``received``); a validated
+    one goes back to review and loses its unsent export statuses. Refused: a binder not found
+    (404), the same binder (422), a trashed document, one being read, one exported or being
+    sent, a binder already holding the same file (409).
+    """
+    document = scoping.get_document(document_id)
+    binder = db.session.scalar(scoping.binders_stmt().where(Binder.id == data["binder_id"]))
+    if binder is None:
+        abort(404, message="Classeur introuvable.", field="binder_id", code="not_found")
+    try:
+        move_document(document, binder, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
+    return presenters.document_json(document)
+
+
+@bp.route("/documents/<int:document_id>/trash", methods=["POST"])
+@requires("documents.review")
+@bp.response(200, DocumentSchema)
+def trash(document_id: int) -> Any:
+    """Put the document in the trash (« Mettre à la corbeille »); everything is kept.
+
+    It leaves binder lists, review lists and search; its pending or error exports become
+    ``skipped``. Refused (409) while it is read or being sent, or if it is already trashed.
+    """
+    document = scoping.get_document(document_id)
+    try:
+        trash_document(document, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
+    return presenters.document_json(document)
+
+
+@bp.route("/documents/<int:document_id>/restore", methods=["POST"])
+@requires("documents.review")
+@bp.response(200, DocumentSchema)
+def restore(document_id: int) -> Any:
+    """Take the document out of the trash (« Restaurer »), back in the state it had."""
+    document = scoping.get_document(document_id)
+    try:
+        restore_document(document, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
     return presenters.document_json(document)
 
 

@@ -14,13 +14,19 @@ from core.db import Base, utcnow
 
 
 class DocumentState(enum.StrEnum):
-    """Processing state: received → extracting → to_review → validated, or failed."""
+    """Processing state: received → extracting → to_review → validated, or failed.
+
+    ``trashed`` is set aside by a user ("Mettre à la corbeille"): kept whole (file, fields,
+    events) but out of binder lists, "à valider" lists, search and exports until restored to
+    the state it had (recorded in its "trashed" event).
+    """
 
     RECEIVED = "received"
     EXTRACTING = "extracting"
     TO_REVIEW = "to_review"
     VALIDATED = "validated"
     FAILED = "failed"
+    TRASHED = "trashed"
 
 
 #: French labels of the states, for pages.
@@ -30,6 +36,7 @@ STATE_LABELS: dict[str, str] = {
     DocumentState.TO_REVIEW: "À valider",
     DocumentState.VALIDATED: "Validé",
     DocumentState.FAILED: "En échec",
+    DocumentState.TRASHED: "Corbeille",
 }
 
 
@@ -44,6 +51,9 @@ EVENT_LABELS: dict[str, str] = {
     "exported": "Exporté",
     "export_error": "Erreur lors de l'export",
     "export_retry": "Renvoyé",
+    "moved": "Déplacé",
+    "trashed": "Mis à la corbeille",
+    "restored": "Restauré",
 }
 
 

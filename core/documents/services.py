@@ -1,4 +1,5 @@
-"""Documents: storing an upload, changing fields, validating, retrying a failed reading."""
+"""Documents: storing an upload, changing fields, validating, retrying a failed reading,
+moving to another binder, putting in the trash and restoring."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.binders.models import Binder
@@ -14,8 +15,10 @@ from core.binders.registry import FieldsError
 from core.db import db, utcnow
 from core.documents.models import Document, DocumentEvent, DocumentState
 from core.errors import ServiceError
+from core.exports.models import ExportState, ExportStatus
 from core.state import classeur
 from core.storage import TooLarge
+from core.tenancy.models import Company
 
 
 @dataclass
@@ -134,6 +137,7 @@ def submit_processing(document_ids: list[int]) -> None:
 
 def retry_processing(document: Document, user_id: int | None) -> None:
     """Put a failed document back in the reading queue; commits."""
+    _refuse_trashed(document)
     if document.state != DocumentState.FAILED:
         raise ServiceError(
             "Seul un document en échec peut être relu.", "state", code="not_failed", status=409
@@ -153,6 +157,7 @@ def update_fields(document: Document, changes: dict[str, Any], user_id: int | No
 
     Bumps the document's version, so a later export carries a new idempotency key.
     """
+    _refuse_trashed(document)
     if document.state in (DocumentState.RECEIVED, DocumentState.EXTRACTING):
         raise ServiceError(
             "Le document est encore en lecture.", "state", code="not_ready", status=409
@@ -201,6 +206,7 @@ def validate_document(document: Document, user_id: int | None) -> list[int]:
     """
     from core.exports.services import dispatch_document
 
+    _refuse_trashed(document)
     if document.state == DocumentState.VALIDATED:
         raise ServiceError("Ce document est déjà validé.", "state", code="validated", status=409)
     if document.state != DocumentState.TO_REVIEW:
@@ -223,3 +229,334 @@ def validate_document(document: Document, user_id: int | None) -> list[int]:
     except Exception:
         current_app.logger.exception("after_document_validated hook failed")
     return to_run
+
+
+# --- moving, trash -----------------------------------------------------------------------------
+
+#: States in which the reading pipeline owns the document.
+READING_STATES = frozenset({DocumentState.RECEIVED, DocumentState.EXTRACTING})
+#: Message of the export statuses set aside when their document goes to the trash.
+TRASH_EXPORT_MESSAGE = "Document mis à la corbeille."
+TRASHED_MESSAGE = "Document à la corbeille : restaurez-le d'abord."
+
+
+def _refuse_trashed(document: Document) -> None:
+    if document.state == DocumentState.TRASHED:
+        raise ServiceError(TRASHED_MESSAGE, "state", code="trashed", status=409)
+
+
+def _export_states(document_id: int) -> set[ExportState]:
+    return set(
+        db.session.scalars(
+            select(ExportStatus.state).where(ExportStatus.document_id == document_id)
+        ).all()
+    )
+
+
+def _sending_error() -> ServiceError:
+    return ServiceError(
+        "Envoi en cours vers la comptabilité : réessayez dans un instant.",
+        "state",
+        code="sending",
+        status=409,
+    )
+
+
+def move_refusal(document: Document) -> ServiceError | None:
+    """Why ``document`` cannot be moved whatever the target binder, or None if it can.
+
+    Pages use it to offer « Déplacer » only when it would be accepted.
+    """
+    if document.state == DocumentState.TRASHED:
+        return ServiceError(TRASHED_MESSAGE, "state", code="trashed", status=409)
+    if document.state in READING_STATES:
+        return ServiceError(
+            "Le document est encore en lecture : il pourra être déplacé ensuite.",
+            "state",
+            code="not_ready",
+            status=409,
+        )
+    states = _export_states(document.id)
+    if ExportState.EXPORTED in states:
+        return ServiceError(
+            "Document déjà exporté : il ne peut plus être déplacé.",
+            "state",
+            code="exported",
+            status=409,
+        )
+    if ExportState.SENDING in states:
+        return _sending_error()
+    return None
+
+
+def trash_refusal(document: Document) -> ServiceError | None:
+    """Why ``document`` cannot be put in the trash, or None if it can."""
+    if document.state == DocumentState.TRASHED:
+        return ServiceError(
+            "Ce document est déjà à la corbeille.", "state", code="trashed", status=409
+        )
+    if document.state in READING_STATES:
+        return ServiceError(
+            "Le document est encore en lecture : il pourra être mis à la corbeille ensuite.",
+            "state",
+            code="not_ready",
+            status=409,
+        )
+    if ExportState.SENDING in _export_states(document.id):
+        return _sending_error()
+    return None
+
+
+def _place(binder: Binder) -> dict[str, Any]:
+    company = db.session.get(Company, binder.company_id)
+    assert company is not None
+    return {
+        "binder_id": binder.id,
+        "binder_name": binder.name,
+        "company_id": company.id,
+        "company_name": company.name,
+    }
+
+
+def _duplicate_error(existing_id: int) -> ServiceError:
+    return ServiceError(
+        f"Ce fichier est déjà dans ce classeur (document n° {existing_id}).",
+        "binder_id",
+        code="duplicate",
+        status=409,
+    )
+
+
+def move_document(document: Document, binder: Binder, user_id: int | None) -> Document:
+    """Move ``document`` to ``binder`` (same firm, possibly another company); commits.
+
+    The caller scopes ``binder`` to what the user may see; a binder of another firm is refused
+    here as not found all the same. Refused (:class:`ServiceError`): the same binder, a trashed
+    document, a document being read, one exported (or being sent) to a connector, a target
+    binder already holding the same file.
+
+    Effect: company and binder changed, version bumped (a new export idempotency key), a
+    validated document no longer validated, its pending/error/skipped export statuses dropped
+    (they were the old company's), a "moved" event (before/after: binder and company ids and
+    names). The document is then read again for its new binder (state ``received``, queued for
+    the reading pipeline, which ends in ``to_review``) and re-indexed, after the commit.
+    """
+    if binder.company.firm_id != document.firm_id:
+        raise ServiceError("Classeur introuvable.", "binder_id", code="not_found", status=404)
+    refusal = move_refusal(document)
+    if refusal is not None:
+        raise refusal
+    if binder.id == document.binder_id:
+        raise ServiceError(
+            "Le document est déjà dans ce classeur.", "binder_id", code="same_binder"
+        )
+    existing = _existing(binder.id, document.sha256)
+    if existing is not None:
+        raise _duplicate_error(existing.id)
+    old_binder = db.session.get(Binder, document.binder_id)
+    assert old_binder is not None
+    before = {**_place(old_binder), "state": str(document.state)}
+    after = _place(binder)
+    # The statuses not sent (pending, error, skipped) belonged to the old company. Delete
+    # first, then look: a status a worker claimed meanwhile (sending) survives the delete.
+    db.session.execute(
+        delete(ExportStatus)
+        .where(
+            ExportStatus.document_id == document.id,
+            ExportStatus.state.in_([ExportState.PENDING, ExportState.ERROR, ExportState.SKIPPED]),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if _export_states(document.id):
+        db.session.rollback()
+        db.session.refresh(document)
+        refusal = move_refusal(document)
+        raise refusal if refusal is not None else _sending_error()
+    document.binder_id = binder.id
+    document.company_id = binder.company_id
+    document.version += 1
+    document.state = DocumentState.RECEIVED
+    document.failure_reason = None
+    document.validated_at = None
+    db.session.add(
+        DocumentEvent(
+            document_id=document.id,
+            user_id=user_id,
+            action="moved",
+            message=(
+                f"{before['company_name']} / {before['binder_name']} → "
+                f"{after['company_name']} / {after['binder_name']}"
+            ),
+            before=before,
+            after={**after, "state": str(DocumentState.RECEIVED)},
+        )
+    )
+    document_id, sha256 = document.id, document.sha256
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same file stored in the target binder at the same moment.
+        db.session.rollback()
+        existing = _existing(binder.id, sha256)
+        if existing is None:
+            raise
+        raise _duplicate_error(existing.id) from None
+    _reindex([document_id])
+    submit_processing([document_id])
+    return document
+
+
+def _saved_export(status: ExportStatus) -> dict[str, Any]:
+    return {
+        "connector": status.connector,
+        "state": str(status.state),
+        "message": status.message,
+        "code": status.code,
+        "field": status.field,
+        "transient": status.transient,
+    }
+
+
+def trash_document(document: Document, user_id: int | None) -> Document:
+    """Put ``document`` in the trash (« Mettre à la corbeille »); commits.
+
+    Everything is kept (file, fields, events). The document leaves the binder lists, the
+    "à valider" lists and the search index; its pending or error export statuses become
+    ``skipped`` (« Document mis à la corbeille. »), so it leaves "Documents en erreur" and is
+    never sent. The state it had and those statuses are recorded in the "trashed" event, for
+    :func:`restore_document`. Refused while it is read or being sent, or already trashed.
+    """
+    refusal = trash_refusal(document)
+    if refusal is not None:
+        raise refusal
+    previous = str(document.state)
+    saved = [
+        _saved_export(s)
+        for s in db.session.scalars(
+            select(ExportStatus).where(
+                ExportStatus.document_id == document.id,
+                ExportStatus.state.in_([ExportState.PENDING, ExportState.ERROR]),
+            )
+        )
+    ]
+    db.session.execute(
+        update(ExportStatus)
+        .where(
+            ExportStatus.document_id == document.id,
+            ExportStatus.state.in_([ExportState.PENDING, ExportState.ERROR]),
+        )
+        .values(
+            state=ExportState.SKIPPED,
+            message=TRASH_EXPORT_MESSAGE,
+            next_attempt_at=None,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if ExportState.SENDING in _export_states(document.id):
+        # A worker claimed a pending status between our read and our update.
+        db.session.rollback()
+        raise _sending_error()
+    document.state = DocumentState.TRASHED
+    db.session.add(
+        DocumentEvent(
+            document_id=document.id,
+            user_id=user_id,
+            action="trashed",
+            before={"state": previous, "exports": saved},
+            after={"state": str(DocumentState.TRASHED)},
+        )
+    )
+    firm_id, document_id = document.firm_id, document.id
+    db.session.commit()
+    _unindex(firm_id, [document_id])
+    return document
+
+
+def restore_document(document: Document, user_id: int | None) -> Document:
+    """Take ``document`` out of the trash (« Restaurer »); commits.
+
+    It gets back the state it had (a validated document is validated again, one to review is to
+    review) and the export statuses the trash set aside get back their state and message (the
+    pending ones are queued again); then it is re-indexed.
+    """
+    if document.state != DocumentState.TRASHED:
+        raise ServiceError(
+            "Ce document n'est pas à la corbeille.", "state", code="not_trashed", status=409
+        )
+    event = db.session.scalar(
+        select(DocumentEvent)
+        .where(DocumentEvent.document_id == document.id, DocumentEvent.action == "trashed")
+        .order_by(DocumentEvent.id.desc())
+        .limit(1)
+    )
+    before = (event.before if event is not None else None) or {}
+    try:
+        state = DocumentState(before.get("state") or DocumentState.TO_REVIEW)
+    except ValueError:
+        state = DocumentState.TO_REVIEW
+    if state == DocumentState.TRASHED:
+        state = DocumentState.TO_REVIEW
+    if state in READING_STATES:
+        state = DocumentState.RECEIVED  # read again from the start
+    to_run: list[int] = []
+    for saved in before.get("exports") or []:
+        status = db.session.scalar(
+            select(ExportStatus).where(
+                ExportStatus.document_id == document.id,
+                ExportStatus.connector == saved.get("connector"),
+                ExportStatus.state == ExportState.SKIPPED,
+                ExportStatus.message == TRASH_EXPORT_MESSAGE,
+            )
+        )
+        if status is None:
+            continue
+        try:
+            status.state = ExportState(saved.get("state"))
+        except ValueError:
+            continue
+        status.message = saved.get("message")
+        status.code = saved.get("code")
+        status.field = saved.get("field")
+        status.transient = bool(saved.get("transient"))
+        status.next_attempt_at = None
+        if status.state == ExportState.PENDING:
+            db.session.flush()
+            to_run.append(status.id)
+    document.state = state
+    db.session.add(
+        DocumentEvent(
+            document_id=document.id,
+            user_id=user_id,
+            action="restored",
+            before={"state": str(DocumentState.TRASHED)},
+            after={"state": str(state)},
+        )
+    )
+    document_id = document.id
+    db.session.commit()
+    _reindex([document_id])
+    if state == DocumentState.RECEIVED:
+        submit_processing([document_id])
+    if to_run:
+        from core.exports.services import submit_exports
+
+        submit_exports(to_run)
+    return document
+
+
+def _reindex(document_ids: list[int]) -> None:
+    """Re-index after a commit; a failure is logged (``classeur reindex`` can rebuild)."""
+    try:
+        from core.search.services import index_documents
+
+        index_documents(document_ids)
+    except Exception:
+        current_app.logger.exception("re-indexing documents %s failed", document_ids)
+
+
+def _unindex(firm_id: int, document_ids: list[int]) -> None:
+    try:
+        classeur().search.delete(document_ids, firm_id)
+    except Exception:
+        current_app.logger.exception("removing documents %s from the index failed", document_ids)

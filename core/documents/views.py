@@ -1,10 +1,12 @@
-"""The document page: preview, text, fields, checks, state, history and exports."""
+"""The document page: preview, text, fields, checks, state, history and exports; the actions
+« Déplacer », « Mettre à la corbeille » and « Restaurer » (also targeted by plugins' pages)."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,10 +14,16 @@ from core.auth.permissions import requires
 from core.binders.models import Binder
 from core.db import db
 from core.documents import presenters
+from core.documents.models import Document
 from core.documents.services import (
     document_checks,
+    move_document,
+    move_refusal,
+    restore_document,
     retry_processing,
     submit_processing,
+    trash_document,
+    trash_refusal,
     validate_document,
 )
 from core.errors import ServiceError
@@ -46,7 +54,103 @@ def show(document_id: int) -> Any:
         exports=presenters.export_statuses(document),
         exporters={e.name: e for e in classeur().exporters.all()},
         field_labels=(binder_type.extra.get("field_labels", {}) if binder_type else {}),
+        move_choices=_move_choices(document),
+        move_refusal=move_refusal(document),
+        trash_refusal=trash_refusal(document),
     )
+
+
+def _move_choices(document: Document) -> list[tuple[Company, list[Binder]]]:
+    """The binders the document may go to, grouped by company: every binder of the companies
+    the user sees, but its own."""
+    rows = db.session.execute(
+        scoping.binders_stmt()
+        .add_columns(Company)
+        .where(Binder.id != document.binder_id)
+        .order_by(Company.name, Company.id, Binder.name)
+    ).all()
+    groups: list[tuple[Company, list[Binder]]] = []
+    for binder, company in rows:
+        if not groups or groups[-1][0].id != company.id:
+            groups.append((company, []))
+        groups[-1][1].append(binder)
+    return groups
+
+
+def _back(document: Document) -> Any:
+    """Redirect to the form's ``next`` when it is a path of this site, else the document."""
+    target = request.form.get("next") or request.args.get("next") or ""
+    parts = urlsplit(target)
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not parts.scheme
+        and not parts.netloc
+    ):
+        return redirect(target)
+    return redirect(url_for("documents.show", document_id=document.id))
+
+
+@bp.route("/<int:document_id>/move", methods=["POST"])
+@requires("documents.review")
+def move(document_id: int) -> Any:
+    """ "Déplacer": to the binder ``binder_id`` of the form; back to ``next`` (a local path)."""
+    document = scoping.get_document(document_id)
+    binder_id = request.form.get("binder_id", type=int)
+    binder = (
+        db.session.scalar(scoping.binders_stmt().where(Binder.id == binder_id))
+        if binder_id is not None
+        else None
+    )
+    if binder is None:
+        flash(_("Choisissez le classeur où déplacer le document."), "error")
+        return _back(document)
+    try:
+        move_document(document, binder, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(
+            _(
+                "Document déplacé vers « %(company)s — %(binder)s » : il est relu.",
+                company=binder.company.name,
+                binder=binder.name,
+            ),
+            "success",
+        )
+    return _back(document)
+
+
+@bp.route("/<int:document_id>/trash", methods=["POST"])
+@requires("documents.review")
+def trash(document_id: int) -> Any:
+    """ "Mettre à la corbeille"; back to ``next`` (a local path) or the document."""
+    document = scoping.get_document(document_id)
+    try:
+        trash_document(document, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Document mis à la corbeille."), "success")
+    return _back(document)
+
+
+@bp.route("/<int:document_id>/restore", methods=["POST"])
+@requires("documents.review")
+def restore(document_id: int) -> Any:
+    """ "Restaurer" a trashed document; back to ``next`` (a local path) or the document."""
+    document = scoping.get_document(document_id)
+    try:
+        restore_document(document, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Document restauré."), "success")
+    return _back(document)
 
 
 @bp.route("/<int:document_id>/retry", methods=["POST"])

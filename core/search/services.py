@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from core.binders.models import Binder
 from core.db import db
-from core.documents.models import Document
+from core.documents.models import Document, DocumentState
 from core.exports.models import ExportState, ExportStatus
 from core.search.backend import IndexedDocument, SearchBackend, SearchQuery, SearchResult
 from core.state import classeur
@@ -114,17 +114,29 @@ def _rows(
         # Keyset pagination by (firm, id): the backend rebuilds one firm at a time.
         firm_id, doc_id = after
         stmt = stmt.where(
-            (Document.firm_id > firm_id) | ((Document.firm_id == firm_id) & (Document.id > doc_id))
+            (Document.firm_id > firm_id) | ((Document.firm_id == firm_id) & (Document.id > doc_id)),
+            # A trashed document is never searchable.
+            Document.state != DocumentState.TRASHED,
         ).limit(limit)
     return list(db.session.execute(stmt).all())
 
 
 def index_documents(document_ids: list[int]) -> None:
-    """(Re)index documents after their commit; the backend batches the writes."""
+    """(Re)index documents after their commit; the backend batches the writes.
+
+    A trashed document among them is removed from the index instead.
+    """
     if not document_ids:
         return
-    docs = [to_indexed(d, b, c) for d, b, c in _rows(document_ids)]
-    classeur().search.index(docs)
+    rows = _rows(document_ids)
+    backend = classeur().search
+    trashed: dict[int, list[int]] = {}
+    for d, _, _ in rows:
+        if d.state == DocumentState.TRASHED:
+            trashed.setdefault(d.firm_id, []).append(d.id)
+    backend.index([to_indexed(d, b, c) for d, b, c in rows if d.state != DocumentState.TRASHED])
+    for firm_id, ids in trashed.items():
+        backend.delete(ids, firm_id)
 
 
 def _chunks(chunk_size: int) -> Iterator[list[IndexedDocument]]:
@@ -142,7 +154,12 @@ def rebuild_index(chunk_size: int = 500, progress: bool = False) -> int:
     """Rebuild the whole index from the database; returns the number of documents."""
     from sqlalchemy import func
 
-    total = db.session.scalar(select(func.count(Document.id))) or 0
+    total = (
+        db.session.scalar(
+            select(func.count(Document.id)).where(Document.state != DocumentState.TRASHED)
+        )
+        or 0
+    )
     bar = None
     if progress:
         from tqdm import tqdm
