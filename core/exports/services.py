@@ -203,6 +203,8 @@ def release_skipped(firm_id: int, connector: str, company_id: int | None = None)
             ExportStatus.firm_id == firm_id,
             ExportStatus.connector == connector,
             ExportStatus.state == ExportState.SKIPPED,
+            # Only validated documents go out: never one in the trash or back to review.
+            Document.state == DocumentState.VALIDATED,
         )
     )
     if company_id is not None:
@@ -263,6 +265,12 @@ def run_export(status_id: int) -> str | None:
     assert binder is not None and company is not None
     status.attempts += 1
     result: ExportResult
+    if document.state != DocumentState.VALIDATED:
+        # Trashed, moved back to review or being read again since it was queued.
+        status.state = ExportState.SKIPPED
+        status.message = "Document qui n'est plus validé : non envoyé."
+        session.commit()
+        return status.state
     if exporter is None or binder.type not in exporter.binder_types:
         # Never hand a connector a document it did not subscribe to.
         status.state = ExportState.SKIPPED

@@ -44,7 +44,7 @@ def accepted(document: Document) -> bool:
         select(ExportStatus.id)
         .where(
             ExportStatus.document_id == document.id,
-            ExportStatus.state.in_((ExportState.PENDING, ExportState.ERROR)),
+            ExportStatus.state.not_in((ExportState.EXPORTED, ExportState.SKIPPED)),
         )
         .limit(1)
     )

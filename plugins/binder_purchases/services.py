@@ -141,11 +141,8 @@ def connector_rules(company: Company) -> dict[str, Any]:
     """What the connectors enabled for the company accept on purchase invoices
     (``core.exports.services.connector_rules``): ``account_classes`` and ``vat_codes`` (sets,
     None for no restriction) and the ``connectors`` that publish them."""
-    from core.exports import services as exports
+    from core.exports.services import connector_rules as rules_of
 
-    rules_of = getattr(exports, "connector_rules", None)  # TEMP until core lands it
-    if rules_of is None:
-        return {"account_classes": None, "vat_codes": None, "connectors": []}
     return rules_of(company.firm_id, company.id, BINDER_TYPE)
 
 
@@ -546,7 +543,7 @@ def duplicates(document: Document) -> list[dict[str, Any]]:
             Document.id != document.id,
             Document.sha256 == document.sha256,
             Document.binder_id != document.binder_id,
-            Document.state != DocumentState.FAILED,
+            Document.state.not_in((DocumentState.FAILED, DocumentState.TRASHED)),
             earlier,
         )
         .order_by(Document.id)
@@ -573,7 +570,7 @@ def duplicates(document: Document) -> list[dict[str, Any]]:
                 Document.company_id == document.company_id,
                 Document.id != document.id,
                 Binder.type == BINDER_TYPE,
-                Document.state != DocumentState.FAILED,
+                Document.state.not_in((DocumentState.FAILED, DocumentState.TRASHED)),
                 Document.fields["invoice_number"].as_string() == number,
                 earlier,
             )
@@ -884,7 +881,7 @@ def training_samples(firm_id: int) -> list[dict[str, Any]]:
     # Only accepted invoices teach: validated, and no connector refused or is still sending.
     waiting = exists().where(
         ExportStatus.document_id == Document.id,
-        ExportStatus.state.in_((ExportState.PENDING, ExportState.ERROR)),
+        ExportStatus.state.not_in((ExportState.EXPORTED, ExportState.SKIPPED)),
     )
     rows = db.session.execute(
         select(Document.fields, Document.text)

@@ -541,6 +541,16 @@ def _api_blueprint(protector: Any) -> Blueprint:
 
         capabilities = {"reverse_charge": dossier.reverse_charge, "intra_eu": dossier.intra_eu}
         clean = clean_purchase(raw, capabilities)
+        closed = set(state().faults.closed_accounts)
+        for index, line in enumerate(clean.lines):
+            if line.account in closed:
+                raise ApiError(
+                    422,
+                    "closed_account",
+                    f"Le compte « {line.account} » de la ligne {index + 1} est fermé dans le "
+                    f"dossier {dossier.code} : choisissez un autre compte.",
+                    f"lines[{index}].account",
+                )
         if not pdf:
             raise ApiError(
                 422,

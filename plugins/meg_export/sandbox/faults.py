@@ -12,8 +12,14 @@ import random
 import threading
 from typing import Any
 
+def _accounts(value: Any) -> list[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError("a list of account numbers")
+    return [v.strip() for v in value if v.strip()]
+
+
 #: Fields a client may set, with their type (ints are counters or milliseconds).
-FIELDS: dict[str, type] = {
+FIELDS: dict[str, Any] = {
     "latency_ms": int,
     "error_5xx_rate": float,
     "error_5xx_next": int,
@@ -24,6 +30,9 @@ FIELDS: dict[str, type] = {
     "timeout_next": int,
     "timeout_seconds": float,
     "error_after_store_next": int,
+    #: Accounts the dossiers have closed: a purchase line on one is refused (422
+    #: ``closed_account``), as MEG refuses an account absent from the dossier's chart.
+    "closed_accounts": _accounts,
 }
 
 
@@ -41,6 +50,7 @@ class Faults:
     timeout_next: int = 0
     timeout_seconds: float = 5.0
     error_after_store_next: int = 0
+    closed_accounts: list[str] = dataclasses.field(default_factory=list)
     _lock: threading.Lock = dataclasses.field(
         default_factory=threading.Lock, repr=False, compare=False
     )
@@ -56,6 +66,9 @@ class Faults:
                 converted = kind(value)
             except (TypeError, ValueError):
                 raise ValueError(f"Valeur invalide pour « {name} » : {value!r}.") from None
+            if isinstance(converted, list):
+                clean[name] = converted
+                continue
             too_big = name == "error_5xx_rate" and converted > 1
             too_small = converted < (1 if name == "rate_limit_per_second" else 0)
             if too_big or too_small:
