@@ -81,6 +81,9 @@ class ConnectorRules(TypedDict, total=False):
     account_classes: list[str]
     #: The VAT codes the connector knows, e.g. ``["FR_200", "FR_100", ..., "AE", "INTRA"]``.
     vat_codes: list[str]
+    #: Fields (dotted names of the binder's fields) the connector cannot do without, e.g.
+    #: ``["invoice_number", "due_date"]``.
+    required_fields: list[str]
 
 
 @runtime_checkable

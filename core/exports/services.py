@@ -63,10 +63,14 @@ def connector_rules(firm_id: int, company_id: int, binder_type: str) -> dict[str
     validation what a connector would refuse after::
 
         {"account_classes": {"2", "6"} | None, "vat_codes": {"FR_200", ...} | None,
-         "connectors": ["MEG (RCA)"]}
+         "required_fields": {"due_date", ...}, "connectors": ["MEG (RCA)"]}
+
+    ``required_fields`` is the union of the fields (dotted names of the binder's fields) the
+    connectors need.
     """
     account_classes: set[str] | None = None
     vat_codes: set[str] | None = None
+    required: set[str] = set()
     labels: list[str] = []
     for exporter in classeur().exporters.for_binder_type(binder_type):
         if not connector_enabled(firm_id, company_id, exporter.name):
@@ -79,7 +83,13 @@ def connector_rules(firm_id: int, company_id: int, binder_type: str) -> dict[str
         if rules.get("vat_codes") is not None:
             known = {str(c) for c in rules["vat_codes"]}
             vat_codes = known if vat_codes is None else vat_codes & known
-    return {"account_classes": account_classes, "vat_codes": vat_codes, "connectors": labels}
+        required |= {str(f) for f in rules.get("required_fields") or ()}
+    return {
+        "account_classes": account_classes,
+        "vat_codes": vat_codes,
+        "required_fields": required,
+        "connectors": labels,
+    }
 
 
 def set_connector_enabled(

@@ -686,13 +686,19 @@ def check_document(document: Document) -> list[dict[str, Any]]:
     company = db.session.get(Company, document.company_id)
     assert company is not None
     elements = accounting_settings(company)["elements"]
-    out = [
-        {"code": c.code, "level": c.level, "message": c.message, "field": c.field}
-        for c in check_invoice(fields, required=required_fields(elements))
-    ]
+    rules = connector_rules(company)
+    by_connector = set(rules.get("required_fields") or ()) - required_fields(elements)
+    received = document.created_at.date() if document.created_at else None
+    out = []
+    for c in check_invoice(
+        fields, required=required_fields(elements) | by_connector, today=received
+    ):
+        message = c.message
+        if c.code == "missing_field" and c.field in by_connector:
+            message = f"{message[:-1]} (exigé par {', '.join(rules['connectors'])})."
+        out.append({"code": c.code, "level": c.level, "message": message, "field": c.field})
     chart = chart_numbers(company)
     allowed = allowed_classes(company, elements)
-    rules = connector_rules(company)
     known_codes = rules.get("vat_codes")
     supplier, _method = find_supplier(company, fields)
     refused_accounts = memory.refused_values(supplier.id if supplier else None, "account")

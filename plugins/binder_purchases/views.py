@@ -147,9 +147,7 @@ def _rows(fields: dict[str, Any], proposal: dict[str, Any] | None) -> list[dict[
                 "regime": vat.get("regime") or "",
             }
         )
-    rows.append(
-        {"rate": "", "base": "", "amount": "", "account": "", "vat_code": "", "regime": ""}
-    )
+    rows.append({"rate": "", "base": "", "amount": "", "account": "", "vat_code": "", "regime": ""})
     return rows
 
 
@@ -260,6 +258,16 @@ def _confirmed(before: dict[str, Any], cleaned: dict[str, Any]) -> dict[str, flo
     return confidence
 
 
+def _shown_elements(company: Company) -> dict[str, Any]:
+    """The company's accounting elements, with the fields its connectors require switched
+    on (MEG needs the due date: the field is shown even if the company did not ask for it)."""
+    elements = dict(accounting_settings(company)["elements"])
+    for name in services.connector_rules(company).get("required_fields") or ():
+        if name in ("invoice_number", "due_date", "payment_mode"):
+            elements[name] = True
+    return elements
+
+
 def _next_to_review(document: Document) -> int | None:
     base = select(Document.id).where(
         Document.binder_id == document.binder_id,
@@ -289,7 +297,7 @@ def review(document_id: int) -> Any:
     """ "À valider": the page preview beside the fields, the checks, the proposal; "Enregistrer"
     saves (each change an audit event), "Valider" saves, validates and opens the next one."""
     document, binder, company = _purchase_document(document_id)
-    elements = accounting_settings(company)["elements"]
+    elements = _shown_elements(company)
     errors: dict[str, str] = {}
     status = 200
     fields = dict(document.fields or {})

@@ -768,6 +768,8 @@ class MegExporter:
         "vat_codes": sorted(
             {*VAT_CODES_BY_RATE.values(), *SPECIAL_CODES.values(), *VAT_CODE_ALIASES}
         ),
+        # MEG refuses a purchase without them (the pending payment needs its due date).
+        "required_fields": ["supplier.name", "invoice_number", "invoice_date", "due_date"],
     }
 
     def __init__(self) -> None:

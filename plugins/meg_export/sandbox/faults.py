@@ -12,6 +12,7 @@ import random
 import threading
 from typing import Any
 
+
 def _accounts(value: Any) -> list[str]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise ValueError("a list of account numbers")

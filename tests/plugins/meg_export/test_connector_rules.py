@@ -86,7 +86,12 @@ def test_an_exporter_without_rules_is_still_an_exporter():
 
 def test_nothing_enabled_restricts_nothing(rules):
     read, _, (company, _) = rules
-    assert read(company) == {"account_classes": None, "vat_codes": None, "connectors": []}
+    assert read(company) == {
+        "account_classes": None,
+        "vat_codes": None,
+        "required_fields": set(),
+        "connectors": [],
+    }
 
 
 def test_meg_alone_gives_its_classes_and_codes(rules):
@@ -95,6 +100,7 @@ def test_meg_alone_gives_its_classes_and_codes(rules):
     assert read(company) == {
         "account_classes": {"2", "6"},
         "vat_codes": MEG_CODES,
+        "required_fields": {"supplier.name", "invoice_number", "invoice_date", "due_date"},
         "connectors": ["MEG (RCA)"],
     }
     assert {"AE", "INTRA", "FR_130", "FR_13", "FR_200"} <= MEG_CODES
@@ -116,6 +122,7 @@ def test_a_connector_without_rules_restricts_nothing(rules):
     assert read(company) == {
         "account_classes": None,
         "vat_codes": None,
+        "required_fields": set(),
         "connectors": ["Sans règles"],
     }
 
@@ -145,6 +152,7 @@ def test_only_the_connectors_of_the_binder_type_count(rules):
     assert read(company, "sales_invoices") == {
         "account_classes": {"7"},
         "vat_codes": None,
+        "required_fields": set(),
         "connectors": ["Ventes"],
     }
     assert read(company, "admin_documents")["connectors"] == []

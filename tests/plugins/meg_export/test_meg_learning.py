@@ -37,7 +37,7 @@ def app_config(app_config):
     return {**app_config, "PLUGINS": "core,binder_purchases,meg_export", "EXTRA_PLUGINS": []}
 
 
-def _pdf(number: str) -> bytes:
+def _pdf(number: str, due: bool = True) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
@@ -45,6 +45,8 @@ def _pdf(number: str) -> bytes:
     c = canvas.Canvas(buf, pagesize=A4)
     y = A4[1] - 60
     for line in INVOICE_LINES:
+        if not due and line.startswith("Échéance"):
+            continue
         c.drawString(50, y, line.format(number=number))
         y -= 20
     c.showPage()
@@ -59,10 +61,10 @@ class Flow:
         if not meg.runner.running:
             meg.runner.start()  # exports run in the background, as in production
 
-    def drop(self, number: str) -> int:
+    def drop(self, number: str, due: bool = True) -> int:
         response = self.web.post(
             f"/api/v1/binders/{self.binder.id}/documents",
-            data={"file": (io.BytesIO(_pdf(number)), f"{number}.pdf")},
+            data={"file": (io.BytesIO(_pdf(number, due)), f"{number}.pdf")},
             content_type="multipart/form-data",
         )
         assert response.status_code == 202, response.text
@@ -133,9 +135,9 @@ def test_a_refused_account_is_unlearned_and_the_correction_learned(app, meg_for,
 
     with app.app_context():
         supplier = db.session.scalars(select(Supplier)).one()
-    card = flow.web.get(
-        f"/purchases/companies/{meg.company.id}/suppliers/{supplier.id}"
-    ).get_data(as_text=True)
+    card = flow.web.get(f"/purchases/companies/{meg.company.id}/suppliers/{supplier.id}").get_data(
+        as_text=True
+    )
     assert 'data-value="6068"' in card and "Refusé" in card and "fermé" in card
     # Typing the refused account again is flagged on the line.
     flow.set_account(second, "6068")
@@ -170,3 +172,20 @@ def test_a_class_4_account_never_reaches_meg(app, meg_for, factory):
     with app.app_context():
         assert db.session.get(Document, document).state == "to_review"
     assert meg.purchases() == []
+
+
+def test_what_meg_requires_is_required_before_sending(app, meg_for, factory):
+    """MEG refuses a purchase without a due date: the review asks for it first, and shows the
+    field even though the company did not enable "date d'échéance"."""
+    meg = meg_for("DEMO01")
+    flow = Flow(app, meg, factory)
+    document = flow.drop("F-9100", due=False)
+    flow.set_account(document, "6064")
+    missing = {c["field"]: c for c in flow.get(document)["checks"] if c["code"] == "missing_field"}
+    assert list(missing) == ["due_date"]
+    assert "(exigé par MEG (RCA))" in missing["due_date"]["message"]
+    answer = flow.validate(document)
+    assert answer.status_code == 422 and answer.get_json()["error"]["field"] == "due_date"
+    assert meg.purchases() == []
+    page = flow.web.get(f"/purchases/{document}/review").get_data(as_text=True)
+    assert 'id="f-due_date"' in page
