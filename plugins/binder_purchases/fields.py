@@ -17,9 +17,12 @@ from core.binders.registry import FieldsError
 from plugins.binder_purchases.accounting.vat import VAT_CODES
 from plugins.binder_purchases.extraction.fields import (
     BUYER_KEYS,
+    CATEGORY_REGIME,
     FIELD_KEYS,
+    LINE_REGIMES,
     PAYMENT_MODES,
     SUPPLIER_KEYS,
+    VAT_CATEGORIES,
     VAT_REGIMES,
     fmt_amount,
 )
@@ -30,8 +33,11 @@ DATE_KEYS = ("invoice_date", "due_date")
 DOCUMENT_KINDS = ("invoice", "credit_note")
 SOURCES = ("einvoice", "text", "ocr", "mixed", "manual")
 PROPOSAL_SOURCES = ("supplier", "model", "rules")
-#: Every top-level key the binder type accepts.
+#: Every top-level key the binder type accepts (the extraction's, among them ``payment_terms``
+#: and ``due_date_rule``, and the review's ``accounting``).
 ALLOWED_KEYS = frozenset(FIELD_KEYS) | {"accounting"}
+#: Free-text top-level keys: the payment terms' rule and the rule a due date was computed by.
+TERMS_KEYS = ("payment_terms", "due_date_rule")
 
 _LABELS = {
     "total_excl_tax": "total HT",
@@ -208,8 +214,25 @@ def clean_reading(value: Any, source: str) -> dict[str, Any]:
     return out
 
 
+def _clean_vat_category(value: Any, field: str) -> str | None:
+    """A UNCL 5305 VAT category (S, Z, E, AE, K, G, O, L, M); None when blank."""
+    if _blank(value):
+        return None
+    code = value.strip().upper() if isinstance(value, str) else value
+    if code not in VAT_CATEGORIES:
+        raise FieldsError(
+            f"Catégorie de TVA inconnue : « {value} » (S, Z, E, AE, K, G, O, L ou M).", field
+        )
+    return str(code)
+
+
 def clean_vat_lines(value: Any) -> list[dict[str, Any]]:
-    """VAT lines ``[{rate, base, amount}]`` with normalised amounts."""
+    """VAT lines ``[{rate, base, amount, category, regime}]`` with normalised amounts.
+
+    ``category`` is a UNCL 5305 code or None (unknown); ``regime`` one of
+    :data:`LINE_REGIMES`, by default the one the category gives, else None (not said: the
+    invoice's ``vat_regime`` applies).
+    """
     if _blank(value):
         return []
     if not isinstance(value, list) or len(value) > _MAX_LINES:
@@ -219,11 +242,21 @@ def clean_vat_lines(value: Any) -> list[dict[str, Any]]:
         where = f"vat_lines[{index}]"
         if not isinstance(line, dict):
             raise FieldsError("Ligne de TVA invalide.", where)
+        category = _clean_vat_category(line.get("category"), f"{where}.category")
+        regime = line.get("regime")
+        if _blank(regime):
+            regime = CATEGORY_REGIME.get(category or "")
+        elif regime not in LINE_REGIMES:
+            raise FieldsError(
+                f"Régime de TVA inconnu pour une ligne de TVA : « {regime} ».", f"{where}.regime"
+            )
         out.append(
             {
                 "rate": clean_rate(line.get("rate"), f"{where}.rate"),
                 "base": clean_amount(line.get("base"), f"{where}.base", "montant HT"),
                 "amount": clean_amount(line.get("amount"), f"{where}.amount", "montant de TVA"),
+                "category": category,
+                "regime": regime,
             }
         )
     return out
@@ -341,6 +374,8 @@ def validate_fields(fields: dict[str, Any]) -> dict[str, Any]:
     out["invoice_number"] = _clean_text(fields.get("invoice_number"), "invoice_number", 100)
     for key in DATE_KEYS:
         out[key] = clean_date(fields.get(key), key)
+    for key in TERMS_KEYS:
+        out[key] = _clean_text(fields.get(key), key, 200)
     currency = fields.get("currency")
     if _blank(currency):
         out["currency"] = None

@@ -9,8 +9,11 @@ D16B CII namespaces are read by the same code; where ZUGFeRD 1 names an element 
 Business terms read (CII path / UBL path):
 
 - BT-1 invoice number, BT-2 issue date, BT-3 type (credit note codes of UNTDID 1001, or a UBL
-  ``CreditNote``), BT-5 currency, BT-9 due date (``SpecifiedTradePaymentTerms/DueDateDateTime``
-  / ``DueDate`` or ``PaymentMeans/PaymentDueDate``);
+  ``CreditNote``; an invoice type in negative amounts stays an invoice, as BT-3 says), BT-5
+  currency, BT-9 due date (``SpecifiedTradePaymentTerms/DueDateDateTime`` / ``DueDate`` or
+  ``PaymentMeans/PaymentDueDate``), BT-20 payment terms (``SpecifiedTradePaymentTerms/
+  Description`` / ``PaymentTerms/Note``) read as a rule (``terms.py``) into ``payment_terms``,
+  and into ``due_date`` with ``due_date_rule`` when BT-9 is absent;
 - seller: BT-27 legal name (``SellerTradeParty/Name`` / ``PartyLegalEntity/RegistrationName``)
   into ``supplier.name``, BT-28 trade name (``SpecifiedLegalOrganization/TradingBusinessName``
   / ``PartyName/Name``) into ``supplier.trade_name``, BT-29 identifiers and BT-30 legal
@@ -24,11 +27,19 @@ Business terms read (CII path / UBL path):
   country into ``buyer``;
 - totals: BT-109 without VAT, BT-110 VAT total in the invoice currency (never BT-111, the VAT
   total in the accounting currency), BT-112 with VAT, BT-115 amount due into ``amount_due``;
-- VAT breakdown BG-23 (rate, base, amount per category) and the payment means code (BT-81).
+- VAT breakdown BG-23: one VAT line per breakdown, with its rate, base, amount, UNCL 5305
+  category (BT-118) and the regime the category gives (S, Z standard; AE reverse charge; K
+  intra-EU; G export; E, O, L, M exempt); ``vat_regime`` is the regime every line shares, or
+  "mixed" when they differ; and the payment means code (BT-81).
+
+A credit note's amounts are negative (totals, amount due and VAT lines), whatever their sign in
+the XML (EN 16931 states a credit note's amounts in positive).
 
 Every value taken from the XML has confidence 1.0; a value the XML only implies (a SIREN from a
 French VAT number, a country from a VAT prefix) 0.95; a legal name taken from the trade name
-when the XML has no legal name 0.9. ``reading`` says ``{"method": "einvoice", "syntax": "CII" or
+when the XML has no legal name 0.9; a due date computed from the payment terms 0.85; the payment
+terms read from BT-20's free text, and a due date it states ("30 Tage netto bis 04.04.2018"),
+0.9. ``reading`` says ``{"method": "einvoice", "syntax": "CII" or
 "UBL", "profile": <guideline / customization id>}``.
 """
 
@@ -42,8 +53,18 @@ from typing import Any
 from lxml import etree
 
 from .errors import InvoiceReadError
-from .fields import BUYER_KEYS, SUPPLIER_KEYS, empty_fields, fmt_amount
+from .fields import (
+    BUYER_KEYS,
+    CATEGORY_REGIME,
+    SUPPLIER_KEYS,
+    empty_fields,
+    fmt_amount,
+    fmt_date,
+    invoice_regime,
+    sign_credit_note,
+)
 from .identifiers import compact, valid_iban, valid_siren, valid_siret, vat_country
+from .terms import read_terms
 
 _PARSER_KW: dict[str, Any] = {
     "resolve_entities": False,
@@ -72,13 +93,6 @@ PAYMENT_MEANS: dict[str, str] = {
     "57": "transfer",
 }
 
-#: VAT category (UNCL 5305) -> regime; the first found in this order wins.
-CATEGORY_REGIME: tuple[tuple[str, str], ...] = (
-    ("AE", "reverse_charge"),
-    ("K", "intra_eu"),
-    ("G", "extra_eu"),
-)
-
 ZERO_CATEGORIES = frozenset({"AE", "K", "G", "E", "Z", "O"})
 #: UNTDID 1001 document types that are credit notes (BT-3).
 CREDIT_NOTE_CODES = frozenset(
@@ -104,6 +118,9 @@ _DIGITS_8 = re.compile(r"(\d{4})(\d{2})(\d{2})")
 DERIVED = 0.95
 #: Confidence of a legal name taken from the trade name (the XML has no legal name).
 FALLBACK_NAME = 0.9
+#: Confidence of a due date computed from the payment terms (BT-20), of the terms themselves.
+TERMS_DUE_DATE = 0.85
+TERMS = 0.9
 
 
 def _path(path: str) -> str:
@@ -265,16 +282,6 @@ def read_einvoice(data: bytes) -> dict[str, Any] | None:
     return reader.finish()
 
 
-def _regime(categories: list[str]) -> str:
-    cats = {c.upper() for c in categories if c}
-    for code, regime in CATEGORY_REGIME:
-        if code in cats:
-            return regime
-    if cats and cats <= {"E", "O", "Z"} and "E" in cats:
-        return "exempt"
-    return "standard"
-
-
 def _rate(value: str | None) -> str | None:
     if value is None:
         return None
@@ -360,12 +367,53 @@ class _Reader:
         self.conf: dict[str, float] = {}
         self.seller = _Party(SUPPLIER_KEYS)
         self.buyer = _Party(BUYER_KEYS)
-        self.categories: list[str] = []
+        #: Whether every VAT line's category is a known UNCL 5305 code.
+        self.categories_known = True
+        #: BT-20 payment terms texts.
+        self.terms: list[str | None] = []
 
     def put(self, key: str, value: Any) -> None:
         if value is not None and self.f.get(key) is None:
             self.f[key] = value
             self.conf[key] = 1.0
+
+    def vat_line(
+        self, category: str | None, rate: str | None, base: str | None, amount: str | None
+    ) -> None:
+        """One VAT breakdown (BG-23) with its category (BT-118) and the regime it gives; an
+        unknown category leaves the category None and the line in the standard regime."""
+        code = (category or "").strip().upper()
+        if code not in CATEGORY_REGIME:
+            self.categories_known = False
+        known = code if code in CATEGORY_REGIME else None
+        self.f["vat_lines"].append(
+            {
+                "rate": _rate(rate) or ("0.00" if code in ZERO_CATEGORIES else None),
+                "base": base,
+                "amount": amount,
+                "category": known,
+                "regime": CATEGORY_REGIME[known] if known else "standard",
+            }
+        )
+
+    def payment_terms(self) -> None:
+        """BT-20 read as a rule; the due date computed from it when BT-9 is absent."""
+        for text in self.terms:
+            terms = read_terms(text or "")
+            if terms is None:
+                continue
+            self.f["payment_terms"] = terms.rule
+            self.conf["payment_terms"] = TERMS
+            issued = self.f.get("invoice_date")
+            if self.f.get("due_date") is None and issued:
+                day = date.fromisoformat(issued)
+                self.f["due_date"] = fmt_date(terms.due(day))
+                if terms.states_due(day):  # "... netto bis 04.04.2018": stated, not computed
+                    self.conf["due_date"] = TERMS
+                else:
+                    self.f["due_date_rule"] = terms.rule
+                    self.conf["due_date"] = TERMS_DUE_DATE
+            return
 
     # -- CII --------------------------------------------------------------------------------
 
@@ -406,17 +454,14 @@ class _Reader:
         self.seller.set("iban", _iban(accounts))
         for terms in _all(settlement, "SpecifiedTradePaymentTerms"):
             self.put("due_date", _cii_date(terms, "DueDateDateTime/DateTimeString"))
+            self.terms.append(_text(terms, "Description"))
 
         for tax in _all(settlement, "ApplicableTradeTax"):
-            category = (_text(tax, "CategoryCode") or "").upper()
-            self.categories.append(category)
-            f["vat_lines"].append(
-                {
-                    "rate": _rate(_text(tax, "RateApplicablePercent", "ApplicablePercent"))
-                    or ("0.00" if category in ZERO_CATEGORIES else None),
-                    "base": _amount(tax, "BasisAmount"),
-                    "amount": _amount(tax, "CalculatedAmount"),
-                }
+            self.vat_line(
+                _text(tax, "CategoryCode"),
+                _text(tax, "RateApplicablePercent", "ApplicablePercent"),
+                _amount(tax, "BasisAmount"),
+                _amount(tax, "CalculatedAmount"),
             )
 
         total = _first(
@@ -465,9 +510,10 @@ class _Reader:
         currency = (_text(root, "DocumentCurrencyCode") or "").upper() or None
         self.put("currency", currency)
         self.put("due_date", _ubl_date(root, "DueDate"))
-        accounts: list[str | None] = []
         for means in _all(root, "PaymentMeans"):
             self.put("due_date", _ubl_date(means, "PaymentDueDate"))
+        for terms in _all(root, "PaymentTerms"):
+            self.terms.append(_text(terms, "Note"))
 
         self._ubl_party(self.seller, _first(root, "AccountingSupplierParty/Party"), seller=True)
         self._ubl_party(self.buyer, _first(root, "AccountingCustomerParty/Party"), seller=False)
@@ -492,15 +538,11 @@ class _Reader:
             holder = with_breakdown[0] if with_breakdown else None
         for sub in _all(holder, "TaxSubtotal"):
             cat = _first(sub, "TaxCategory")
-            category = (_text(cat, "ID") or "").upper()
-            self.categories.append(category)
-            f["vat_lines"].append(
-                {
-                    "rate": _rate(_text(cat, "Percent"))
-                    or ("0.00" if category in ZERO_CATEGORIES else None),
-                    "base": _amount(sub, "TaxableAmount"),
-                    "amount": _amount(sub, "TaxAmount"),
-                }
+            self.vat_line(
+                _text(cat, "ID"),
+                _text(cat, "Percent"),
+                _amount(sub, "TaxableAmount"),
+                _amount(sub, "TaxAmount"),
             )
 
         total = _first(root, "LegalMonetaryTotal")
@@ -532,7 +574,9 @@ class _Reader:
 
     def finish(self) -> dict[str, Any]:
         f = self.f
-        f["vat_regime"] = _regime(self.categories)
+        f["vat_regime"] = invoice_regime(f["vat_lines"])
+        self.payment_terms()
+        sign_credit_note(f)
         conf = dict(self.conf)
         for key, party in (("supplier", self.seller), ("buyer", self.buyer)):
             party.settle()
@@ -541,6 +585,7 @@ class _Reader:
         if f["vat_lines"]:
             conf["vat_lines"] = 1.0
         conf["document_kind"] = 1.0
-        conf["vat_regime"] = 1.0
+        # No breakdown (MINIMUM profile) or a category the norm does not know: less sure.
+        conf["vat_regime"] = 1.0 if f["vat_lines"] and self.categories_known else 0.7
         f["confidence"] = conf
         return f

@@ -11,9 +11,11 @@ from typing import Any
 
 from .einvoice import read_einvoice
 from .errors import InvoiceReadError
-from .fields import CENT, to_decimal
+from .fields import CENT, negate_amounts, settle_vat_lines, sign_credit_note, to_decimal
 from .layout import Layout
 from .text import extract_from_layout
+
+_AMOUNT_KEYS = ("total_excl_tax", "total_tax", "total_incl_tax", "amount_due")
 
 #: Fewer visible characters than this in a text layer means "scan": OCR is needed.
 MIN_TEXT_CHARS = 40
@@ -241,8 +243,36 @@ def extract_file(
     if template:
         from .templates import apply_template
 
-        fields = apply_template(template, layout, fields)
+        generic = fields
+        fields = apply_template(template, layout, generic)
+        # The template may have re-read the totals, and a VAT line with them.
+        settle_vat_lines(fields)
+        _template_sign(generic, fields)
     return fields
+
+
+def _template_sign(generic: dict[str, Any], fields: dict[str, Any]) -> None:
+    """The sign of a template's amounts follows the document read, not the one the template
+    was learned from: a credit note is in negative amounts; an invoice the generic reading
+    found positive stays positive (a template learned from a credit note printed in positive
+    reads the next invoice's amounts "negated")."""
+    if fields.get("document_kind") == "credit_note":
+        sign_credit_note(fields)
+        return
+    before = to_decimal(generic.get("total_incl_tax"))
+    after = to_decimal(fields.get("total_incl_tax"))
+    if before is not None and after is not None and before > 0 > after:
+        # Only what the template turned negative: the generic reading's values stay.
+        flipped: dict[str, Any] = {
+            key: fields.get(key) for key in _AMOUNT_KEYS if (to_decimal(fields.get(key)) or 0) < 0
+        }
+        flipped["vat_lines"] = [
+            line
+            for line in fields.get("vat_lines") or []
+            if (to_decimal(line.get("base")) or 0) < 0
+        ]
+        negate_amounts(flipped)
+        fields.update({k: v for k, v in flipped.items() if k != "vat_lines"})
 
 
 def read_layout(

@@ -23,7 +23,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .fields import CENT, KNOWN_RATES, empty_fields, fmt_amount, fmt_date
+from .fields import (
+    CENT,
+    KNOWN_RATES,
+    REGIME_ZERO_CATEGORY,
+    empty_fields,
+    fmt_amount,
+    fmt_date,
+    invoice_regime,
+    sign_credit_note,
+    to_decimal,
+)
 from .identifiers import (
     EU_VAT_PREFIXES,
     iter_ibans,
@@ -35,6 +45,7 @@ from .identifiers import (
 )
 from .layout import Layout, Line
 from .numbers import iter_amounts, iter_dates
+from .terms import read_terms
 
 
 def _cellwise(pattern: str) -> re.Pattern[str]:
@@ -321,7 +332,7 @@ def extract_from_layout(layout: Layout, *, source: str = "text") -> dict[str, An
     if not layout.lines:
         return fields
     _Reader(layout, fields).run()
-    return fields
+    return sign_credit_note(fields)
 
 
 class _Reader:
@@ -461,6 +472,7 @@ class _Reader:
         self._identifiers()
         self._number()
         self._dates()
+        self._terms()
         self._totals()
         self._misc()
 
@@ -975,6 +987,22 @@ class _Reader:
             conf = best.score * ((0.6 + 0.4 * best.conf) if self.ocr else 1.0)
             self.conf["due_date"] = round(min(conf, 0.95), 2)
 
+    def _terms(self) -> None:
+        """The payment terms ("Conditions de paiement : 45 jours fin de mois"); the due date
+        they give when none is printed (a printed due date always wins)."""
+        terms = read_terms(self.text, strict=True)
+        if terms is None:
+            return
+        self.f["payment_terms"] = terms.rule
+        self.conf["payment_terms"] = 0.7 if self.ocr else 0.8
+        issued = self.f["invoice_date"]
+        if self.f["due_date"] is None and issued:
+            day = date.fromisoformat(issued)
+            self.f["due_date"] = fmt_date(terms.due(day))
+            if not terms.states_due(day):  # computed, not printed
+                self.f["due_date_rule"] = terms.rule
+            self.conf["due_date"] = round(min(0.85, self.conf.get("invoice_date", 0.85)), 2)
+
     # -- totals ----------------------------------------------------------------------------
     def _amounts_by_line(self) -> dict[int, list[_Amount]]:
         spans: list[tuple[int, int]] = [(s, e) for s, e, _ in iter_dates(self.text)]
@@ -1394,6 +1422,35 @@ class _Reader:
         return sums
 
     # -- the rest --------------------------------------------------------------------------
+    def _line_regimes(self, found: str | None) -> None:
+        """Each VAT line's category and regime, then the invoice's regime.
+
+        A line with VAT is "S" (standard); a line at 0 % takes the regime the invoice states
+        (``found``: autoliquidation, intra-EU, export, exemption) with its category (AE, K, G,
+        E), else "Z" (standard). ``vat_regime`` is the regime every line shares, "mixed" when
+        they differ; without VAT lines, the regime stated. A regime stated on an invoice whose
+        every line has VAT is contradicted by it: the lines stay standard, less surely.
+        """
+        lines = self.f["vat_lines"]
+        zero = found or "standard"
+        for line in lines:
+            rate = to_decimal(line.get("rate"))
+            if rate:
+                line["category"], line["regime"] = "S", "standard"
+            else:
+                line["category"], line["regime"] = REGIME_ZERO_CATEGORY[zero], zero
+        if not lines:
+            self.f["vat_regime"] = zero
+            self.conf["vat_regime"] = 0.8 if found else 0.7
+            return
+        self.f["vat_regime"] = invoice_regime(lines)
+        if found is None:
+            self.conf["vat_regime"] = 0.7
+        elif self.f["vat_regime"] == "standard":
+            self.conf["vat_regime"] = 0.6  # stated, but every line has VAT
+        else:
+            self.conf["vat_regime"] = 0.8
+
     def _misc(self) -> None:
         f, text = self.f, self.text
         head = "\n".join(self.lines[:20])
@@ -1424,8 +1481,7 @@ class _Reader:
             cc = vat[:2]
             if cc in EU_VAT_PREFIXES and cc != "FR":
                 regime = "intra_eu"
-        f["vat_regime"] = regime or "standard"
-        self.conf["vat_regime"] = 0.8 if regime else 0.7
+        self._line_regimes(regime)
         for code, pattern in _CURRENCIES:
             if pattern.search(text):
                 f["currency"] = code

@@ -89,6 +89,12 @@ CII = """<?xml version="1.0" encoding="UTF-8"?>
 </rsm:CrossIndustryInvoice>"""
 
 
+_HEADER_TAX = """<ram:ApplicableTradeTax><ram:CalculatedAmount>{tax}</ram:CalculatedAmount>
+<ram:TypeCode>VAT</ram:TypeCode><ram:BasisAmount>1034.56</ram:BasisAmount>
+<ram:CategoryCode>{category}</ram:CategoryCode>
+<ram:RateApplicablePercent>{rate}</ram:RateApplicablePercent></ram:ApplicableTradeTax>"""
+
+
 def cii(
     number: str = "FA-2026-117",
     *,
@@ -98,9 +104,17 @@ def cii(
     rate: str = "20.00",
     tax: str = "206.91",
     total: str = "1241.47",
+    breakdown: list[tuple[str, str, str, str]] | None = None,
+    terms: str | None = None,
+    due: bool = True,
 ) -> bytes:
-    """A Factur-X EN 16931 CII invoice (HT 1034.56) with the given number, seller, VAT, type."""
-    return CII.format(
+    """A Factur-X EN 16931 CII invoice (HT 1034.56) with the given number, seller, VAT, type.
+
+    ``breakdown``: the VAT breakdown (BG-23) as ``(category, rate, base, amount)`` lines in
+    place of the single one (their bases should add up to 1034.56; ``tax`` and ``total`` are
+    the totals to state). ``terms``: a BT-20 payment terms text; ``due=False``: no BT-9.
+    """
+    xml = CII.format(
         number=number,
         seller=seller,
         type_code=type_code,
@@ -108,7 +122,28 @@ def cii(
         rate=rate,
         tax=tax,
         total=total,
-    ).encode()
+    )
+    if breakdown is not None:
+        header = _HEADER_TAX.format(tax=tax, category=category, rate=rate)
+        assert header in xml
+        lines = "".join(
+            f"<ram:ApplicableTradeTax><ram:CalculatedAmount>{amount}</ram:CalculatedAmount>"
+            f"<ram:TypeCode>VAT</ram:TypeCode><ram:BasisAmount>{base}</ram:BasisAmount>"
+            f"<ram:CategoryCode>{cat}</ram:CategoryCode>"
+            f"<ram:RateApplicablePercent>{pct}</ram:RateApplicablePercent>"
+            "</ram:ApplicableTradeTax>"
+            for cat, pct, base, amount in breakdown
+        )
+        xml = xml.replace(header, lines)
+    due_date = (
+        "<ram:DueDateDateTime>\n"
+        '<udt:DateTimeString format="102">20260411</udt:DateTimeString>\n'
+        "</ram:DueDateDateTime>"
+    )
+    assert due_date in xml
+    stated = f"<ram:Description>{terms}</ram:Description>" if terms is not None else ""
+    xml = xml.replace(due_date, stated + (due_date if due else ""))
+    return xml.encode()
 
 
 class Purchases:

@@ -41,7 +41,15 @@ def test_cii_en16931_exact_values() -> None:
         "1099.78",
     )
     assert fields["supplier"]["vat_number"] == "NL809561074B01"
-    assert fields["vat_lines"] == [{"rate": "21.00", "base": "908.91", "amount": "190.87"}]
+    assert fields["vat_lines"] == [
+        {
+            "rate": "21.00",
+            "base": "908.91",
+            "amount": "190.87",
+            "category": "S",
+            "regime": "standard",
+        }
+    ]
 
 
 def test_facturx_profile_with_siren_and_categories() -> None:
@@ -53,8 +61,16 @@ def test_facturx_profile_with_siren_and_categories() -> None:
     assert fields["supplier"]["country"] == "FR"
     # The buyer's identifiers must not leak into the supplier block.
     assert "987654321" not in str(fields["supplier"])
-    # A K (intra-EU) category line is present in this sample.
-    assert fields["vat_regime"] == "intra_eu"
+    # A K (intra-EU) line beside S lines at 20 % and 10 % and an E line: each line has its
+    # own category and regime, and the invoice's regime is "mixed" (not "intra_eu").
+    assert [(v["rate"], v["category"], v["regime"]) for v in fields["vat_lines"]] == [
+        ("20.00", "S", "standard"),
+        ("0.00", "E", "exempt"),
+        ("10.00", "S", "standard"),
+        ("0.00", "K", "intra_eu"),
+    ]
+    assert fields["vat_regime"] == "mixed"
+    assert fields["confidence"]["vat_regime"] == 1.0
 
 
 def test_zugferd_1_namespace() -> None:
@@ -92,7 +108,9 @@ def test_ubl_credit_note() -> None:
     assert fields["document_kind"] == "credit_note"
     assert fields["invoice_number"] == "018304 / 28865"
     assert fields["invoice_date"] == "2019-09-23"
-    assert fields["total_incl_tax"] == "100.11"
+    # Stated in positive in the XML: a credit note's amounts are negative.
+    assert fields["total_incl_tax"] == "-100.11"
+    assert fields["vat_lines"][0]["base"] == "-100.11"
     assert fields["supplier"]["vat_number"] == "BE0000000196"
 
 

@@ -19,6 +19,7 @@ vendored with its licence), and the Factur-X / ZUGFeRD PDFs of ``fnfe-2017`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,10 @@ class Case:
     regime: str | None = None
     #: Values the XML implies without stating them (confidence 0.95).
     derived: frozenset[str] = field(default_factory=frozenset)
+    #: A due date computed from the payment terms (BT-20) when BT-9 is absent: the rule, and
+    #: the due date's confidence (0.85 computed, 0.9 when BT-20 states the date itself).
+    due_rule: str | None = None
+    due_conf: float = 1.0
 
 
 EN16931 = "urn:cen.eu:en16931:2017"
@@ -111,7 +116,8 @@ def _fx(profile: str, **changes: Any) -> Case:
         "profile": profile,
         "payment": "transfer",
         "vat": FX_VAT,
-        "regime": "intra_eu",  # a K category line
+        # S 20 %, E 0 %, S 10 % and K 0 %: the regimes of the lines differ.
+        "regime": "mixed",
     }
     return Case(**{**base, **changes})
 
@@ -335,7 +341,8 @@ XML_CASES: dict[str, Case] = {
     "en16931/guide-example1.xml": Case(**KOKSMAAT, syntax="UBL"),
     # Example 10: a second TaxTotal in SEK (BT-111, 2000.73) is not the VAT total.
     "en16931/ubl-tc434-example10.xml": Case(**KOKSMAAT, syntax="UBL"),
-    "en16931/CII_example2.xml": Case(**NORWAY, syntax="CII", regime="standard"),
+    # S 25 %, S 15 % and an exempt (E) allowance: two regimes.
+    "en16931/CII_example2.xml": Case(**NORWAY, syntax="CII", regime="mixed"),
     "en16931/CII_business_example_01.xml": Case(**NORWAY, syntax="CII"),
     "en16931/ubl-tc434-example2.xml": Case(**NORWAY, syntax="UBL"),
     "en16931/guide-example2.xml": Case(**NORWAY, syntax="UBL"),
@@ -442,10 +449,13 @@ XML_CASES: dict[str, Case] = {
     ),
     # Example 7: category O, no VAT number; the CII has no TaxTotalAmount at all (BT-110 absent),
     # the UBL one a TaxAmount 0.00; "SE1212341234123412" fails the IBAN checksum.
+    # No BT-9; BT-20 "Payment within 30 days": the due date computed from it.
     "en16931/CII_example7.xml": Case(
         number="INVOICE_test_7",
         issued="2013-05-13",
-        due=None,
+        due="2013-06-12",
+        due_rule="30 jours",
+        due_conf=0.85,
         currency="SEK",
         totals=("3200.00", None, "3200.00", "3200.00"),
         supplier=SELLER_7,
@@ -458,7 +468,9 @@ XML_CASES: dict[str, Case] = {
     "en16931/ubl-tc434-example7.xml": Case(
         number="INVOICE_test_7",
         issued="2013-03-11",
-        due=None,
+        due="2013-04-10",
+        due_rule="30 jours",
+        due_conf=0.85,
         currency="SEK",
         totals=("3200.00", "0.00", "3200.00", "3200.00"),
         supplier=SELLER_7,
@@ -553,13 +565,14 @@ XML_CASES: dict[str, Case] = {
         payment="other",
         vat=(("27.00", "69180.00", "18679.00"),),
     ),
-    # UBL CreditNote root, CreditNoteTypeCode 381; due date absent; payment means 1.
+    # UBL CreditNote root, CreditNoteTypeCode 381; due date absent; payment means 1. Its
+    # amounts, positive in the XML, are a credit note's: negative.
     "en16931/ubl-tc434-creditnote1.xml": Case(
         number="018304 / 28865",
         issued="2019-09-23",
         due=None,
         currency="EUR",
-        totals=("100.11", "0.00", "100.11", "100.11"),
+        totals=("-100.11", "0.00", "-100.11", "-100.11"),
         supplier=seller(
             name="My Supplier Company",
             trade_name="My Supplier Company N.V.",
@@ -572,7 +585,7 @@ XML_CASES: dict[str, Case] = {
         profile=EN16931,
         kind="credit_note",
         payment="other",
-        vat=(("0.00", "100.11", "0.00"),),
+        vat=(("0.00", "-100.11", "0.00"),),
         regime="exempt",
     ),
     # PEPPOL BIS 3; the address country is AF (sic), no payment means.
@@ -614,6 +627,7 @@ XML_CASES: dict[str, Case] = {
     "en16931/BIS3_Invoice_positive.XML": Case(
         **BIS3, totals=("625743.54", "156435.89", "782179.43", "782179.43")
     ),
+    # BT-3 380 in negative amounts: an invoice, as BT-3 says, its amounts kept negative.
     "en16931/BIS3_Invoice_negativ.XML": Case(
         **BIS3, totals=("-625743.54", "-156435.89", "-782179.43", "-782179.43")
     ),
@@ -648,7 +662,9 @@ def _fnfe(kind: str, profile: str) -> Case:
     minimum = profile == "MINIMUM"
     no_iban = {**FNFE_SELLER, "iban": None}
     if kind.startswith("Avoir"):
-        sign = "-" if "380" in kind else ""
+        # Type 381 in positive amounts: a credit note, read in negative amounts; type 380 in
+        # negative amounts: an invoice (BT-3), its amounts kept negative.
+        sign = "-"
         return Case(
             number="AV-2017-0005",
             issued="2017-11-16",
@@ -659,7 +675,7 @@ def _fnfe(kind: str, profile: str) -> Case:
             buyer=FNFE_BUYER_FR,
             syntax="CII",
             profile=PROFILES[profile],
-            kind="credit_note" if "381" in kind else "invoice",  # BT-3 380 with negative totals
+            kind="credit_note" if "381" in kind else "invoice",
         )
     number, issued, due, totals, client = {
         "Facture_FR": (
@@ -805,21 +821,26 @@ PDF_CASES: dict[str, Case | None] = {
         syntax="CII",
         profile=FX_MINIMUM,
     ),
-    # No payment means; the due date is only in the payment terms' text.
+    # No payment means; the due date is only in the payment terms' text ("Zahlbar innerhalb 30
+    # Tagen netto bis 04.04.2018, 3% Skonto innerhalb 10 Tagen bis 15.03.2018").
     "horstoeko/pdf_zf_en16931_1.pdf": Case(
         **HORSTOEKO_LIEFERANT,
         issued="2018-03-05",
-        due=None,
+        due="2018-04-04",
+        due_conf=0.9,
         totals=("473.00", "56.87", "529.87", "529.87"),
         supplier=seller(name="Lieferant GmbH", vat_number="DE123456789", country="DE"),
         profile=EN16931,
         vat=(("7.00", "275.00", "19.25"), ("19.00", "198.00", "37.62")),
     ),
     # TypeCode 204 is an invoice type; IBANID "DE5467894567876500" is too short for Germany.
+    # BT-20 "Zahlbar sofort rein netto": due on the invoice date.
     "horstoeko/pdf_zf_en16931_2.pdf": Case(
         number="181301674",
         issued="2018-04-25",
-        due=None,
+        due="2018-04-25",
+        due_rule="comptant",
+        due_conf=0.85,
         currency="EUR",
         totals=("252.10", "47.90", "300.00", "300.00"),
         supplier=seller(
@@ -836,7 +857,8 @@ PDF_CASES: dict[str, Case | None] = {
     "horstoeko/pdf_zf_en16931_3.pdf": Case(
         **HORSTOEKO_LIEFERANT,
         issued="2018-06-05",
-        due=None,
+        due="2018-07-04",  # "netto bis 04.07.2018", not 30 days after (05.07)
+        due_conf=0.9,
         totals=("193.77", "21.30", "215.07", "165.07"),
         supplier=seller(name="Lieferant GmbH", vat_number="DE123456789", country="DE"),
         profile=EN16931,
@@ -855,7 +877,8 @@ PDF_CASES: dict[str, Case | None] = {
     "horstoeko/pdf_zf_xrechnung_1.pdf": Case(
         **HORSTOEKO_LIEFERANT,
         issued="2018-03-05",
-        due=None,
+        due="2018-04-04",
+        due_conf=0.9,
         totals=("473.00", "56.87", "529.87", "529.87"),
         supplier=seller(
             name="Lieferant GmbH",
@@ -875,6 +898,7 @@ def assert_case(fields: dict[str, Any] | None, case: Case) -> None:
     assert fields["document_kind"] == case.kind
     assert fields["invoice_number"] == case.number
     assert (fields["invoice_date"], fields["due_date"]) == (case.issued, case.due)
+    assert fields["due_date_rule"] == case.due_rule
     assert fields["currency"] == case.currency
     got = (
         fields["total_excl_tax"],
@@ -897,8 +921,9 @@ def assert_case(fields: dict[str, Any] | None, case: Case) -> None:
         assert fields["vat_regime"] == case.regime
     # A confidence for every value read: 1.0 from the XML, 0.95 for what it only implies.
     conf = fields["confidence"]
-    for key in ("invoice_number", "invoice_date", "due_date", "currency", "amount_due"):
+    for key in ("invoice_number", "invoice_date", "currency", "amount_due"):
         assert conf.get(key) == (1.0 if fields[key] is not None else None), key
+    assert conf.get("due_date") == (case.due_conf if case.due is not None else None)
     for party in ("supplier", "buyer"):
         for key, value in fields[party].items():
             name = f"{party}.{key}"
@@ -909,6 +934,16 @@ def assert_case(fields: dict[str, Any] | None, case: Case) -> None:
     assert 0.0 not in cleaned["confidence"].values()
     for key in ("supplier", "buyer", "reading", "amount_due", "total_tax", "vat_lines"):
         assert cleaned[key] == fields[key], key
+    for key in ("payment_terms", "due_date_rule", "vat_regime", "document_kind"):
+        assert cleaned[key] == fields[key], key
+    # A credit note is in negative amounts, its VAT lines too; HT + TVA = TTC still holds.
+    if case.kind == "credit_note":
+        amounts = [fields[k] for k in ("total_excl_tax", "total_tax", "total_incl_tax")]
+        amounts += [v[k] for v in fields["vat_lines"] for k in ("base", "amount")]
+        assert all(Decimal(a) <= 0 for a in amounts if a is not None)
+        ht, tva, ttc = (fields[k] for k in ("total_excl_tax", "total_tax", "total_incl_tax"))
+        if None not in (ht, tva, ttc):
+            assert Decimal(ht) + Decimal(tva) == Decimal(ttc)
 
 
 @pytest.mark.parametrize("name", sorted(XML_CASES))

@@ -78,7 +78,15 @@ def test_french_invoice_text() -> None:
         "206.91",
         "1241.47",
     )
-    assert f["vat_lines"] == [{"rate": "20.00", "base": "1034.56", "amount": "206.91"}]
+    assert f["vat_lines"] == [
+        {
+            "rate": "20.00",
+            "base": "1034.56",
+            "amount": "206.91",
+            "category": "S",
+            "regime": "standard",
+        }
+    ]
     sup = f["supplier"]
     assert sup["siret"] == "73282932000074"
     assert sup["siren"] == "732829320"
@@ -117,7 +125,14 @@ def test_german_invoice_text() -> None:
     assert f["supplier"]["vat_number"] == "DE812345673"
     assert f["supplier"]["country"] == "DE"
     assert f["payment_mode"] == "transfer"
-    assert f["vat_regime"] == "intra_eu"
+    # "Innergemeinschaftliche Lieferung" on an invoice charging 19 % German VAT: the mention is
+    # contradicted by the VAT line, which stays standard, less surely; the checks still warn of
+    # an EU supplier (intra_eu) and do not flag 19 % (not a French supplier).
+    assert f["vat_lines"][0]["category"] == "S"
+    assert f["vat_regime"] == "standard"
+    assert f["confidence"]["vat_regime"] == 0.6
+    found = checks.check_invoice(f)
+    assert [c.code for c in found] == ["intra_eu"]
 
 
 def test_credit_note_and_reverse_charge_text() -> None:
@@ -126,7 +141,36 @@ def test_credit_note_and_reverse_charge_text() -> None:
     )
     f = extract_from_text(text)
     assert f["document_kind"] == "credit_note"
+    # The autoliquidation mention concerns lines at 0 %; this one has 20 % VAT.
+    assert f["vat_regime"] == "standard"
+    assert [(v["category"], v["regime"]) for v in f["vat_lines"]] == [("S", "standard")]
+    # An avoir printed in positive amounts: read in negative, its VAT line too.
+    assert (f["total_excl_tax"], f["total_tax"], f["total_incl_tax"]) == (
+        "-1034.56",
+        "-206.91",
+        "-1241.47",
+    )
+    assert (f["vat_lines"][0]["base"], f["vat_lines"][0]["amount"]) == ("-1034.56", "-206.91")
+
+
+def test_reverse_charge_text_gives_its_zero_rate_lines_the_regime() -> None:
+    text = (
+        "Sous-traitance BTP SARL\nFacture n° ST-12\nDate : 12/03/2026\n"
+        "Total HT   5 000,00 €\nTVA   0,00 €\nTotal TTC   5 000,00 €\n"
+        "Autoliquidation - art. 283-2 nonies du CGI\n"
+    )
+    f = extract_from_text(text)
+    assert f["vat_lines"] == [
+        {
+            "rate": "0.00",
+            "base": "5000.00",
+            "amount": "0.00",
+            "category": "AE",
+            "regime": "reverse_charge",
+        }
+    ]
     assert f["vat_regime"] == "reverse_charge"
+    assert f["confidence"]["vat_regime"] == 0.8
 
 
 def test_invalid_checksums_are_not_trusted() -> None:
