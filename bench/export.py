@@ -128,12 +128,14 @@ def faults(base_url: str, **values: Any) -> None:
     requests.post(f"{base_url}/_sandbox/faults", json=values, timeout=10).raise_for_status()
 
 
-def authorize(base_url: str, redirect_uri: str) -> dict[str, Any]:
-    """The OAuth code + PKCE flow, driven as a browser would."""
+def authorize(
+    base_url: str, redirect_uri: str, dossiers: tuple[str, ...] = ("DEMO01",)
+) -> dict[str, Any]:
+    """The OAuth code + PKCE flow, driven as a browser would, consenting to ``dossiers``."""
     from plugins.meg_export.client import MegOAuth
 
     oauth = MegOAuth(base_url, "classeur", "classeur-sandbox-secret", redirect_uri)
-    url, state, verifier = oauth.authorization_url(dossier="DEMO01")
+    url, state, verifier = oauth.authorization_url(dossier=dossiers[0])
     browser = requests.Session()
     page = browser.get(url, timeout=10)
     browser.post(
@@ -146,7 +148,10 @@ def authorize(base_url: str, redirect_uri: str) -> dict[str, Any]:
         },
     )
     answer = browser.post(
-        url, data={"decision": "allow", "dossiers": ["DEMO01"]}, allow_redirects=False, timeout=10
+        url,
+        data={"decision": "allow", "dossiers": list(dossiers)},
+        allow_redirects=False,
+        timeout=10,
     )
     return oauth.exchange_code(
         code_verifier=verifier, authorization_response=answer.headers["Location"], state=state

@@ -402,6 +402,9 @@ def move_document(document: Document, binder: Binder, user_id: int | None) -> Do
             raise
         raise _duplicate_error(existing.id) from None
     _reindex([document_id])
+    # End the reindex's read before queueing: an eager runner reads it at once in its own
+    # session, which must not wait for this one.
+    db.session.commit()
     submit_processing([document_id])
     return document
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,10 @@ class AccountModel:
                 ("clf", LogisticRegression(max_iter=1000, C=10.0)),
             ]
         )
-        pipeline.fit([sample_document(s) for s in samples], labels)
+        with warnings.catch_warnings():
+            # Few samples per account early on: scikit-learn says so on stderr; it is expected.
+            warnings.simplefilter("ignore", UserWarning)
+            pipeline.fit([sample_document(s) for s in samples], labels)
         self.pipeline = pipeline
         return self
 

@@ -204,3 +204,29 @@ def test_match_supplier_by_each_method() -> None:
     assert match_supplier(f, SUPPLIERS) == (SUPPLIERS[2], "name")
     f["supplier"] = f["supplier"] | {"name": "Boucherie Martinez"}
     assert match_supplier(f, SUPPLIERS) == (None, "none")
+
+
+def test_match_supplier_never_crosses_a_different_identifier() -> None:
+    """Two companies with close names, or sharing a factoring company's IBAN, are not the
+    same supplier when their SIRENs (or VAT numbers) differ."""
+    known = [
+        {
+            "id": 1,
+            "name": "Durand Services SARL",
+            "siren": "732829320",
+            "vat_number": None,
+            "iban": "FR7630006000011234567890189",
+        },
+    ]
+    f = empty_fields("text")
+    f["supplier"] = {
+        "name": "Durand Services SAS",
+        "siren": "552100554",
+        "siret": None,
+        "vat_number": None,
+        "iban": "FR76 3000 6000 0112 3456 7890 189",
+        "country": None,
+    }
+    assert match_supplier(f, known) == (None, "none")
+    f["supplier"] = f["supplier"] | {"siren": None}  # nothing says otherwise: same name
+    assert match_supplier(f, known)[0] == known[0]
