@@ -296,6 +296,14 @@ def clean_vat_code(value: Any, field: str) -> str | None:
     return code
 
 
+def _clean_id(value: Any, field: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise FieldsError("Identifiant invalide.", field)
+    return value
+
+
 def clean_accounting(value: Any) -> dict[str, Any]:
     """The review's ``accounting`` object: lines, proposal and the recognised supplier."""
     if _blank(value):
@@ -342,6 +350,8 @@ def clean_accounting(value: Any) -> dict[str, Any]:
             "source": _clean_choice(
                 proposal.get("source"), "accounting.proposal", PROPOSAL_SOURCES, True
             ),
+            # The invoice a supplier's memory learned the proposal from.
+            "document_id": _clean_id(proposal.get("document_id"), "accounting.proposal"),
         }
     else:
         proposal = None
