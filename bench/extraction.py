@@ -250,11 +250,42 @@ def confidence(fields: dict[str, Any], name: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+#: Amounts a credit note carries in negative in Classeur (its convention: HT + TVA = TTC).
+_SIGNED = ("total_excl_tax", "total_tax", "total_incl_tax", "amount_due")
+
+
+def _negative(value: Any) -> Any:
+    text = str(value) if value is not None else ""
+    if not text or text.startswith("-") or text.strip("0.,") == "":
+        return value
+    return f"-{text}"
+
+
+def signed_truth(truth: dict[str, Any]) -> dict[str, Any]:
+    """A credit note's truth (labelled, as printed, in positive amounts) in Classeur's
+    convention: its amounts and VAT lines negative."""
+    if truth.get("document_kind") != "credit_note":
+        return truth
+    out = dict(truth)
+    for key in _SIGNED:
+        if key in out:
+            out[key] = _negative(out[key])
+    if isinstance(out.get("vat_lines"), list):
+        out["vat_lines"] = [
+            {**line, "base": _negative(line.get("base")), "amount": _negative(line.get("amount"))}
+            if isinstance(line, dict)
+            else line
+            for line in out["vat_lines"]
+        ]
+    return out
+
+
 def score(doc: Doc, fields: dict[str, Any]) -> list[dict[str, Any]]:
     """One record per field the truth has."""
     out = []
+    signed = signed_truth(doc.truth)
     for name in FIELDS:
-        truth = get(doc.truth, name)
+        truth = get(signed, name)
         if not has_truth(truth):
             continue
         value = get(fields, name)

@@ -105,7 +105,15 @@ def test_plugin_text_pdf_is_prefilled(purchases):
     assert fields["invoice_number"] == "FA-2026-001"
     assert fields["invoice_date"] == "2026-03-12"
     assert fields["total_incl_tax"] == "120.00"
-    assert fields["vat_lines"] == [{"rate": "20.00", "base": "100.00", "amount": "20.00"}]
+    assert fields["vat_lines"] == [
+        {
+            "rate": "20.00",
+            "base": "100.00",
+            "amount": "20.00",
+            "category": "S",
+            "regime": "standard",
+        }
+    ]
     assert 0 < fields["confidence"]["total_incl_tax"] <= 1
 
 
@@ -151,7 +159,15 @@ def test_plugin_patch_fields_normalises_french_input_and_refuses_bad_values(purc
     assert fields["total_incl_tax"] == "1481.47"
     assert fields["invoice_date"] == "2026-03-12"
     assert fields["due_date"] == "2026-04-01"
-    assert fields["vat_lines"] == [{"rate": "20.00", "base": "1234.56", "amount": "246.91"}]
+    assert fields["vat_lines"] == [
+        {
+            "rate": "20.00",
+            "base": "1234.56",
+            "amount": "246.91",
+            "category": None,
+            "regime": None,
+        }
+    ]
     assert fields["supplier"]["name"] == "Papeterie Moreau"
     assert fields["supplier"]["vat_number"] == "FR44732829320"
 
