@@ -213,10 +213,22 @@ def accounting(company_id: int) -> Any:
             db.session.commit()
             flash(_("Paramétrage enregistré."), "success")
             return redirect(url_for("tenancy.accounting", company_id=company.id))
+    from core.exports.services import connector_rules
+    from core.tenancy.accounting import purchase_binder
+
+    binder = purchase_binder(company)
+    rules = connector_rules(company.firm_id, company.id, binder.type) if binder else None
+    if rules:
+        binder_type = classeur().binder_types.get(binder.type)
+        labels = (binder_type.extra or {}).get("field_labels", {}) if binder_type else {}
+        rules["required_labels"] = sorted(
+            labels.get(name.split(".")[0], name) for name in rules["required_fields"]
+        )
     return render_template(
         "tenancy/accounting.html",
         company=company,
         form=form,
         tabs=classeur().company_tabs,
         active_tab="general",
+        rules=rules,
     )

@@ -189,3 +189,19 @@ def test_what_meg_requires_is_required_before_sending(app, meg_for, factory):
     assert meg.purchases() == []
     page = flow.web.get(f"/purchases/{document}/review").get_data(as_text=True)
     assert 'id="f-due_date"' in page
+
+
+def test_the_settings_page_says_what_the_connector_accepts(app, meg_for, factory):
+    meg = meg_for("DEMO01")
+    flow = Flow(app, meg, factory)
+    from core.tenancy.models import Company
+    from core.tenancy.services import update_company_settings
+
+    with app.app_context():
+        company = db.session.get(Company, meg.company.id)
+        update_company_settings(company, "accounting", {"purchase_binder_id": flow.binder.id})
+        db.session.commit()
+    page = flow.web.get(f"/companies/{meg.company.id}/accounting").get_data(as_text=True)
+    assert "Connecteurs actifs : MEG (RCA)." in page
+    assert "Classes de comptes acceptées : 2 et 6." in page
+    assert "Date d&#39;échéance" in page or "Date d'échéance" in page
