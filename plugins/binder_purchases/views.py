@@ -469,6 +469,11 @@ def _render_review(
         allowed_classes=sorted(allowed),
         vat_choices=vat_choices,
         proposal_document=proposal_document,
+        # A guess (keyword rule, weak model) is highlighted on the lines that still carry it.
+        proposal_low=bool(
+            proposal["proposal"]
+            and (proposal["proposal"].get("confidence") or 0) < services.LOW_CONFIDENCE
+        ),
         payment_labels=PAYMENT_LABELS,
         regime_labels=REGIME_LABELS,
         kind_labels=KIND_LABELS,

@@ -291,3 +291,21 @@ def test_a_duplicate_goes_to_the_trash(purchases: Purchases) -> None:
     assert response.status_code in (302, 303)
     assert purchases.get(second)["state"] == "trashed"
     assert purchases.get(first)["state"] == "to_review"
+
+
+def test_a_keyword_guess_is_highlighted_and_a_learned_account_is_not(
+    purchases: Purchases,
+) -> None:
+    first = purchases.drop(
+        invoice("F-1", item="Ramettes de papier et cartouches de toner"), "a.pdf"
+    )
+    assert purchases.get(first)["fields"]["accounting"]["proposal"]["source"] == "rules"
+    html = purchases.client.get(f"/purchases/{first}/review").get_data(as_text=True)
+    select_tag = re.search(r'<select name="line-0-account"[^>]*>', html).group(0)
+    assert "low-confidence" in select_tag
+    purchases.set_account(first, "6064")
+    assert purchases.validate(first).status_code == 200
+    second = purchases.drop(invoice("F-2"), "b.pdf")
+    html = purchases.client.get(f"/purchases/{second}/review").get_data(as_text=True)
+    select_tag = re.search(r'<select name="line-0-account"[^>]*>', html).group(0)
+    assert "low-confidence" not in select_tag
