@@ -191,7 +191,12 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     api.register_blueprint(search_api)
 
     def register(blueprint: Any, **options: Any) -> None:
-        app.register_blueprint(blueprint, **options)
+        from flask_smorest import Blueprint as ApiBlueprint
+
+        if isinstance(blueprint, ApiBlueprint):
+            api.register_blueprint(blueprint, **options)  # documented in /api/v1's OpenAPI
+        else:
+            app.register_blueprint(blueprint, **options)
 
     hooks.register_blueprints(register=register)
 

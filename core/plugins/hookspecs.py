@@ -51,7 +51,11 @@ def register_exporters(register: Callable[[Exporter], None]) -> None:
 
 @hookspec
 def register_blueprints(register: Callable[..., None]) -> None:
-    """Contribute Flask blueprints by calling ``register(blueprint, url_prefix=...)``."""
+    """Contribute Flask blueprints by calling ``register(blueprint, url_prefix=...)``.
+
+    A ``flask_smorest.Blueprint`` (JSON endpoints under ``/api/v1``) is registered on the
+    API, so its endpoints appear in the OpenAPI documentation; any other on the app.
+    """
 
 
 @hookspec

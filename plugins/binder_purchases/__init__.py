@@ -68,10 +68,13 @@ def register_binder_types(register: Callable[[BinderType], None]) -> None:
 
 @hookimpl
 def register_blueprints(register: Callable[..., None]) -> None:
-    """Register the ``binder_purchases`` blueprint: review pages, chart, suppliers."""
+    """Register the ``binder_purchases`` blueprints: review pages, chart, suppliers, and the
+    suppliers' API (``/api/v1/companies/<id>/suppliers``)."""
+    from plugins.binder_purchases.api import bp as api_bp
     from plugins.binder_purchases.views import bp
 
     register(bp)
+    register(api_bp)
 
 
 @hookimpl

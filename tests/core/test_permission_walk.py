@@ -84,8 +84,8 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
         b_token_id = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == b_admin.id))
         b_account_id = _an_account(app, b1.id, "zizanie-compte")
         a2_account_id = _an_account(app, a2.id, "quinconce-compte")
-        b_supplier_id = _a_supplier(app, b1.id, "Zanzibar Fournitures")
-        a2_supplier_id = _a_supplier(app, a2.id, "Quetzal Fournitures")
+        b_supplier_id, b_memory_id = _a_supplier(app, b1.id, "Zanzibar Fournitures")
+        a2_supplier_id, a2_memory_id = _a_supplier(app, a2.id, "Quetzal Fournitures")
         from core.documents.models import Document
         from core.search.services import flush, index_documents
 
@@ -111,6 +111,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "token_id": b_token_id,
             "account_id": b_account_id,
             "supplier_id": b_supplier_id,
+            "memory_id": b_memory_id,
             "user_id": b_admin.id,
         },
         "a2_ids": {
@@ -120,21 +121,35 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "token_id": b_token_id,
             "account_id": a2_account_id,
             "supplier_id": a2_supplier_id,
+            "memory_id": a2_memory_id,
         },
         "a1_doc": a1_doc,
     }
 
 
-def _a_supplier(app: Any, company_id: int, name: str) -> int | None:
-    """A supplier of the company (binder_purchases plugin), if the plugin is there."""
+def _a_supplier(app: Any, company_id: int, name: str) -> tuple[int | None, int | None]:
+    """A supplier of the company and one value of its memory (binder_purchases plugin), if
+    the plugin is there."""
     try:
-        from plugins.binder_purchases.models import Supplier
+        from plugins.binder_purchases.models import Supplier, SupplierMemory
     except ImportError:  # pragma: no cover - plugin absent
-        return None
+        return None, None
     supplier = Supplier(company_id=company_id, name=name, invoice_count=0)
     db.session.add(supplier)
+    db.session.flush()
+    from core.tenancy.models import Company
+
+    row = SupplierMemory(
+        firm_id=db.session.get(Company, company_id).firm_id,
+        supplier_id=supplier.id,
+        field="account",
+        value="6064",
+        status="learned",
+        origin="manual",
+    )
+    db.session.add(row)
     db.session.commit()
-    return supplier.id
+    return supplier.id, row.id
 
 
 def _an_account(app: Any, company_id: int, label: str) -> int | None:
@@ -158,6 +173,7 @@ def _url_value(name: str, ids: dict[str, Any]) -> Any:
         "token_id": ids["token_id"],
         "account_id": ids["account_id"],
         "supplier_id": ids.get("supplier_id"),
+        "memory_id": ids.get("memory_id"),
         "connector": "meg_export",
         "page": 1,
     }

@@ -309,3 +309,44 @@ def test_a_keyword_guess_is_highlighted_and_a_learned_account_is_not(
     html = purchases.client.get(f"/purchases/{second}/review").get_data(as_text=True)
     select_tag = re.search(r'<select name="line-0-account"[^>]*>', html).group(0)
     assert "low-confidence" not in select_tag
+
+
+# --- the API -------------------------------------------------------------------------------------
+
+
+def test_the_api_lists_changes_and_forgets_the_memory(purchases: Purchases, app: Any) -> None:
+    first = purchases.drop(invoice("F-1", iban="FR76 3000 6000 0112 3456 7890 189"), "a.pdf")
+    purchases.set_account(first, "6064")
+    assert purchases.validate(first).status_code == 200
+    company = purchases.company.id
+    [supplier] = purchases.client.get(f"/api/v1/companies/{company}/suppliers").get_json()
+    learned = {m["field"]: m for m in supplier["memory"]}
+    assert learned["account"]["value"] == "6064" and learned["account"]["status"] == "learned"
+    assert learned["account"]["document_id"] == first
+    assert learned["account"]["user"] == purchases.user.email
+    assert "F-1" in learned["account"]["source"]
+    base = f"/api/v1/companies/{company}/suppliers/{supplier['id']}"
+    refused = purchases.client.post(f"{base}/memory", json={"field": "account", "value": "401"})
+    assert refused.status_code == 422 and "classe 4" in refused.get_json()["error"]["message"]
+    bad = purchases.client.post(f"{base}/memory", json={"field": "colour", "value": "x"})
+    assert bad.status_code == 422
+    changed = purchases.client.post(f"{base}/memory", json={"field": "account", "value": "6063"})
+    assert {m["field"]: m["value"] for m in changed.get_json()["memory"]}["account"] == "6063"
+    row = next(m for m in changed.get_json()["memory"] if m["field"] == "account")
+    forgotten = purchases.client.delete(f"{base}/memory/{row['id']}")
+    assert "account" not in {m["field"] for m in forgotten.get_json()["memory"]}
+    assert purchases.client.delete(f"{base}/memory/{row['id']}").status_code == 404
+    # Documented in the OpenAPI.
+    spec = purchases.client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/companies/{company_id}/suppliers" in spec["paths"]
+    assert "/api/v1/documents/{document_id}/not-duplicate" in spec["paths"]
+
+
+def test_the_api_dismisses_a_duplicate(purchases: Purchases) -> None:
+    first = purchases.drop(invoice("DUP-9"), "a.pdf")
+    second = purchases.drop(invoice("DUP-9", item="Autre contenu"), "b.pdf")
+    wrong = purchases.client.post(f"/api/v1/documents/{second}/not-duplicate", json={"of": 99999})
+    assert wrong.status_code == 409
+    answer = purchases.client.post(f"/api/v1/documents/{second}/not-duplicate", json={"of": first})
+    assert answer.status_code == 200
+    assert "duplicate" not in {c["code"] for c in answer.get_json()["checks"]}
