@@ -72,7 +72,15 @@ def _sandbox_codes(base_url: str) -> set[str] | None:
     show_default=True,
     help="Dossier codes to leave unlinked.",
 )
-def demo_link(sandbox_data_dir: str, firm_ref: str | None, skip: tuple[str, ...]) -> None:
+@click.option(
+    "--public-url",
+    default=None,
+    help="Classeur's address in the printed links (default: CLASSEUR_PUBLIC_URL, else "
+    "http://127.0.0.1:8000).",
+)
+def demo_link(
+    sandbox_data_dir: str, firm_ref: str | None, skip: tuple[str, ...], public_url: str | None
+) -> None:
     """Prepare the demo link: MEG dossiers matching the companies, then print the steps.
 
     Tokens are never written here: the link is made through Classeur's pages (OAuth).
@@ -85,7 +93,7 @@ def demo_link(sandbox_data_dir: str, firm_ref: str | None, skip: tuple[str, ...]
 
     with app_context() as app:
         base_url = app.config["MEG_BASE_URL"]
-        public = (app.config.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+        public = (public_url or app.config.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
         stmt = select(Company).order_by(Company.firm_id, Company.dossier_code)
         if firm_ref:
             firm = (
@@ -110,10 +118,14 @@ def demo_link(sandbox_data_dir: str, firm_ref: str | None, skip: tuple[str, ...]
         Path(sandbox_data_dir).mkdir(parents=True, exist_ok=True)
         seeded_locally = True
         from plugins.meg_export.sandbox import create_sandbox_app, seed_dossier
+        from plugins.meg_export.sandbox.seed import DEFAULT_DOSSIERS
 
         sandbox = create_sandbox_app({"SANDBOX_DATA_DIR": sandbox_data_dir})
+        # A fresh sandbox has its default dossiers (DEMO02 with its reverse-charge and
+        # intra-EU options): only the others are added, never overwritten.
+        defaults = {d["code"] for d in DEFAULT_DOSSIERS}
         for _, name, code in rows:
-            if code in missing:
+            if code in missing and code not in defaults:
                 seed_dossier(sandbox, code, name)
                 click.echo(f"Dossier MEG {code} ({name}) ajouté au bac à sable.")
         missing = []

@@ -79,3 +79,35 @@ def test_demo_link_adds_missing_dossiers_and_prints_the_steps(tmp_path, sandbox)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_demo_link_before_the_sandbox_starts_keeps_its_default_dossiers(tmp_path):
+    """The README's run command links before it serves the sandbox: the sandbox's data folder
+    is prepared, and DEMO02 keeps its reverse-charge and intra-EU options."""
+    from sqlalchemy import select
+
+    from plugins.meg_export.sandbox import create_sandbox_app
+    from plugins.meg_export.sandbox.models import Dossier
+
+    data_dir = tmp_path / "var"
+    assert _run(data_dir, "init", "--demo").returncode == 0
+    sandbox_dir = tmp_path / "meg"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there
+    result = _run(
+        data_dir,
+        "meg",
+        "demo-link",
+        "--sandbox-data-dir",
+        str(sandbox_dir),
+        "--public-url",
+        "http://127.0.0.1:8123",
+        env_extra={"CLASSEUR_MEG_BASE_URL": f"http://127.0.0.1:{port}"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "http://127.0.0.1:8123/companies/" in result.stdout
+    sandbox = create_sandbox_app({"SANDBOX_DATA_DIR": str(sandbox_dir)})
+    db = sandbox.extensions["meg_sandbox"].db
+    demo02 = db.scalar(select(Dossier).filter_by(code="DEMO02"))
+    assert (demo02.reverse_charge, demo02.intra_eu) == (True, True)
