@@ -127,3 +127,36 @@ def test_move_dismiss_and_the_supplier_card(page, live_server, factory, app):
     row.get_by_role("button", name="Oublier").click()
     page.wait_for_load_state()
     assert page.locator('tr[data-field="account"]').count() == 0
+
+
+@pytest.mark.parametrize("width", [1366, 1920])
+def test_the_lines_table_fits_its_card(page, live_server, factory, app, width):
+    """Every column of the lines table, "Code TVA" included, is inside the form's card."""
+    from core.db import db
+    from core.tenancy.accounting import DEFAULT_ELEMENTS
+    from core.tenancy.models import Company
+    from core.tenancy.services import update_company_settings
+
+    firm = factory.firm()
+    company = factory.company(firm, name="Boulangerie Martin", code="BM01")
+    binder = factory.binder(company, name="Achats")
+    with app.app_context():
+        update_company_settings(
+            db.session.get(Company, company.id),
+            "accounting",
+            {"purchase_binder_id": binder.id, "elements": {**DEFAULT_ELEMENTS, "vat_codes": True}},
+        )
+        db.session.commit()
+    user = factory.user(firm, "accountant")
+    document = _stored(
+        app, binder, user, _invoice("FA-20", "Boulangerie Martin", "443 061 841"), "a.pdf"
+    )
+    page.set_viewport_size({"width": width, "height": 900})
+    login(page, live_server, user)
+    page.goto(f"{live_server.url}/purchases/{document}/review")
+    card = page.locator("#review-form").bounding_box()
+    for selector in ("#f-line-0-account", "#f-line-0-vat_code", "#f-vat-0-amount"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["width"] > 40, selector
+        assert box["x"] >= card["x"] and box["x"] + box["width"] <= card["x"] + card["width"] + 1
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
