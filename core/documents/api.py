@@ -60,6 +60,9 @@ class ExportStatusSchema(Schema):
     code = fields.String(allow_none=True)
     field = fields.String(allow_none=True)
     transient = fields.Boolean()
+    warning = fields.Boolean(
+        metadata={"description": "Exported, with warnings in message (to check in the software)"}
+    )
     attempts = fields.Integer()
     next_attempt_at = fields.DateTime(allow_none=True)
     remote_id = fields.String(allow_none=True)

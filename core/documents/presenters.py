@@ -60,6 +60,7 @@ def document_json(document: Document) -> dict[str, Any]:
                 "code": s.code,
                 "field": s.field,
                 "transient": s.transient,
+                "warning": s.warning,
                 "attempts": s.attempts,
                 "next_attempt_at": s.next_attempt_at,
                 "remote_id": s.remote_id,

@@ -301,6 +301,13 @@ def set_value(supplier: Supplier, field: str, value: str, user_id: int | None) -
         raise ServiceError(exc.message, "value") from exc
     if not cleaned:
         raise ServiceError("La valeur est obligatoire.", "value")
+    if cleaned in refused_values(supplier.id, field):
+        raise ServiceError(
+            f"{FIELD_LABELS[field]} {cleaned} a été refusé par le connecteur pour ce "
+            "fournisseur : si le logiciel comptable l'accepte désormais, oubliez d'abord ce "
+            "refus (bouton « Oublier » sur sa ligne).",
+            "value",
+        )
     if field == "account":
         from plugins.binder_purchases.services import account_refusal
 

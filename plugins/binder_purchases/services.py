@@ -33,6 +33,9 @@ BINDER_TYPE = "purchase_invoices"
 TRAIN_TASK = "binder_purchases.train_model"
 #: Below this probability the model's guess is not proposed (the keyword rules answer).
 MODEL_MIN_CONFIDENCE = 0.5
+#: Accepted invoices the firm's model needs before it proposes anything: on a handful of
+#: invoices its probabilities are high and meaningless (``PURCHASES_MODEL_MIN_SAMPLES``).
+MODEL_MIN_SAMPLES = 20
 #: Confidence below which a field is highlighted on the review page: the reader's confidences
 #: are calibrated so that fields at or above it are right at least 90 % of the time on real
 #: invoices (`bench/extraction.py` prints the reliability table).
@@ -174,14 +177,19 @@ def account_refusal(
     allowed = allowed_classes(company, elements)
     if class_allowed(number, elements, allowed):
         return None
-    names = " et ".join(sorted(allowed)) or "aucune"
     rules = connector_rules(company)
     by_connector = ""
     if number[:1] in PURCHASE_CLASSES and elements.get(f"allow_class_{number[:1]}"):
         by_connector = f" (refusée par {', '.join(rules.get('connectors') or ['le connecteur'])})"
+    if not allowed:
+        which = "aucune classe de compte n'est autorisée"
+    elif len(allowed) == 1:
+        which = f"seule la classe {next(iter(allowed))} est autorisée"
+    else:
+        which = f"seules les classes {' et '.join(sorted(allowed))} sont autorisées"
     return (
-        f"le compte {number} est de classe {number[:1]} : seules les classes {names} sont "
-        f"autorisées sur les lignes d'achat de cette entreprise{by_connector}."
+        f"le compte {number} est de classe {number[:1]} : {which} sur les lignes d'achat de "
+        f"cette entreprise{by_connector}."
     )
 
 
@@ -326,7 +334,8 @@ def propose(company: Company, fields: dict[str, Any], text: str | None) -> dict[
     allowed = allowed_classes(company, elements)
     chart = chart_numbers(company)
     regime = fields.get("vat_regime") or "standard"
-    default_code = _line_vat_code(_first_rate(fields), regime, None)
+    # A mixed invoice has a VAT code per line (build_lines), none for the whole invoice.
+    default_code = None if regime == "mixed" else _line_vat_code(_first_rate(fields), regime, None)
     supplier, _method = find_supplier(company, fields)
     supplier_id = supplier.id if supplier else None
     refused = memory.refused_values(supplier_id, "account")
@@ -919,6 +928,9 @@ def train_model(firm_id: int) -> int:
 
     samples = training_samples(firm_id)
     db.session.commit()  # do not hold the database while fitting
+    minimum = int(current_app.config.get("PURCHASES_MODEL_MIN_SAMPLES", MODEL_MIN_SAMPLES))
+    if len(samples) < minimum:
+        return len(samples)
     model = AccountModel().fit(samples)
     if not model.trained:
         return len(samples)

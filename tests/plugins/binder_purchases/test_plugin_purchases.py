@@ -336,6 +336,7 @@ def test_plugin_class_2_proposed_only_where_allowed(purchases):
 
 
 def test_plugin_model_trained_in_background_and_used_for_unknown_supplier(purchases, app, factory):
+    app.config["PURCHASES_MODEL_MIN_SAMPLES"] = 4  # the firm's history below, all of it
     app.extensions["classeur"].tasks.start()
     history = [
         ("Cabinet Lemoine", "732 829 320", "Mission d'audit des comptes annuels", "6226"),

@@ -94,7 +94,7 @@ def test_an_account_of_class_4_is_refused_on_a_purchase_line(purchases: Purchase
     refused = codes(body)["class_4_refused"]
     assert refused["level"] == "error"
     assert refused["field"] == "accounting.lines[0].account"
-    assert "classe 4" in refused["message"] and "classes 6" in refused["message"]
+    assert "classe 4" in refused["message"] and "seule la classe 6" in refused["message"]
     response = purchases.validate(doc)
     assert response.status_code == 422
     assert "classe 4" in response.get_json()["error"]["message"]
@@ -115,7 +115,7 @@ def test_class_2_follows_the_company_settings(purchases: Purchases) -> None:
     purchases.elements(vat_codes=True, allow_class_2=True, allow_class_6=False)
     purchases.set_account(doc, "6064")
     message = codes(purchases.get(doc))["class_6_refused"]["message"]
-    assert "seules les classes 2 sont autorisées" in message
+    assert "seule la classe 2 est autorisée" in message
 
 
 # --- the supplier memory -----------------------------------------------------------------------
@@ -350,3 +350,61 @@ def test_the_api_dismisses_a_duplicate(purchases: Purchases) -> None:
     answer = purchases.client.post(f"/api/v1/documents/{second}/not-duplicate", json={"of": first})
     assert answer.status_code == 200
     assert "duplicate" not in {c["code"] for c in answer.get_json()["checks"]}
+
+
+def test_the_firm_model_waits_for_enough_accepted_invoices(purchases: Purchases, app: Any) -> None:
+    from plugins.binder_purchases.services import model_path, train_model
+
+    for n, (item, account) in enumerate([("Ramettes", "6064"), ("Mission d'audit", "6226")]):
+        doc = purchases.drop(
+            invoice(
+                f"M-{n}",
+                supplier=f"Fournisseur {n}",
+                siren=["552100554", "443061841"][n],
+                item=item,
+            ),
+            f"m{n}.pdf",
+        )
+        purchases.set_account(doc, account)
+        assert purchases.validate(doc).status_code == 200
+    with app.app_context():
+        assert train_model(purchases.firm.id) == 2
+        assert not model_path(purchases.firm.id).exists()  # two invoices teach nothing yet
+        app.config["PURCHASES_MODEL_MIN_SAMPLES"] = 2
+        train_model(purchases.firm.id)
+        assert model_path(purchases.firm.id).exists()
+
+
+def test_a_refused_value_cannot_be_set_on_the_card_before_its_refusal_is_forgotten(
+    purchases: Purchases, app: Any
+) -> None:
+    from plugins.binder_purchases import memory
+    from plugins.binder_purchases.models import Supplier, SupplierMemory
+
+    doc = purchases.drop(invoice("R-1"), "a.pdf")
+    purchases.set_account(doc, "6068")
+    with app.app_context():
+        from core.documents.models import Document
+
+        document = db.session.get(Document, doc)
+        supplier = Supplier(
+            company_id=purchases.company.id,
+            name="Papeterie Durand SARL",
+            siren="732829320",
+            invoice_count=0,
+        )
+        db.session.add(supplier)
+        db.session.flush()
+        memory.record_refusal(document, supplier, "lines[0].account", "Compte fermé dans MEG")
+        db.session.commit()
+        supplier_id = supplier.id
+        row_id = db.session.scalars(select(SupplierMemory.id)).one()
+    base = f"/api/v1/companies/{purchases.company.id}/suppliers/{supplier_id}"
+    refused = purchases.client.post(f"{base}/memory", json={"field": "account", "value": "6068"})
+    assert (
+        refused.status_code == 422
+        and "oubliez d'abord ce refus" in refused.get_json()["error"]["message"]
+    )
+    purchases.client.delete(f"{base}/memory/{row_id}")
+    allowed = purchases.client.post(f"{base}/memory", json={"field": "account", "value": "6068"})
+    assert allowed.status_code == 200
