@@ -120,9 +120,7 @@ class SupplierMemory(Base):
     #: "validated" (an accepted invoice), "manual" (typed on the supplier's card), "connector"
     #: (a connector's refusal).
     origin: Mapped[str] = mapped_column(String(12))
-    document_id: Mapped[int | None] = mapped_column(
-        ForeignKey("documents.id", ondelete="SET NULL")
-    )
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"))
     invoice_number: Mapped[str | None] = mapped_column(String(100))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     #: The connector's message for a refusal.
