@@ -392,7 +392,7 @@ def propose(company: Company, fields: dict[str, Any], text: str | None) -> dict[
             "proposal": {
                 "account": rule.account,
                 "vat_code": code(rule.vat_code) or default_code,
-                "reason": f"{rule.reason} (mot-clé trouvé sur la facture, à vérifier)",
+                "reason": f"{rule.reason} (« {rule.keyword} » lu sur la facture, à vérifier)",
                 "confidence": rule.confidence,
                 "source": "rules",
                 "document_id": None,
@@ -587,20 +587,34 @@ def duplicates(document: Document) -> list[dict[str, Any]]:
         ).all()
         sup = fields.get("supplier") or {}
         for other_id, other_fields in candidates:
-            if other_id in dismissed:
+            if not same_supplier(sup, (other_fields or {}).get("supplier") or {}):
                 continue
-            if same_supplier(sup, (other_fields or {}).get("supplier") or {}):
+            if other_id in dismissed:
+                # Not a duplicate, says the accountant; but the number is the supplier's own
+                # reference: accounting software refuses it twice.
                 out.append(
                     {
-                        "code": "duplicate",
-                        "level": "error",
+                        "code": "same_number",
+                        "level": "warning",
                         "field": "invoice_number",
                         "document_id": other_id,
-                        "message": f"Doublon : la facture {number} de ce fournisseur est déjà "
-                        f"le document n° {other_id}.",
+                        "message": f"Ce n'est pas un doublon du document n° {other_id}, mais "
+                        f"il porte le même numéro de facture ({number}) pour ce fournisseur : "
+                        "le logiciel comptable refusera le second ; vérifiez le numéro lu.",
                     }
                 )
-                break
+                continue
+            out.append(
+                {
+                    "code": "duplicate",
+                    "level": "error",
+                    "field": "invoice_number",
+                    "document_id": other_id,
+                    "message": f"Doublon : la facture {number} de ce fournisseur est déjà "
+                    f"le document n° {other_id}.",
+                }
+            )
+            break
     return out
 
 

@@ -258,6 +258,44 @@ def _confirmed(before: dict[str, Any], cleaned: dict[str, Any]) -> dict[str, flo
     return confidence
 
 
+def _refresh_due_date(before: dict[str, Any], changes: dict[str, Any]) -> None:
+    """A due date computed from the payment terms follows the invoice date when the
+    accountant corrects it (or empties the due date); a due date typed by hand stays."""
+    from datetime import date
+
+    from plugins.binder_purchases.extraction.terms import due_date_from_terms
+
+    rule = before.get("due_date_rule")
+    if not rule or "due_date" not in changes:
+        return
+    typed = changes.get("due_date")
+    typed_iso = None
+    if typed:
+        found = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", typed.strip())
+        typed_iso = (
+            f"{found.group(3)}-{int(found.group(2)):02d}-{int(found.group(1)):02d}"
+            if found
+            else typed.strip()
+        )
+    if typed and typed_iso != before.get("due_date"):
+        changes["due_date_rule"] = None  # typed by hand: the rule no longer speaks for it
+        return
+    raw = changes.get("invoice_date") or before.get("invoice_date") or ""
+    found = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", raw.strip()) or re.fullmatch(
+        r"(\d{4})-(\d{2})-(\d{2})", raw.strip()
+    )
+    if not found:
+        return
+    a, b, c = (int(x) for x in found.groups())
+    try:
+        invoice_date = date(c, b, a) if a <= 31 and c > 31 else date(a, b, c)
+    except ValueError:
+        return  # the field's own validation says what is wrong with the date
+    computed = due_date_from_terms(rule, invoice_date)
+    if computed is not None:
+        changes["due_date"] = computed[0].isoformat()
+
+
 def _shown_elements(company: Company) -> dict[str, Any]:
     """The company's accounting elements, with the fields its connectors require switched
     on (MEG needs the due date: the field is shown even if the company did not ask for it)."""
@@ -310,6 +348,7 @@ def review(document_id: int) -> Any:
         services.ensure_chart(company)
         rows = min(request.form.get("rows", 1, type=int) or 1, 50)
         changes = form_changes(request.form, fields, elements, rows)
+        _refresh_due_date(fields, changes)
         # The proposal follows the corrected supplier and amounts.
         proposal = services.propose(company, {**fields, **changes}, document.text)
         changes["accounting"].update(proposal)
@@ -344,7 +383,8 @@ def review(document_id: int) -> Any:
 
                 submit_exports(to_run)
                 _reindex(document.id)
-                flash(_("Facture validée."), "success")
+                credit = (document.fields or {}).get("document_kind") == "credit_note"
+                flash(_("Avoir validé.") if credit else _("Facture validée."), "success")
                 following = _next_to_review(document)
                 if following is not None:
                     return redirect(url_for("binder_purchases.review", document_id=following))

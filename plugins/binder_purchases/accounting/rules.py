@@ -19,6 +19,8 @@ class Proposal:
     vat_code: str | None
     reason: str
     confidence: float
+    #: The words of the invoice that matched the rule (shown to the accountant).
+    keyword: str = ""
 
 
 def _fold(text: str) -> str:
@@ -166,11 +168,12 @@ def propose_by_rules(fields: dict[str, Any], text: str, *, allow_class2: bool) -
     except ArithmeticError:
         amount = Decimal(0)
     for name, pattern, account, fallback in RULES:
-        if not pattern.search(haystack):
+        found = pattern.search(haystack)
+        if not found:
             continue
         if account.startswith("2") and (not allow_class2 or abs(amount) < ASSET_THRESHOLD):
             if fallback is None:
                 continue
             account = fallback
-        return Proposal(account, vat_code, f"règle : {name}", 0.6)
+        return Proposal(account, vat_code, f"règle : {name}", 0.6, found.group(0))
     return None

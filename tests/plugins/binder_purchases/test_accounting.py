@@ -93,7 +93,7 @@ def fields(name: str, ht: str = "1200.00", rate: str = "20.00") -> dict:
 
 def test_rules_computer_class2_or_expense() -> None:
     p = propose_by_rules(fields("Boulanger Pro"), "Ordinateur portable Dell", allow_class2=True)
-    assert p == Proposal("2183", "FR_200", "règle : ordinateur", p.confidence)
+    assert p == Proposal("2183", "FR_200", "règle : ordinateur", p.confidence, "ordinateur")
     p = propose_by_rules(fields("Boulanger Pro"), "Ordinateur portable", allow_class2=False)
     assert p is not None and p.account == "6063"
 

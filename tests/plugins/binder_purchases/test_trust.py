@@ -277,7 +277,11 @@ def test_a_duplicate_links_to_the_original_and_can_be_dismissed(
     assert f'href="/documents/{first}"' in html
     assert "Ce n'est pas un doublon" in html and "Mettre à la corbeille" in html
     purchases.client.post(f"/purchases/{second}/not-duplicate", data={"other_id": first})
-    assert "duplicate" not in codes(purchases.get(second))
+    after = codes(purchases.get(second))
+    assert "duplicate" not in after
+    # Still the same number for the same supplier: said, since MEG would refuse it.
+    assert after["same_number"]["level"] == "warning"
+    assert after["same_number"]["document_id"] == first
     # The dismissal is kept in the document's history.
     events = purchases.client.get(f"/documents/{second}").get_data(as_text=True)
     assert "doublon" in events.lower()
@@ -408,3 +412,38 @@ def test_a_refused_value_cannot_be_set_on_the_card_before_its_refusal_is_forgott
     purchases.client.delete(f"{base}/memory/{row_id}")
     allowed = purchases.client.post(f"{base}/memory", json={"field": "account", "value": "6068"})
     assert allowed.status_code == 200
+
+
+def test_a_due_date_from_the_terms_follows_a_corrected_invoice_date(
+    purchases: Purchases,
+) -> None:
+    purchases.elements(vat_codes=True, due_date=True)
+    pdf = text_pdf(
+        [
+            "Papeterie Durand SARL",
+            "SIREN 732 829 320",
+            "Facture n° T-45",
+            "Date : 15/11/2026",
+            "Client : Boulangerie Martin",
+            "Ramettes de papier A4          100,00",
+            "Total HT 100,00 EUR",
+            "TVA 20 % 20,00 EUR",
+            "Total TTC 120,00 EUR",
+            "Conditions de paiement : 45 jours fin de mois",
+        ]
+    )
+    doc = purchases.drop(pdf, "t45.pdf")
+    fields = purchases.get(doc)["fields"]
+    assert (fields["due_date"], fields["due_date_rule"]) == ("2026-12-31", "45 jours fin de mois")
+    page = purchases.client.get(f"/purchases/{doc}/review").get_data(as_text=True)
+    form = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page))
+    form.update({"invoice_date": "20/11/2026", "action": "save"})
+    purchases.client.post(f"/purchases/{doc}/review", data=form)
+    fields = purchases.get(doc)["fields"]
+    assert fields["invoice_date"] == "2026-11-20"
+    assert fields["due_date"] == "2027-01-31"  # 20/11 + 45 days = 04/01, end of month
+    # A due date typed by hand wins, and the rule no longer claims it.
+    form.update({"invoice_date": "20/11/2026", "due_date": "15/01/2027"})
+    purchases.client.post(f"/purchases/{doc}/review", data=form)
+    fields = purchases.get(doc)["fields"]
+    assert (fields["due_date"], fields["due_date_rule"]) == ("2027-01-15", None)
