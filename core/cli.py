@@ -68,6 +68,14 @@ class ClasseurGroup(click.Group):
         self._load_plugins()
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        from core.tasks.celery_runner import CeleryNotInstalled
+
+        try:
+            return super().invoke(ctx)
+        except CeleryNotInstalled as exc:  # CLASSEUR_TASK_RUNNER=celery without the extra
+            raise click.ClickException(str(exc)) from exc
+
 
 @click.group(cls=ClasseurGroup)
 @click.version_option(package_name="classeur", message="classeur %(version)s")
@@ -184,15 +192,10 @@ def _create_demo(firm_id: int) -> int:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-@click.option(
-    "--with-meg-sandbox",
-    "meg_port",
-    type=int,
-    default=None,
-    help="Also serve the MEG sandbox on this port (demos).",
-)
-def serve(host: str, port: int, threads: int, meg_port: int | None) -> None:
+def serve(host: str, port: int, threads: int, **options: Any) -> None:
     """Serve Classeur with a production WSGI server (waitress) and the in-process workers."""
+    # Plugins add their options to this command in ``register_cli_commands`` (``options``
+    # here) and act on them in ``before_serve`` (meg_export: ``--with-meg-sandbox PORT``).
     import logging
 
     import waitress
@@ -201,30 +204,7 @@ def serve(host: str, port: int, threads: int, meg_port: int | None) -> None:
     from core.migrate import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    overrides: dict[str, Any] = {"START_WORKERS": False}
-    if meg_port is not None:
-        import os
-        import threading
-
-        from plugins.meg_export.sandbox import run_sandbox
-
-        data_dir = Path(load_config()["DATA_DIR"])
-        threading.Thread(
-            target=run_sandbox,
-            kwargs={
-                "host": host,
-                "port": meg_port,
-                "data_dir": str(data_dir / "meg-sandbox"),
-                "config": {"SESSION_COOKIE_NAME": "meg_sandbox_session"},
-                "threads": 8,
-            },
-            name="meg-sandbox",
-            daemon=True,
-        ).start()
-        if "CLASSEUR_MEG_BASE_URL" not in os.environ:
-            overrides["MEG_BASE_URL"] = f"http://{host}:{meg_port}"
-        click.echo(f"MEG sandbox on http://{host}:{meg_port} (demo@meg.example / demo)", err=True)
-    app = create_app(overrides)
+    app = create_app({"START_WORKERS": False})
     upgrade(app)
     state = app.extensions["classeur"]
     with app.app_context():
@@ -242,6 +222,10 @@ def serve(host: str, port: int, threads: int, meg_port: int | None) -> None:
         )
     except OSError as exc:
         fail(f"Cannot listen on {host}:{port}: {exc.strerror} (another server there? use --port)")
+    # Plugins start their companions (the MEG sandbox...) and adjust the app's settings.
+    state.hooks.pm.hook.before_serve(
+        app=app, options={"host": host, "port": port, "threads": threads, **options}
+    )
     if state.tasks is not None:
         state.tasks.start()
     click.echo(f"Classeur is serving on http://{host}:{port}", err=True)

@@ -15,6 +15,8 @@ import click
 import pluggy
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from core.binders.registry import BinderType
     from core.documents.models import Document
     from core.exports.registry import Exporter, ExportResult
@@ -61,6 +63,19 @@ def register_blueprints(register: Callable[..., None]) -> None:
 @hookspec
 def register_cli_commands(cli: click.Group) -> None:
     """Add commands or groups to the ``classeur`` command line with ``cli.add_command``."""
+
+
+@hookspec
+def before_serve(app: Flask, options: dict[str, Any]) -> None:
+    """Called by ``classeur serve`` once the app is migrated and its port bound, before serving.
+
+    ``options`` holds every parsed option of ``serve`` by parameter name: the core's
+    ``host``, ``port`` and ``threads``, and those plugins added to the command in
+    ``register_cli_commands`` (``cli.commands["serve"].params.append(click.Option(...))``;
+    ``None`` when not given). A plugin starts its companion processes or threads here (the
+    ``meg_export`` plugin serves its MEG sandbox for ``--with-meg-sandbox PORT``) and may
+    adjust ``app.config``. Not called by other WSGI servers (``wsgi:app`` under gunicorn).
+    """
 
 
 @hookspec

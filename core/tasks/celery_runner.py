@@ -31,17 +31,45 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from celery import Celery
 from flask import Flask
-from kombu import Queue
 from sqlalchemy import func, or_, select, update
 
 from core.db import db, utcnow
 from core.tasks.runner import POLLERS, TASKS, TaskRunner
 
+if TYPE_CHECKING:
+    from celery import Celery
+
 log = logging.getLogger("classeur.tasks")
+
+#: Said when the Celery runner is asked for and Celery is not installed.
+CELERY_MISSING = 'Celery n\'est pas installé : pip install "classeur[celery]"'
+
+
+class CeleryNotInstalled(ValueError):
+    """``CLASSEUR_TASK_RUNNER=celery`` (or ``classeur worker``) without the ``celery`` extra.
+
+    A ``ValueError`` like the runner's other bad settings; its message is :data:`CELERY_MISSING`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(CELERY_MISSING)
+
+
+def require_celery() -> ModuleType:
+    """The ``celery`` module, imported now: Classeur imports Celery only when its runner is
+    used, so that ``pip install classeur`` without the ``celery`` extra works. Raises
+    :class:`CeleryNotInstalled` when Celery (or its ``kombu``) cannot be imported."""
+    try:
+        import celery
+        import kombu  # noqa: F401
+    except ImportError as exc:
+        raise CeleryNotInstalled() from exc
+    return celery
+
 
 #: The one Celery task: ``classeur.run(name, args)`` runs ``TASKS[name](*args)``.
 CELERY_TASK = "classeur.run"
@@ -95,6 +123,10 @@ def setting(config: Mapping[str, Any], name: str) -> float:
 
 def make_celery(config: Mapping[str, Any], name: str = "classeur") -> Celery:
     """The Celery app for ``config`` (its ``BROKER_URL``), used to send and to run tasks."""
+    require_celery()
+    from celery import Celery
+    from kombu import Queue
+
     broker = config.get("BROKER_URL") or os.environ.get("CLASSEUR_BROKER_URL", "")
     if not broker:
         raise ValueError("CLASSEUR_TASK_RUNNER=celery needs CLASSEUR_BROKER_URL (redis://...)")

@@ -8,6 +8,9 @@ threads. Two background threads complete the runner (see :mod:`core.tasks.celery
 * the **heartbeat** renews the lease of every row a task of this process has claimed;
 * the **sweeper** puts back rows whose lease expired (their worker died) and queues waiting
   work and due export retries — once per ``POLL_INTERVAL`` for the whole cluster.
+
+Celery is imported only when a worker starts (:func:`get_celery`): the ``classeur`` command
+loads this module for ``classeur worker`` and must work without the ``celery`` extra.
 """
 
 from __future__ import annotations
@@ -18,14 +21,23 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from celery import Celery, signals
 from flask import Flask
 
-from core.tasks.celery_runner import CELERY_TASK, QUEUES, CeleryRunner, leases, make_celery
+from core.tasks.celery_runner import (
+    CELERY_TASK,
+    QUEUES,
+    CeleryRunner,
+    leases,
+    make_celery,
+    require_celery,
+)
 from core.tasks.celery_runner import touch as touch_rows
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 log = logging.getLogger("classeur.tasks.worker")
 
@@ -211,6 +223,9 @@ def get_celery() -> Celery:
     with _lock:
         if _celery is None:
             from core.config import load_config
+
+            require_celery()
+            from celery import signals
 
             celery = make_celery(load_config())
             celery.task(name=CELERY_TASK, acks_late=True, reject_on_worker_lost=True)(run_task)

@@ -42,8 +42,17 @@ def register_company_tabs(register: Callable[[Any], None]) -> None:
 
 @hookimpl
 def register_cli_commands(cli: click.Group) -> None:
-    """Add ``classeur meg-sandbox`` and ``classeur meg demo-link``."""
-    from plugins.meg_export.cli import meg, meg_sandbox
+    """Add ``classeur meg-sandbox``, ``classeur meg demo-link`` and ``serve --with-meg-sandbox``."""
+    from plugins.meg_export.cli import add_serve_option, meg, meg_sandbox
 
     cli.add_command(meg_sandbox)
     cli.add_command(meg)
+    add_serve_option(cli)
+
+
+@hookimpl
+def before_serve(app: Any, options: dict[str, Any]) -> None:
+    """``classeur serve --with-meg-sandbox PORT``: serve the MEG sandbox beside Classeur."""
+    from plugins.meg_export.cli import start_sandbox_for_serve
+
+    start_sandbox_for_serve(app, options)

@@ -1,10 +1,17 @@
-"""Commands of the MEG connector: ``classeur meg-sandbox`` and ``classeur meg demo-link``."""
+"""Commands of the MEG connector: ``classeur meg-sandbox``, ``classeur meg demo-link`` and the
+``--with-meg-sandbox PORT`` option of ``classeur serve``."""
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 DEFAULT_SANDBOX_DIR = "./data/meg-sandbox"
 SANDBOX_COOKIE = "meg_sandbox_session"
@@ -34,6 +41,56 @@ def meg_sandbox(host: str, port: int, data_dir: str, threads: int) -> None:
         threads=threads,
         config={"SESSION_COOKIE_NAME": SANDBOX_COOKIE},
     )
+
+
+#: Parameter name of ``classeur serve --with-meg-sandbox PORT``.
+SERVE_OPTION = "meg_port"
+
+
+def add_serve_option(cli: click.Group) -> None:
+    """Add ``--with-meg-sandbox PORT`` to ``classeur serve`` (once; nothing if no ``serve``)."""
+    serve = cli.commands.get("serve")
+    if serve is None or any(p.name == SERVE_OPTION for p in serve.params):
+        return
+    serve.params.append(
+        click.Option(
+            ["--with-meg-sandbox", SERVE_OPTION],
+            type=int,
+            default=None,
+            help="Also serve the MEG sandbox on this port (demos).",
+        )
+    )
+
+
+def start_sandbox_for_serve(app: Flask, options: dict[str, Any]) -> threading.Thread | None:
+    """For ``serve --with-meg-sandbox PORT``: serve the sandbox beside Classeur, in a thread.
+
+    The sandbox listens on Classeur's host, keeps its data in ``<DATA_DIR>/meg-sandbox`` and
+    becomes the app's ``MEG_BASE_URL`` unless ``CLASSEUR_MEG_BASE_URL`` says otherwise.
+    """
+    port = options.get(SERVE_OPTION)
+    if port is None:
+        return None
+    from plugins.meg_export import sandbox
+
+    host = options.get("host") or "127.0.0.1"
+    thread = threading.Thread(
+        target=sandbox.run_sandbox,
+        kwargs={
+            "host": host,
+            "port": port,
+            "data_dir": str(Path(app.config["DATA_DIR"]) / "meg-sandbox"),
+            "config": {"SESSION_COOKIE_NAME": SANDBOX_COOKIE},
+            "threads": 8,
+        },
+        name="meg-sandbox",
+        daemon=True,
+    )
+    thread.start()
+    if "CLASSEUR_MEG_BASE_URL" not in os.environ:
+        app.config["MEG_BASE_URL"] = f"http://{host}:{port}"
+    click.echo(f"MEG sandbox on http://{host}:{port} (demo@meg.example / demo)", err=True)
+    return thread
 
 
 @click.group("meg")
