@@ -64,8 +64,8 @@ audit: install  ## pip-audit on the locked dependencies (needs the vulnerability
 	@$(VENV)/bin/pip-audit -r requirements.lock --progress-spinner off --desc off; status=$$?; \
 	if [ $$status -ne 0 ]; then echo "pip-audit exited $$status: see above (on a machine without access to its vulnerability service it cannot check; it does not fail the build there)" >&2; fi
 
-lint:
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+lint:  ## ruff, and the import contracts of setup.cfg (also a test: tests/core/test_import_contracts.py)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports --no-cache --no-logo
 
 bench:  ## every benchmark, each printing its figures
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
