@@ -223,7 +223,7 @@ def serve(host: str, port: int, threads: int, **options: Any) -> None:
     except OSError as exc:
         fail(f"Cannot listen on {host}:{port}: {exc.strerror} (another server there? use --port)")
     # Plugins start their companions (the MEG sandbox...) and adjust the app's settings.
-    state.hooks.pm.hook.before_serve(
+    state.hooks.before_serve(
         app=app, options={"host": host, "port": port, "threads": threads, **options}
     )
     if state.tasks is not None:

@@ -157,3 +157,6 @@ class Hooks:
 
     def after_export(self, document: Document, connector: str, result: ExportResult) -> None:
         self.pm.hook.after_export(document=document, connector=connector, result=result)
+
+    def before_serve(self, app: Any, options: dict[str, Any]) -> None:
+        self.pm.hook.before_serve(app=app, options=options)
