@@ -30,7 +30,9 @@ correct); held-out records keep only set, field, confidence and correct unless
 A field is scored only where the truth has a value. Amounts compare as Decimals, other strings
 after removing spaces and case; identifiers also ignore punctuation, names also punctuation and
 legal forms (SARL, SAS, GmbH, Inc...). ``--max-scans`` caps the scanned documents of each scan set
-(OCR takes seconds a page).
+(OCR takes seconds a page). Each table also sums the buyer's fields (name, VAT number, SIREN:
+what the buyer check compares) and how many of them were given wrong, where the truth has them
+(the invoice2data JSONs and the generated labels have no buyer).
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ KEY_FIELDS = (
     "supplier.vat_number",
     "supplier.siren",
 )
+#: The buyer as the buyer check compares it with the company whose binder holds the invoice.
+BUYER_FIELDS = ("buyer.name", "buyer.vat_number", "buyer.siren")
 AMOUNT_FIELDS = {"total_excl_tax", "total_tax", "total_incl_tax", "amount_due"}
 #: Identifiers compare on letters and digits only ("NL8200.98.395.B.01" = "NL820098395B01").
 ID_FIELDS = {
@@ -801,10 +805,16 @@ def accuracy_table(title: str, results: list[Result], columns: tuple[str, ...]) 
         row = [pct(*cells[(name, c)]) for c in cols]
         print(f"| {mark}{name}{mark} | " + " | ".join(row) + " |")
     key_row, doc_row, n_row, page_row, med_row, p95_row, err_row = ([] for _ in range(7))
+    buyer_row, wrong_row = [], []
     for c in cols:
         mine = [r for r in results if r.doc.column == c]
         key = [rec for r in mine for rec in r.records if rec["field"] in KEY_FIELDS]
         key_row.append(pct(sum(x["correct"] for x in key), len(key)))
+        buyer = [rec for r in mine for rec in r.records if rec["field"] in BUYER_FIELDS]
+        buyer_row.append(pct(sum(x["correct"] for x in buyer), len(buyer)))
+        # A buyer field given but wrong: what would raise a false "wrong company" warning.
+        wrong = [x for x in buyer if not x["correct"] and x["value"] not in (None, "")]
+        wrong_row.append(pct(len(wrong), len(buyer)))
         scored = [r for r in mine if any(x["field"] in KEY_FIELDS for x in r.records)]
         all_ok = sum(
             all(x["correct"] for x in r.records if x["field"] in KEY_FIELDS) for r in scored
@@ -817,6 +827,9 @@ def accuracy_table(title: str, results: list[Result], columns: tuple[str, ...]) 
         p95_row.append(f"{quantile(per_page, 0.95):.2f}" if per_page else "-")
         err_row.append(str(sum(r.error is not None for r in mine)))
     print("| **key fields** | " + " | ".join(key_row) + " |")
+    if any(x != "-" for x in buyer_row):
+        print("| buyer fields (name, VAT number, SIREN) | " + " | ".join(buyer_row) + " |")
+        print("| buyer fields given but wrong | " + " | ".join(wrong_row) + " |")
     print("| documents with every key field right | " + " | ".join(doc_row) + " |")
     print("| documents | " + " | ".join(n_row) + " |")
     print("| pages | " + " | ".join(page_row) + " |")

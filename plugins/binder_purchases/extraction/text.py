@@ -192,24 +192,86 @@ _BUYER_ID_LABEL = re.compile(
     r"|buyer|kunde\w*)|(?:client|customer|buyer|kunden?|acheteur|votre|vos|your)\W+(?:\w+\W+)?"
     r"(?:n[°º]\s*)?(?:tva|vat|siret|siren|ust)"
 )
+#: A label heading the block of the company invoiced (its billing address): "Facturé à :".
+_BILL_LABEL = re.compile(
+    r"(?i)^(?:factur[ée]e?\s+[àa]|[àa]\s+facturer\s+[àa]|adresse\s+de\s+facturation"
+    r"|adresse\s+(?:du\s+)?client|client(?:e)?|destinataire|acheteur|soci[ée]t[ée]\s+cliente"
+    r"|bill(?:ed|ing)?\s+(?:to|address)|invoice(?:d)?\s+to|sold\s+to|customer|buyer|recipient"
+    r"|rechnungs(?:empf[äa]nger|adresse|anschrift)|k[äa]ufer(?:/[\w-]+)?|kunde|auftraggeber"
+    r"|leistungsempf[äa]nger|factuur\s+aan|klant|to|an|pour|doit|messieurs)(?!\w)\s*[:.]?"
+)
+#: A label heading a delivery address: the buyer's name at best, a site of it at worst.
+_SHIP_LABEL = re.compile(
+    r"(?i)^(?:livr[ée]e?\s+[àa]|adresse\s+de\s+livraison|lieu\s+(?:de\s+)?livraison"
+    r"|livraison\s*:|ship(?:ped|ping)?\s+(?:to|address)|deliver(?:ed|y)?\s+(?:to|address)"
+    r"|lieferanschrift|lieferadresse|warenempf[äa]nger|afleveradres)(?!\w)\s*[:.]?"
+)
+#: "Name:", "Raison sociale :" in a block printed as a form: the value is in the next cell.
+_NAME_FIELD = re.compile(
+    r"(?i)^(?:name|nom(?:\s+d[eu]\s+.{1,25})?|raison\s+sociale|d[ée]nomination|soci[ée]t[ée]|firma"
+    r"|firmenname|company(?:\s+name)?|entreprise)\s*:?$"
+)
+#: A contact person's line of an address block, not the company's name.
+_CONTACT_LINE = re.compile(
+    r"(?i)^(?:att(?:n|\.|ention)|[àa]\s+l['’]attention|c/o\b|z\.\s?hd|zu\s+h[äa]nden|contact\b)"
+)
+#: The line of an address that holds its postal code and town ("69001 Lyon", "DE 69876
+#: Frankfurt", "D-63571 Gelnhausen", "1025 RX Amsterdam", "75371 Paris Cedex 08").
+_POSTCODE = re.compile(
+    r"(?i)^(?:[A-Z]{1,2}[- ]?)?\d{4,5}(?:\s?[A-Z]{2}(?=\s))?[ ,]+[A-Za-zÀ-ÿ][^\d@:]*"
+    r"(?:\s+cedex(?:\s+\d{1,3})?)?$|^[A-Za-zÀ-ÿ][^\d@:]*,?\s+[A-Z]{2}\s+\d{5}(?:-\d{4})?$"
+    r"|^[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2}\b"
+)
+#: What only a seller prints in its own address block: legal mentions, bank, web site.
+_SELLER_MARKS = re.compile(
+    r"(?i)capital|\brcs\b|r\.c\.s|\bape\b|\bnaf\b|si[èe]ge|www\.|https?:|\.(?:fr|com|de|eu)\b"
+    r"|\biban\b|\bbic\b|\bswift\b|handelsregister|\bhrb\b|registergericht|gesch[äa]ftsf[üu]hr"
+    r"|steuernummer|\bkvk\b|logo\b|assurance|d[ée]cennale|r[ée]pertoire\s+des\s+m[ée]tiers"
+)
+#: Ways to reach a company: a seller's letterhead has them, a window address rarely.
+_CONTACT_MARKS = re.compile(
+    r"(?i)\bt[ée]l\b|\bt[ée]l[ée]phone|\bphone|\bfax\b|e-?mail|@|\bmobile|\bportable|\btel\b"
+    r"|^\+?\d{2}[ .]?\d{2}[ .]?\d{2}[ .]?\d{2}[ .]?\d{2}$|^\+\d"
+)
 _SELLER_LABELS = re.compile(
     r"(?i)\b(?:vendeur|fournisseur|[ée]metteur|prestataire|verk[äa]ufer|lieferant|seller|supplier"
     r"|vendor|from\s*:)"
+)
+#: A seller's label starting a cell ("Verkäufer:", "Fournisseur :", "From:").
+_SELLER_START = re.compile(
+    r"(?i)^(?:vendeur|fournisseur|[ée]metteur|exp[ée]diteur|prestataire|verk[äa]ufer|lieferant"
+    r"|seller|supplier|vendor|from|absender)(?!\w)\s*[:.]?"
+)
+#: A street line of an address.
+_STREET = re.compile(
+    r"\b(?:rue|avenue|av\.|bd|boulevard|chemin|all[ée]e|impasse|place|route|quai|cours|lieu-dit"
+    r"|lotissement|r[ée]sidence|b[âa]timent|strasse|stra[ßs]e|str\.|weg|platz|street|road|camino"
+    r"|calle|via|laan|straat|postfach|po\s+box)\b|\w(?:stra[ßs]e|str\.|weg|straat|street)\b"
+)
+#: A line starting with a house number ("93B Sai Yu Chung"): an address line, not a name.
+_HOUSE_NUMBER = re.compile(r"^\d+[a-z]?(?:\s*(?:bis|ter))?,?\s+[^\W\d]")
+#: A person or a department before the company's name in an address block.
+_PERSON_LINE = re.compile(
+    r"(?i)^(?:m\.|mme|mlle|mr\.?|mrs\.?|ms\.?|monsieur|madame|messieurs|herr|frau|dr\.?)\s"
+    r"|^(?:service|d[ée]partement|dpt|direction|comptabilit[ée]|accounts?\s+payable|abteilung"
+    r"|buchhaltung)\b"
 )
 _LEGAL_FORMS = (
     r"SAS|SASU|SARL|EURL|SA|SNC|SCI|SCOP|SCM|SELARL|SELAS|EI|EIRL|GmbH|AG|KG|OHG|UG|Ltd|Limited"
     r"|LLC|Inc\.?|B\.V\.|BV|S\.A\.|S\.L\.|SRL|S\.r\.l\.|SpA|GIE"
 )
+#: A name that starts in lower case: "iViveLabs", "eBay", "de Lattre Alexis", "van Dijk BV".
+_LOWER_START = re.compile(r"[a-z]{1,2}[A-Z]\w|(?:de|du|d'|van|von|der|den|le|la)\s?[A-Z]")
 _LEGAL_FORM = re.compile(rf"(?i)\b(?:{_LEGAL_FORMS})\b")
 _NOT_NAME = re.compile(
-    r"(?i)^(?:facture|factuur|invoice|\w*rechnung|receipt|avoir|(?:vendeur|fournisseur|[ée]metteur)\s*:?\s*$|credit\s+note|gutschrift|page|date|devis|original"
+    r"(?i)^(?:facture|factuur|invoice|\w*rechnung|receipt|avoir|note\s+d.honoraires|(?:vendeur|fournisseur|[ée]metteur)\s*:?\s*$|credit\s+note|gutschrift|page|date|devis|original"
     r"|duplicata|tax\s+invoice|conditions?|r[èe]glement|paiement|payment|adresse|client|t[ée]l"
     r"|fax|e-?mail|mail|site|web|contact|objet|r[ée]f|votre|vos|notre|nos|merci|total|montant"
     r"|description|d[ée]signation|qt[ée]|quantit|prix|tva|vat|siret|siren|rcs|iban|bic|code"
     r"|commande|livraison|bon|n[°º]|num[ée]ro|capital|si[èe]ge|stylesheet|zugferd|codelisten"
     r"|anwendungs|w[äa]hrung|nummer|globale|verk[äa]ufer|k[äa]ufer|telefon|steuernummer|ust"
     r"|handelsrechnung|qualifizierung|bill|ship|sold|customer|mentions|escompte|p[ée]nalit"
-    r"|\(c\)|www\.|http|france\b|deutschland|germany|incoterm|id\b|line\s|ligne\s|tel\b)"
+    r"|\(c\)|www\.|http|france\b|deutschland|germany|incoterm|id\b|line\s|ligne\s|tel\b|nom\s)"
 )
 _RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)\s?%")
 _BARE_RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,2})?)(?![\d.,%])")
@@ -313,6 +375,37 @@ class _Cand:
     rate: Decimal | None = None  # for a VAT amount labelled with its rate ("TVA 20 %")
 
 
+@dataclass
+class _Block:
+    """Cells stacked in one column of the first page: an address block, a label and its value.
+
+    ``kind`` is "bill" under a billing label ("Facturé à", "Bill to", "Käufer"), "ship" under a
+    delivery label, "seller" under a seller label, None without a label.
+    """
+
+    cells: list[_Cell]
+    tops: list[float]
+    bottoms: list[float]
+    kind: str | None = None
+    label: _Cell | None = None  # the label cell heading the block (inside it or beside it)
+
+    @property
+    def x0(self) -> float:
+        return min(c.x0 for c in self.cells)
+
+    @property
+    def x1(self) -> float:
+        return max(c.x1 for c in self.cells)
+
+    @property
+    def top(self) -> float:
+        return self.tops[0]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(c.text for c in self.cells)
+
+
 def extract_from_text(text: str, *, source: str = "text") -> dict[str, Any]:
     """Read invoice fields from text (French, English, German): its columns are its layout.
 
@@ -346,9 +439,13 @@ class _Reader:
         self.offsets = list(itertools.accumulate([0] + [len(x) + 1 for x in self.lines[:-1]]))
         self.cells = [self._cells(i) for i in range(len(self.lines))]
         self.ocr = layout.source == "ocr"
+        self._built: list[_Block] = []
+        self.blocks = self._blocks()
         self.buyer_zone = self._buyer_zone()
+        self.window_cells: list[_Cell] = self._window_beside_letterhead()
         self.per_rate: dict[Decimal, tuple[Decimal | None, Decimal]] = {}
         self.id_spans: list[tuple[int, int]] = []
+        self.letter_window: list[_Cell] = []
 
     # -- geometry --------------------------------------------------------------------------
     def _cells(self, i: int) -> list[_Cell]:
@@ -457,6 +554,19 @@ class _Reader:
                     ):
                         break
                     zone.append((j, x0, x1))
+        # The blocks under a billing label, however far their lines stand apart, up to
+        # amounts, payment details or another party.
+        for b in self.blocks:
+            if b.kind != "bill":
+                continue
+            for k, c in enumerate(b.cells[:9]):
+                if k and (
+                    _TOTAL_ANY.search(c.text)
+                    or self._party_label(c.text)[0] is not None
+                    or re.search(r"(?i)\biban\b|\bbic\b|\d+[.,]\d{2}\b", c.text)
+                ):
+                    break
+                zone.append((c.line, c.x0 - 0.005, c.x1 + 0.005))
         return zone
 
     def _in_buyer(self, pos: int) -> bool:
@@ -466,6 +576,217 @@ class _Reader:
             return True
         before = self.lines[i][max(0, col - 40) : col]
         return bool(_BUYER_ID_LABEL.search(before))
+
+    # -- the buyer's block -----------------------------------------------------------------
+    def _cell_y(self, c: _Cell) -> tuple[float, float]:
+        words = self.L[c.line].words_in(c.start, c.end)
+        if not words:
+            return self.L[c.line].y0, self.L[c.line].y1
+        return min(w.y0 for w in words), max(w.y1 for w in words)
+
+    def _blocks(self) -> list[_Block]:
+        """The cells of the top of the first page stacked in columns, above the line items.
+
+        A cell joins the block of the cell just above it when their left, right or centre edges
+        line up and the gap between them is at most a line and a half (a blank line between a
+        label and its block); a cell of another column crossing the block ends it. Each block
+        is then given the kind of the label that heads it: in its first cell ("Facturé à :"),
+        in the cell to its left on its first line ("TO:   Marcel Schaefer") or just above it.
+        """
+        if not self.L:
+            return []
+        page = self.L[0].page
+        rows = []
+        for i, line in enumerate(self.L[:200]):
+            if line.page != page or line.y0 > 0.85:
+                break
+            if len(self.cells[i]) >= 3 and _ITEMS_HEADER.search(self.lines[i]):
+                break
+            rows.append(i)
+        # The line pitch of the page: from each cell to the next one starting at its left edge.
+        pitches = []
+        for k, i in enumerate(rows):
+            for c in self.cells[i]:
+                top = self._cell_y(c)[0]
+                for j in rows[k + 1 : k + 4]:
+                    below = [x for x in self.cells[j] if abs(x.x0 - c.x0) < 0.012]
+                    if below:
+                        pitches.append(self._cell_y(below[0])[0] - top)
+                        break
+        pitches.sort()
+        pitch = pitches[len(pitches) // 2] if pitches else 1.0
+        opened: list[_Block] = []
+        done: list[_Block] = []
+        for i in rows:
+            line = self.L[i]
+            joined: list[_Block] = []
+            for c in self.cells[i]:
+                y0, y1 = self._cell_y(c)
+                target = None
+                # A party's label starts a block of its own.
+                kind, rest = self._party_label(c.text)
+                label = kind is not None
+                for b in opened if not label else ():
+                    if any(b is j for j in joined):
+                        continue
+                    last = b.cells[-1]
+                    h = max(y1 - y0, b.bottoms[-1] - b.tops[-1], 1e-4)
+                    # A blank line only between a label and its block.
+                    after_label = len(b.cells) == 1 and b.kind == "label"
+                    gap, step = y0 - b.bottoms[-1], y0 - b.tops[-1]
+                    if step < 0.3 * h or (
+                        gap > (1.6 if after_label else 1.35) * h
+                        and step > (2.6 if after_label else 1.6) * pitch
+                    ):
+                        continue
+                    # A block keeps its size, but for a name printed larger on its first line
+                    # (a sender's line in small print above an address is not part of it).
+                    size, above = y1 - y0, b.bottoms[-1] - b.tops[-1]
+                    if max(size, above) > 1.4 * max(min(size, above), 1e-4) and (
+                        len(b.cells) > 1 or size > above
+                    ):
+                        continue
+                    if (
+                        abs(c.x0 - last.x0) < 0.012
+                        or abs(c.x1 - last.x1) < 0.012
+                        or abs(c.x0 + c.x1 - last.x0 - last.x1) < 0.02
+                    ):
+                        target = b
+                        break
+                if target is None:
+                    target = _Block([], [], [], "label" if label and not rest else None)
+                    opened.append(target)
+                target.cells.append(c)
+                target.tops.append(y0)
+                target.bottoms.append(y1)
+                joined.append(target)
+            for b in list(opened):
+                if any(b is j for j in joined):
+                    continue
+                h = max(b.bottoms[-1] - b.tops[-1], 1e-4)
+                crossed = any(
+                    min(c.x1, b.x1) - max(c.x0, b.x0) > 0 and self._cell_y(c)[0] > b.bottoms[-1]
+                    for c in self.cells[i]
+                )
+                if crossed or line.y0 - b.bottoms[-1] > 2.0 * h:
+                    opened.remove(b)
+                    done.append(b)
+        done += opened
+        done.sort(key=lambda b: (b.top, b.x0))
+        self._built = done
+        for b in done:
+            b.kind = None
+            self._label_block(b)
+        return done
+
+    def _heads_block(self, cell: _Cell) -> bool:
+        return any(b.cells[0] is cell and len(b.cells) > 1 for b in self._built)
+
+    @staticmethod
+    def _party_label(text: str) -> tuple[str | None, str]:
+        """The party a label at the start of a cell announces ("bill", "ship", "seller"), and
+        the rest of the cell. A one-word label is a label only with its colon or alone in its
+        cell: "Client :" is one, "Client 1" or "Lieferant GmbH" are names."""
+        for kind, pattern in (
+            ("bill", _BILL_LABEL),
+            ("ship", _SHIP_LABEL),
+            ("seller", _SELLER_START),
+        ):
+            m = pattern.match(text.strip())
+            if not m:
+                continue
+            after = text.strip()[m.end() :]
+            rest = after.strip(" :.-–")
+            if after.rstrip().endswith(":") and len(rest.split()) <= 2:
+                rest = ""  # "Bill to Address:", "Client - Adresse :"
+            colon = ":" in m.group(0) or after.lstrip().startswith(":")
+            if rest and not colon and len(m.group(0).split()) < 2:
+                return None, text
+            return kind, rest
+        return None, text
+
+    def _label_block(self, b: _Block) -> None:
+        first = b.cells[0]
+        kind, _rest = self._party_label(first.text)
+        if kind is not None:
+            b.kind, b.label = kind, first
+            return
+        # The label on the left of the first line, or just above the block.
+        # (A label heading a block of its own below it is not this block's.)
+        left = [c for c in self.cells[first.line] if c.x1 <= first.x0]
+        if left and first.x0 - left[-1].x1 < 0.2 and not self._heads_block(left[-1]):
+            kind, rest = self._party_label(left[-1].text)
+            if kind is not None and not rest:
+                b.kind, b.label = kind, left[-1]
+                return
+        h = max(b.bottoms[0] - b.tops[0], 1e-4)
+        for j in range(first.line - 1, max(first.line - 4, -1), -1):
+            for c in self.cells[j]:
+                y0, y1 = self._cell_y(c)
+                if y1 > b.top + 0.3 * h or b.top - y1 > 2.2 * h:
+                    continue
+                if min(c.x1, b.x1) - max(c.x0, b.x0) <= 0:
+                    continue
+                kind, rest = self._party_label(c.text)
+                if kind is not None and not rest:
+                    b.kind, b.label = kind, c
+                    return
+
+    def _block_name(self, b: _Block) -> tuple[str, _Cell] | None:
+        """The name of a party's block: its first name-like line, before its address."""
+        cells = b.cells
+        if b.label is cells[0]:
+            _kind, rest = self._party_label(cells[0].text)
+            if rest and self._name_like(rest):
+                return rest, cells[0]
+            cells = cells[1:]
+        attention: tuple[str, _Cell] | None = None
+        for k, c in enumerate(cells[:4]):
+            text = c.text.strip(" :-–,")
+            if _NAME_FIELD.match(text):
+                nxt = [x for x in self.cells[c.line] if x.x0 > c.x1]
+                if nxt and self._name_like(nxt[0].text.strip()):
+                    return nxt[0].text.strip(), nxt[0]
+                continue
+            contact = _CONTACT_LINE.match(text)
+            if contact:
+                # "ATTN: iViveLabs Limited" with no other name: the name it gives.
+                rest = re.sub(r"^(?:\s*(?:de|of|:|\.))+\s*", "", text[contact.end() :])
+                if attention is None and self._name_like(rest):
+                    attention = (rest, c)
+                continue
+            folded = _fold(text).lower()
+            if (
+                _LEGAL_FORM.search(text)
+                and not re.search(r"\d", text)
+                and self._name_like(text, strict=False, address=True)
+            ):
+                return text, c  # "Bâtiment Bernard SAS": a company, whatever its words
+            if _STREET.search(folded) or _POSTCODE.match(text) or _HOUSE_NUMBER.match(folded):
+                return attention  # the address: the name, if any, was above
+            if _PERSON_LINE.match(text):
+                # "M. Jean Dupont", "Service comptabilité": the company may come next.
+                if attention is None and self._name_like(text, strict=False):
+                    attention = (text, c)
+                continue
+            if self._name_like(text):
+                return text, c
+            if (
+                k == 0
+                and b.kind is None
+                and _BILL_LABEL.match(text)
+                and self._name_like(text, strict=False)
+            ):
+                return text, c  # "CLIENT 1" heading an address block is a name
+        return attention
+
+    @staticmethod
+    def _is_address(b: _Block) -> bool:
+        """A postal address: a postal-code line (or a street line) after the first line."""
+        return len(b.cells) >= 2 and any(
+            _POSTCODE.match(c.text.strip()) or _STREET.search(_fold(c.text).lower())
+            for c in b.cells[1:8]
+        )
 
     # -- main ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -530,6 +851,12 @@ class _Reader:
             for kind, (pos, value) in company["ids"].items():
                 if target[kind] is None:
                     target[kind] = value
+                    if target is buyer:
+                        # Labelled as the client's, or only placed where a client stands.
+                        base = 0.9 if self._in_buyer(pos) else 0.8
+                        self.conf[f"buyer.{kind}"] = round(
+                            base * self._pos_conf(pos, len(value)), 2
+                        )
                     if target is sup:
                         base = 0.95 if company["score"] >= 1 else 0.8
                         if len(ranked) > 1 and ranked[1]["score"] >= company["score"] - 0.5:
@@ -575,6 +902,9 @@ class _Reader:
         i, col = self._line_col(pos)
         line = self.lines[i]
         score = 0.5
+        x = self.L[i].x_at(col)
+        if any(c.line == i and c.x0 - 0.005 <= x < c.x1 + 0.005 for c in self.window_cells):
+            score -= 1.5  # in the window address beside the seller's letterhead
         if re.search(
             r"(?i)capital|\brcs\b|r\.c\.s|\bape\b|\bnaf\b|immatricul|si[èe]ge|registergericht"
             r"|handelsregister|\bhrb\b|gesch[äa]ftsf[üu]hrer",
@@ -600,13 +930,17 @@ class _Reader:
         self._unchecked_ids()
         if buyer["siret"] and not buyer["siren"]:
             buyer["siren"] = buyer["siret"][:9]
+            self.conf["buyer.siren"] = self.conf.get("buyer.siret", 0.8)
         if buyer["vat_number"] and not buyer["siren"] and buyer["vat_number"].startswith("FR"):
             buyer["siren"] = valid_siren(buyer["vat_number"][4:])
+            self.conf["buyer.siren"] = self.conf.get("buyer.vat_number", 0.8)
         if buyer["vat_number"]:
             buyer["country"] = vat_country(buyer["vat_number"])
         for key in ("siren", "siret", "vat_number", "country"):
             if buyer[key]:
-                self.conf[f"buyer.{key}"] = 0.8
+                self.conf.setdefault(f"buyer.{key}", 0.8)
+            else:
+                self.conf.pop(f"buyer.{key}", None)
         if sup["vat_number"]:
             sup["country"] = vat_country(sup["vat_number"])
         elif sup["siren"]:
@@ -615,6 +949,7 @@ class _Reader:
             sup["country"] = sup["iban"][:2]
         if sup["country"]:
             self.conf["supplier.country"] = 0.8
+        self.letter_window = self._letter_window()
         self._supplier_name()
         self._buyer_name()
 
@@ -633,22 +968,27 @@ class _Reader:
 
     def _unchecked_ids(self) -> None:
         """VAT number, SIREN or SIRET printed after their label but failing their checksum:
-        read as printed with a low confidence, so that the review shows and checks them."""
-        sup = self.f["supplier"]
+        read as printed with a low confidence, so that the review shows and checks them; the
+        buyer's too when they stand in its block, except on scans."""
         for m in _UNCHECKED_ID.finditer(self.text):
-            if self._in_buyer(m.start(1)):
-                continue
+            if any(a <= m.start(1) < b for a, b in self.id_spans):
+                continue  # a valid identifier, already given its company
+            in_buyer = self._in_buyer(m.start(1))
+            if in_buyer and self.ocr:
+                continue  # on a scan, a failing checksum is more often the OCR's
+            party = "buyer" if in_buyer else "supplier"
+            target = self.f[party]
             raw = re.sub(r"[\s.]", "", m.group(1)).upper()
             kind = "vat_number" if raw[:2].isalpha() else {9: "siren", 14: "siret"}.get(len(raw))
-            if kind is None or sup[kind] is not None:
+            if kind is None or target[kind] is not None:
                 continue
             if kind == "vat_number" and raw[:2] not in EU_VAT_PREFIXES | {"CH", "GB", "NO"}:
                 continue
-            sup[kind] = raw
-            self.conf[f"supplier.{kind}"] = 0.45
-            if kind == "siret" and sup["siren"] is None:
-                sup["siren"] = raw[:9]
-                self.conf["supplier.siren"] = 0.45
+            target[kind] = raw
+            self.conf[f"{party}.{kind}"] = 0.45
+            if kind == "siret" and target["siren"] is None:
+                target["siren"] = raw[:9]
+                self.conf[f"{party}.siren"] = 0.45
 
     def _pos_conf(self, pos: int, length: int) -> float:
         i, col = self._line_col(pos)
@@ -656,12 +996,16 @@ class _Reader:
             return 1.0
         return 0.6 + 0.4 * self._conf_of(i, col, col + length)
 
-    def _name_like(self, chunk: str) -> bool:
-        """A company name: capitalised words, not a label, an address or a phrase."""
-        if len(chunk) < 2 or len(chunk) > 60 or not (chunk[0].isupper() or chunk[0].isdigit()):
+    def _name_like(self, chunk: str, *, strict: bool = True, address: bool = False) -> bool:
+        """A company name: capitalised words, not a label, an address or a phrase (``strict``
+        False: words that begin a label may begin the name, "CLIENT 1"; ``address``: words
+        of an address may too, "Bâtiment Bernard SAS")."""
+        if len(chunk) < 2 or len(chunk) > 60:
             return False
+        if not (chunk[0].isupper() or chunk[0].isdigit() or re.match(_LOWER_START, chunk)):
+            return False  # a capital first, or just after ("iViveLabs", "de Lattre Alexis")
         folded = _fold(chunk).lower()
-        if _NOT_NAME.match(folded) or _ADDRESS.search(folded):
+        if (strict and _NOT_NAME.match(folded)) or (not address and _ADDRESS.search(folded)):
             return False
         if re.search(r"\d{3,}|@|www\.|https?:|:|€|\d+[.,]\d{2}|\.{2,}", chunk):
             return False
@@ -693,7 +1037,7 @@ class _Reader:
             cells = self.cells[i]
             for k, cell in enumerate(cells):
                 pos = self.offsets[i] + cell.start
-                if self._in_buyer(pos):
+                if self._in_buyer(pos) or any(cell is c for c in self.letter_window):
                     continue
                 chunk = re.split(r"\s[-–|•]\s|,\s", cell.text)[0].strip(" :-")
                 if k + 1 < len(cells) and re.fullmatch(
@@ -732,23 +1076,122 @@ class _Reader:
             self.conf["supplier.name"] = 0.75 if score > 1.4 else 0.5
 
     def _buyer_name(self) -> None:
-        buyer = self.f["buyer"]
-        seen = set()
-        for i, x0, x1 in self.buyer_zone:
-            if i in seen:
+        """The buyer's name, from the first name-like line of its block.
+
+        A block under a billing label ("Facturé à", "Bill to", "Client :", "Käufer") gives it
+        surely. Without one, the address block opposite the seller's (a window envelope's
+        address, top right in France, under the sender's line in Germany) gives it when it is
+        the only address block of the page's top that shows no sign of being the seller's:
+        legal mentions, web site, phone or e-mail, the seller's identifiers or name; then a
+        delivery address ("Livré à", "Ship to"), less surely. Position alone stays below 0.9.
+        """
+        buyer, sup = self.f["buyer"], self.f["supplier"]
+        named: list[tuple[_Block, str, _Cell]] = []
+        for b in self.blocks:
+            found = self._block_name(b)
+            if found is not None and not self._same_name(found[0], sup["name"]):
+                named.append((b, found[0], found[1]))
+        bill = [x for x in named if x[0].kind == "bill"]
+        ship = [x for x in named if x[0].kind == "ship"]
+        window = [x for x in named if x[0].kind is None and self._window_block(x[0])]
+        if bill:
+            choice, conf = bill[0], 0.9
+        elif window and all(self._same_name(w[1], window[0][1]) for w in window):
+            # One window address (or several naming the same company: "Nom de l'abonné").
+            choice, conf = window[0], 0.7
+            if any(self._same_name(s[1], choice[1]) for s in ship):
+                conf = 0.85  # the delivery address names the same company
+        elif ship:
+            choice, conf = ship[0], 0.65
+        else:
+            return
+        _b, name, cell = choice
+        buyer["name"] = name
+        if self.ocr:
+            conf *= 0.6 + 0.4 * self._conf_of(cell.line, cell.start, cell.end)
+        self.conf["buyer.name"] = round(conf, 2)
+
+    def _window_beside_letterhead(self) -> list[_Cell]:
+        """The cells of an address block that the page's layout alone shows to be the
+        addressee's: unlabelled, with nothing of a seller's (legal mentions, web site, phone,
+        e-mail), the only one of its kind at the top of the first page, starting lower than a
+        letterhead that has them and standing apart from it (the other column). Identifiers
+        in it lean to the buyer; legal mentions elsewhere still outweigh them."""
+        if any(b.kind == "bill" for b in self.blocks):
+            return []
+
+        def marked(b: _Block) -> bool:
+            return bool(_SELLER_MARKS.search(b.text)) or any(
+                _CONTACT_MARKS.search(c.text.strip()) for c in b.cells
+            )
+
+        plain = [
+            b
+            for b in self.blocks
+            if b.kind is None and self._is_address(b) and b.top < 0.5 and not marked(b)
+        ]
+        if len(plain) != 1:
+            return []
+        window = plain[0]
+        for b in self.blocks:
+            if b is window or not self._is_address(b) or not marked(b):
                 continue
-            seen.add(i)
-            for c in self.cells[i]:
-                if not x0 <= c.x0 < x1:
-                    continue
-                label = _BUYER_LABELS.match(c.text)
-                text = c.text[label.end() :] if label else c.text
-                text = text.strip(" :-")
-                if not self._name_like(text):
-                    continue
-                buyer["name"] = text
-                self.conf["buyer.name"] = 0.6
-                return
+            apart = min(b.x1, window.x1) - max(b.x0, window.x0) <= 0
+            if apart and b.top < window.top - 0.01:
+                return window.cells
+        return []
+
+    def _letter_window(self) -> list[_Cell]:
+        """The cells of the addressee's block when a letter is laid out plainly: one window
+        address block below the seller's letterhead (a block with its phone, web site or legal
+        mentions), and no labelled customer block. Its name is never the seller's."""
+        if any(b.kind == "bill" for b in self.blocks):
+            return []
+        windows = [b for b in self.blocks if b.kind is None and self._window_block(b)]
+        if len(windows) != 1:
+            return []
+        window = windows[0]
+        letterhead = [
+            b
+            for b in self.blocks
+            if b is not window
+            and b.top < window.top - 0.01
+            and (
+                _SELLER_MARKS.search(b.text) or any(_CONTACT_MARKS.search(c.text) for c in b.cells)
+            )
+        ]
+        return window.cells if letterhead else []
+
+    def _window_block(self, b: _Block) -> bool:
+        """An unlabelled address block at the top of the first page that is not the seller's."""
+        if not self._is_address(b) or b.top > 0.5:
+            return False
+        if _SELLER_MARKS.search(b.text) or any(
+            _CONTACT_MARKS.search(c.text.strip()) for c in b.cells
+        ):
+            return False
+        squashed = re.sub(r"[\W_]", "", b.text).upper()
+        sup = self.f["supplier"]
+        own = [sup[k] for k in ("siren", "vat_number", "iban") if sup[k]]
+        if any(ident in squashed for ident in own):
+            return False
+        # The seller must show itself elsewhere: its identifiers, its letterhead, its name.
+        text = self.text
+        elsewhere = any(ident in re.sub(r"[\W_]", "", text).upper() for ident in own) or any(
+            o is not b and (o.kind == "seller" or _SELLER_MARKS.search(o.text)) for o in self.blocks
+        )
+        return elsewhere
+
+    @staticmethod
+    def _same_name(a: str | None, b: str | None) -> bool:
+        if not a or not b:
+            return False
+        keys = []
+        for name in (a, b):
+            folded = _fold(_LEGAL_FORM.sub(" ", name)).lower()
+            keys.append(re.sub(r"[\W_]", "", folded))
+        x, y = keys
+        return bool(x and y) and (x == y or (min(len(x), len(y)) >= 4 and (x in y or y in x)))
 
     # -- invoice number --------------------------------------------------------------------
     def _number_value(self, segment: str) -> tuple[int, str] | None:
