@@ -1098,11 +1098,11 @@ class _Reader:
             choice, conf = bill[0], 0.9
         elif window and all(self._same_name(w[1], window[0][1]) for w in window):
             # One window address (or several naming the same company: "Nom de l'abonné").
-            choice, conf = window[0], 0.7
+            choice, conf = window[0], 0.6
             if any(self._same_name(s[1], choice[1]) for s in ship):
-                conf = 0.85  # the delivery address names the same company
+                conf = 0.8  # the delivery address names the same company
         elif ship:
-            choice, conf = ship[0], 0.65
+            choice, conf = ship[0], 0.6
         else:
             return
         _b, name, cell = choice
