@@ -106,8 +106,8 @@ DEMO_COMPANIES = [
     ("Garage Dupont", "DEMO02", "552100554"),
     ("Cabinet Médical Leroy", "DEMO03", None),
 ]
+#: The core's own binders of each demo company, created after the plugins' (``seed_demo_company``).
 DEMO_BINDERS = [
-    ("purchase_invoices", "Factures d'achat"),
     ("sales_invoices", "Factures de vente"),
     ("admin_documents", "Documents administratifs"),
 ]
@@ -157,13 +157,16 @@ def _generated_password() -> str:
 
 
 def _create_demo(firm_id: int) -> int:
+    """Create the demo companies missing from the firm; plugins seed each in
+    ``seed_demo_company`` (before the core's binders, so the plugins' binders come first)."""
     from sqlalchemy import select
 
     from core.db import db as database
-    from core.tenancy.accounting import ELEMENTS
+    from core.state import classeur
     from core.tenancy.models import Company
-    from core.tenancy.services import create_binder, create_company, update_company_settings
+    from core.tenancy.services import create_binder, create_company
 
+    hooks = classeur().hooks
     created = 0
     for name, code, siren in DEMO_COMPANIES:
         exists = database.session.scalar(
@@ -172,18 +175,9 @@ def _create_demo(firm_id: int) -> int:
         if exists is not None:
             continue
         company = create_company(firm_id, name=name, dossier_code=code, siren=siren)
-        binders = [create_binder(company, type=t, name=n) for t, n in DEMO_BINDERS]
-        # The seed's steps 2 to 7, done: MEG as software, the purchase binder, and every
-        # accounting element switched on.
-        update_company_settings(
-            company,
-            "accounting",
-            {
-                "software": "meg",
-                "purchase_binder_id": binders[0].id,
-                "elements": dict.fromkeys(ELEMENTS, True),
-            },
-        )
+        hooks.seed_demo_company(company=company)
+        for binder_type, binder_name in DEMO_BINDERS:
+            create_binder(company, type=binder_type, name=binder_name)
         created += 1
     return created
 

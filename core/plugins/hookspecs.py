@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from core.binders.registry import BinderType
     from core.documents.models import Document
     from core.exports.registry import Exporter, ExportResult
+    from core.tenancy.models import Company
     from core.tenancy.tabs import CompanyTab
 
 PROJECT = "classeur"
@@ -84,6 +85,20 @@ def register_company_tabs(register: Callable[[CompanyTab], None]) -> None:
 
     A tab has an ``id``, a French ``label`` and an ``endpoint`` (a view taking ``company_id``)
     rendering its content; the core lists them beside "Paramétrage général".
+    """
+
+
+@hookspec
+def seed_demo_company(company: Company) -> None:
+    """Called by ``classeur init --demo`` for each demo company it has just created.
+
+    The core creates the company (name, dossier code, SIREN) and, after this hook, its own
+    binders ("Factures de vente", "Documents administratifs"); a plugin adds what the demo
+    needs of it: binders of its types, the company's settings (``binder_purchases``: the
+    purchase binder and the accounting elements; ``meg_export``: MEG as accounting software).
+    Settings sections are shared between plugins: merge into the section's current value
+    rather than replacing it. Flush, do not commit (the command commits once). Not called for
+    demo companies that already exist.
     """
 
 

@@ -18,6 +18,7 @@ from core.plugins import hookspecs
 if TYPE_CHECKING:
     from core.documents.models import Document
     from core.exports.registry import ExportResult
+    from core.tenancy.models import Company
 
 log = logging.getLogger("classeur.plugins")
 
@@ -112,6 +113,9 @@ class Hooks:
 
     def register_company_tabs(self, register: Callable[..., None]) -> None:
         self.pm.hook.register_company_tabs(register=register)
+
+    def seed_demo_company(self, company: Company) -> None:
+        self.pm.hook.seed_demo_company(company=company)
 
     def extract_text(
         self, document: Document, path: Path, pages: list[int], config: dict[str, Any]

@@ -18,6 +18,7 @@ from plugins.binder_purchases import services  # noqa: F401  (registers the trai
 if TYPE_CHECKING:
     from core.documents.models import Document
     from core.exports.registry import ExportResult
+    from core.tenancy.models import Company
 
 NAME = "binder_purchases"
 BINDER_TYPE = "purchase_invoices"
@@ -100,6 +101,22 @@ def register_cli_commands(cli: click.Group) -> None:
     from plugins.binder_purchases.cli import extract
 
     cli.add_command(extract)
+
+
+@hookimpl
+def seed_demo_company(company: Company) -> None:
+    """``classeur init --demo``: the company's "Factures d'achat" binder, chosen as its
+    purchase binder, and every accounting element switched on (merged into the section)."""
+    from core.tenancy.accounting import ELEMENTS
+    from core.tenancy.services import create_binder, update_company_settings
+
+    binder = create_binder(company, type=BINDER_TYPE, name="Factures d'achat")
+    current = dict((company.settings or {}).get("accounting") or {})
+    update_company_settings(
+        company,
+        "accounting",
+        current | {"purchase_binder_id": binder.id, "elements": dict.fromkeys(ELEMENTS, True)},
+    )
 
 
 @hookimpl

@@ -7,11 +7,14 @@ sandbox does) stays cheap and needs neither Flask-Login nor the database.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from core.plugins.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from core.tenancy.models import Company
 
 NAME = "meg_export"
 
@@ -56,3 +59,13 @@ def before_serve(app: Any, options: dict[str, Any]) -> None:
     from plugins.meg_export.cli import start_sandbox_for_serve
 
     start_sandbox_for_serve(app, options)
+
+
+@hookimpl
+def seed_demo_company(company: Company) -> None:
+    """``classeur init --demo``: MEG as the company's accounting software (merged into the
+    section, keeping what other plugins wrote)."""
+    from core.tenancy.services import update_company_settings
+
+    current = dict((company.settings or {}).get("accounting") or {})
+    update_company_settings(company, "accounting", current | {"software": "meg"})
