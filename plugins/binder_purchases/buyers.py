@@ -23,6 +23,9 @@ from plugins.binder_purchases.accounting.suppliers import _norm_id, _norm_name
 SAME_NAME = 88
 #: Names below this are different companies.
 OTHER_NAME = 60
+#: A buyer's name read with less confidence than this (guessed from an address block's place
+#: on the page, no label) is not enough to say the invoice is another company's.
+SURE_NAME = 0.7
 
 
 def french_vat(siren: str | None) -> str | None:
@@ -109,6 +112,18 @@ def buyer_check(company: Company, fields: dict[str, Any], binder_type: str) -> l
     if same is not False:
         return []
     shown = buyer.get("name") or buyer_siren(buyer) or buyer.get("vat_number")
+    by_name_only = not (buyer_siren(buyer) or buyer.get("vat_number"))
+    confidence = (fields.get("confidence") or {}).get("buyer.name")
+    if by_name_only and confidence is not None and confidence < SURE_NAME:
+        return [
+            {
+                "code": "buyer_uncertain",
+                "level": "info",
+                "field": "buyer",
+                "message": f"Le client facturé semble être « {shown} » (lu sans certitude) : "
+                f"vérifiez que la facture est bien adressée à {company.name}.",
+            }
+        ]
     check: dict[str, Any] = {
         "code": "wrong_company",
         "level": "warning",

@@ -447,3 +447,25 @@ def test_a_due_date_from_the_terms_follows_a_corrected_invoice_date(
     purchases.client.post(f"/purchases/{doc}/review", data=form)
     fields = purchases.get(doc)["fields"]
     assert (fields["due_date"], fields["due_date_rule"]) == ("2027-01-15", None)
+
+
+def test_a_buyer_name_guessed_from_its_place_only_is_not_called_another_company(
+    app: Any, factory: Any
+) -> None:
+    from core.tenancy.models import Company
+    from plugins.binder_purchases.buyers import buyer_check
+
+    firm = factory.firm()
+    company = factory.company(firm, name="Boulangerie Martin", code="BM01")
+    with app.app_context():
+        row = db.session.get(Company, company.id)
+        fields = {"buyer": {"name": "Garage Dupont"}, "confidence": {"buyer.name": 0.6}}
+        [check] = buyer_check(row, fields, "purchase_invoices")
+        assert (check["code"], check["level"]) == ("buyer_uncertain", "info")
+        fields["confidence"]["buyer.name"] = 0.9
+        [check] = buyer_check(row, fields, "purchase_invoices")
+        assert (check["code"], check["level"]) == ("wrong_company", "warning")
+        # An identifier says it whatever the name's confidence.
+        row.siren = "443061841"
+        fields = {"buyer": {"name": "x", "siren": "552100554"}, "confidence": {"buyer.name": 0.5}}
+        assert buyer_check(row, fields, "purchase_invoices")[0]["code"] == "wrong_company"
