@@ -606,7 +606,7 @@ def real_buyer_check() -> dict[str, Counter[str]]:
     name) and in another one. Per reading method."""
     from types import SimpleNamespace
 
-    from plugins.binder_purchases.buyers import buyer_siren, matches
+    from plugins.binder_purchases.buyers import SURE_NAME, buyer_siren, matches
     from plugins.binder_purchases.extraction import extract_file
 
     out: dict[str, Counter[str]] = defaultdict(Counter)
@@ -630,6 +630,11 @@ def real_buyer_check() -> dict[str, Counter[str]]:
         if matches(right, buyer) is False:
             counts["false_alarm"] += 1
         verdict = matches(other, buyer)
+        sure = bool(buyer_siren(buyer) or buyer.get("vat_number")) or (
+            (fields.get("confidence") or {}).get("buyer.name", 1.0) >= SURE_NAME
+        )
+        if verdict is False and not sure:
+            verdict = None  # the check only asks to verify (info "buyer_uncertain")
         counts["caught" if verdict is False else ("unsure" if verdict is None else "missed")] += 1
     return out
 
