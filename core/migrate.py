@@ -14,8 +14,34 @@ ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
 
 
+def _installed_plugin_folders() -> list[Path]:
+    """The package folders of every installed plugin, enabled or not, found without
+    importing them (a disabled plugin's code never runs)."""
+    import importlib.util
+    from importlib.metadata import entry_points
+
+    from core.plugins.manager import BUILTIN_PLUGINS, ENTRY_POINT_GROUP
+
+    modules = dict(BUILTIN_PLUGINS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        modules.setdefault(ep.name, ep.value.split(":")[0])
+    folders = []
+    for name, module in modules.items():
+        if name == "core":
+            continue
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.origin:
+            folders.append(Path(spec.origin).resolve().parent)
+    return folders
+
+
 def plugin_migration_dirs(app: Flask) -> list[Path]:
-    """``migrations/`` folders of the loaded plugins that have one."""
+    """``migrations/`` folders of the loaded plugins that have one, and of the installed ones
+    that are disabled: a database migrated while a plugin was on must still upgrade (and keep
+    that plugin's tables, nothing stored is lost) once it is switched off."""
     dirs = []
     for name, plugin in app.extensions["classeur"].pm.list_name_plugin():
         module_file = getattr(plugin, "__file__", None)
@@ -23,6 +49,10 @@ def plugin_migration_dirs(app: Flask) -> list[Path]:
             continue
         folder = Path(module_file).resolve().parent / "migrations"
         if folder.is_dir():
+            dirs.append(folder)
+    for package in _installed_plugin_folders():
+        folder = package / "migrations"
+        if folder.is_dir() and folder not in dirs:
             dirs.append(folder)
     return dirs
 

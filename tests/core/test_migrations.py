@@ -73,3 +73,27 @@ def test_every_table_has_a_migration_branch_head(tmp_path):
             if table.name.startswith(plugin):
                 assert plugin in labels, f"{table.name} has no {plugin} branch"
         assert prefix
+
+
+def test_a_disabled_plugin_does_not_stop_the_upgrade_and_keeps_its_tables(tmp_path):
+    """Migrated with every plugin, then binder_purchases switched off: the upgrade still
+    finds that plugin's revisions, and its tables (with their rows) stay."""
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    base = {"DATABASE_URL": url, "DATA_DIR": str(tmp_path), "SECRET_KEY": "x"}
+    app = create_app(base)
+    upgrade(app)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO firms (name, created_at) VALUES ('F', '2026-01-01')"))
+    db.engine_for(app).dispose()
+    without = create_app({**base, "DISABLED_PLUGINS": "binder_purchases"})
+    upgrade(without)  # raised "Can't locate revision identified by '0003_binder_purchases'"
+    with engine.connect() as conn:
+        tables = {
+            row[0]
+            for row in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))
+        }
+        assert "binder_purchases_supplier_memory" in tables
+        assert conn.execute(text("SELECT count(*) FROM firms")).scalar() == 1
+    db.engine_for(without).dispose()
+    engine.dispose()
