@@ -145,9 +145,12 @@ def make_suppliers(rng: random.Random, company: Company, count: int) -> list[Sup
     kinds = rng.sample(CATEGORIES, k=min(count, len(CATEGORIES)))
     for kind, account, asset, lines in kinds:
         while True:
-            name = f"{rng.choice(NAMES_A)} {rng.choice(NAMES_B)} {rng.choice(FORMS)}".strip()
-            if name not in used:
-                used.add(name)
+            # Two suppliers of one company never share a name (legal form aside): without a
+            # SIREN on the invoice, nobody could tell them apart.
+            base = f"{rng.choice(NAMES_A)} {rng.choice(NAMES_B)}"
+            if base not in used:
+                used.add(base)
+                name = f"{base} {rng.choice(FORMS)}".strip()
                 break
         if asset and company.elements.get("allow_class_2"):
             account = asset
@@ -570,7 +573,8 @@ def replay(base_url: str, seed: int, months: int, per_company: int) -> Figures:
                 if run.validate(document_id) is not None:
                     figures.forbidden_refused_locally += 1
             first_choice = supplier.account
-            if supplier.name == refusing[company.code] and supplier.invoices == 0:
+            linked = company.code in DOSSIERS  # without a connector nothing refuses 6068
+            if linked and supplier.name == refusing[company.code] and supplier.invoices == 0:
                 first_choice = CLOSED_ACCOUNT
             run.set_account(document_id, first_choice)
             if run.validate(document_id) is not None:
