@@ -55,9 +55,11 @@ from export import authorize, faults, start_sandbox  # noqa: E402
 from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.pdfgen import canvas  # noqa: E402
 from sqlalchemy import select  # noqa: E402
+from stdnum import iban, luhn  # noqa: E402
 
 from core.app import create_app  # noqa: E402
 from core.db import db  # noqa: E402
+from plugins.binder_purchases.buyers import french_vat  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "invoices"
 
@@ -100,20 +102,8 @@ COMPANIES = [
 
 def luhn_siren(rng: random.Random) -> str:
     """A random SIREN with a valid Luhn key."""
-    while True:
-        digits = [rng.randint(0, 9) for _ in range(8)]
-        for last in range(10):
-            number = digits + [last]
-            total = 0
-            for i, d in enumerate(reversed(number)):
-                d = d * 2 if i % 2 else d
-                total += d - 9 if d > 9 else d
-            if total % 10 == 0 and number[0] != 0:
-                return "".join(map(str, number))
-
-
-def french_vat(siren: str) -> str:
-    return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+    body = str(rng.randint(10_000_000, 99_999_999))
+    return body + luhn.calc_check_digit(body)
 
 
 @dataclass
@@ -175,8 +165,7 @@ def make_suppliers(rng: random.Random, company: Company, count: int) -> list[Sup
 def iban_fr(bban: str) -> str:
     """A French IBAN with valid check digits for a 23-character BBAN (digits)."""
     bban = (bban + "0" * 23)[:23]
-    number = int(bban + "152700")  # F=15 R=27, then 00
-    return f"FR{98 - number % 97:02d}{bban}"
+    return f"FR{iban.calc_check_digits('FR00' + bban)}{bban}"
 
 
 def money(value: float) -> str:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort as flask_abort
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
 from core.api.views import fail
 from core.auth.permissions import requires
@@ -18,7 +16,6 @@ from core.db import db
 from core.documents import presenters
 from core.errors import ServiceError
 from core.tenancy import scoping
-from core.tenancy.models import Company
 from plugins.binder_purchases import memory, services
 from plugins.binder_purchases.models import Supplier
 
@@ -94,13 +91,24 @@ def _supplier_json(supplier: Supplier) -> dict[str, Any]:
     }
 
 
-def _supplier(company: Company, supplier_id: int) -> Supplier:
-    supplier = db.session.scalar(
-        select(Supplier).where(Supplier.id == supplier_id, Supplier.company_id == company.id)
-    )
-    if supplier is None:
-        flask_abort(404)
-    return supplier
+def _supplier(company_id: int, supplier_id: int) -> Supplier:
+    try:
+        return services.get_supplier(scoping.get_company(company_id), supplier_id)
+    except ServiceError as exc:
+        fail(exc)
+        raise  # fail() aborts; for the type checker
+
+
+def _change(company_id: int, supplier_id: int, action: Any) -> dict[str, Any]:
+    """Apply ``action(supplier)`` to the memory and commit; the supplier as JSON."""
+    supplier = _supplier(company_id, supplier_id)
+    try:
+        action(supplier)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
+    db.session.commit()
+    return _supplier_json(supplier)
 
 
 @bp.route("/companies/<int:company_id>/suppliers")
@@ -117,7 +125,7 @@ def list_suppliers(company_id: int) -> Any:
 @bp.response(200, SupplierSchema)
 def get_supplier(company_id: int, supplier_id: int) -> Any:
     """One supplier and its memory."""
-    return _supplier_json(_supplier(scoping.get_company(company_id), supplier_id))
+    return _supplier_json(_supplier(company_id, supplier_id))
 
 
 @bp.route("/companies/<int:company_id>/suppliers/<int:supplier_id>/memory", methods=["POST"])
@@ -127,14 +135,11 @@ def get_supplier(company_id: int, supplier_id: int) -> Any:
 def set_memory(body: dict[str, Any], company_id: int, supplier_id: int) -> Any:
     """Set the value proposed for this supplier (an account is checked like a purchase line:
     class 2 or 6 as the company allows)."""
-    supplier = _supplier(scoping.get_company(company_id), supplier_id)
-    try:
-        memory.set_value(supplier, body["field"], body["value"], current_user.id)
-    except ServiceError as exc:
-        db.session.rollback()
-        fail(exc)
-    db.session.commit()
-    return _supplier_json(supplier)
+    return _change(
+        company_id,
+        supplier_id,
+        lambda s: memory.set_value(s, body["field"], body["value"], current_user.id),
+    )
 
 
 @bp.route(
@@ -145,14 +150,7 @@ def set_memory(body: dict[str, Any], company_id: int, supplier_id: int) -> Any:
 @bp.response(200, SupplierSchema)
 def forget_memory(company_id: int, supplier_id: int, memory_id: int) -> Any:
     """Forget a learned, refused or proposed value."""
-    supplier = _supplier(scoping.get_company(company_id), supplier_id)
-    try:
-        memory.forget(memory.get_row(supplier, memory_id))
-    except ServiceError as exc:
-        db.session.rollback()
-        fail(exc)
-    db.session.commit()
-    return _supplier_json(supplier)
+    return _change(company_id, supplier_id, lambda s: memory.forget(memory.get_row(s, memory_id)))
 
 
 @bp.route(
@@ -163,14 +161,11 @@ def forget_memory(company_id: int, supplier_id: int, memory_id: int) -> Any:
 @bp.response(200, SupplierSchema)
 def confirm_memory(company_id: int, supplier_id: int, memory_id: int) -> Any:
     """Confirm a new IBAN held "à confirmer" (checked with the supplier)."""
-    supplier = _supplier(scoping.get_company(company_id), supplier_id)
-    try:
-        memory.confirm_iban(memory.get_row(supplier, memory_id), current_user.id)
-    except ServiceError as exc:
-        db.session.rollback()
-        fail(exc)
-    db.session.commit()
-    return _supplier_json(supplier)
+    return _change(
+        company_id,
+        supplier_id,
+        lambda s: memory.confirm_iban(memory.get_row(s, memory_id), current_user.id),
+    )
 
 
 @bp.route("/documents/<int:document_id>/not-duplicate", methods=["POST"])

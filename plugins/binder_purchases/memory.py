@@ -35,6 +35,9 @@ FIELD_LABELS = {"account": "Compte", "vat_code": "Code TVA", "iban": "IBAN"}
 #: The audit event of a document whose values were learned (one per document version).
 LEARNED_EVENT = "supplier_learned"
 
+#: Export states that end a connector's part: the invoice is accepted once all are here.
+SETTLED = (ExportState.EXPORTED, ExportState.SKIPPED)
+
 _LINE_FIELD = re.compile(r"(?:accounting\.)?lines\[(\d+)\]\.(account|vat_code)")
 
 
@@ -44,7 +47,7 @@ def accepted(document: Document) -> bool:
         select(ExportStatus.id)
         .where(
             ExportStatus.document_id == document.id,
-            ExportStatus.state.not_in((ExportState.EXPORTED, ExportState.SKIPPED)),
+            ExportStatus.state.not_in(SETTLED),
         )
         .limit(1)
     )

@@ -205,6 +205,16 @@ def suppliers(company: Company) -> list[Supplier]:
     )
 
 
+def get_supplier(company: Company, supplier_id: int) -> Supplier:
+    """A supplier of this company, or a 404 error."""
+    supplier = db.session.scalar(
+        select(Supplier).where(Supplier.id == supplier_id, Supplier.company_id == company.id)
+    )
+    if supplier is None:
+        raise ServiceError("Fournisseur introuvable.", "supplier", code="not_found", status=404)
+    return supplier
+
+
 def find_supplier(company: Company, fields: dict[str, Any]) -> tuple[Supplier | None, str]:
     """The known supplier of these fields: SIREN, VAT number, IBAN, else a close name."""
     from plugins.binder_purchases.accounting.suppliers import match_supplier
@@ -905,12 +915,12 @@ def training_samples(firm_id: int) -> list[dict[str, Any]]:
     """One sample per accounting line's account of every validated purchase of the firm."""
     from sqlalchemy import exists
 
-    from core.exports.models import ExportState, ExportStatus
+    from core.exports.models import ExportStatus
+    from plugins.binder_purchases.memory import SETTLED
 
     # Only accepted invoices teach: validated, and no connector refused or is still sending.
     waiting = exists().where(
-        ExportStatus.document_id == Document.id,
-        ExportStatus.state.not_in((ExportState.EXPORTED, ExportState.SKIPPED)),
+        ExportStatus.document_id == Document.id, ExportStatus.state.not_in(SETTLED)
     )
     rows = db.session.execute(
         select(Document.fields, Document.text)

@@ -264,34 +264,24 @@ def _refresh_due_date(before: dict[str, Any], changes: dict[str, Any]) -> None:
     from datetime import date
 
     from plugins.binder_purchases.extraction.terms import due_date_from_terms
+    from plugins.binder_purchases.fields import clean_date
 
     rule = before.get("due_date_rule")
     if not rule or "due_date" not in changes:
         return
-    typed = changes.get("due_date")
-    typed_iso = None
-    if typed:
-        found = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", typed.strip())
-        typed_iso = (
-            f"{found.group(3)}-{int(found.group(2)):02d}-{int(found.group(1)):02d}"
-            if found
-            else typed.strip()
+    try:
+        typed = clean_date(changes.get("due_date"), "due_date")
+        invoice_date = clean_date(
+            changes.get("invoice_date") or before.get("invoice_date"), "invoice_date"
         )
-    if typed and typed_iso != before.get("due_date"):
+    except FieldsError:
+        return  # the fields' validation says what is wrong with the date
+    if typed and typed != before.get("due_date"):
         changes["due_date_rule"] = None  # typed by hand: the rule no longer speaks for it
         return
-    raw = changes.get("invoice_date") or before.get("invoice_date") or ""
-    found = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", raw.strip()) or re.fullmatch(
-        r"(\d{4})-(\d{2})-(\d{2})", raw.strip()
-    )
-    if not found:
+    if invoice_date is None:
         return
-    a, b, c = (int(x) for x in found.groups())
-    try:
-        invoice_date = date(c, b, a) if a <= 31 and c > 31 else date(a, b, c)
-    except ValueError:
-        return  # the field's own validation says what is wrong with the date
-    computed = due_date_from_terms(rule, invoice_date)
+    computed = due_date_from_terms(rule, date.fromisoformat(invoice_date))
     if computed is not None:
         changes["due_date"] = computed[0].isoformat()
 
@@ -685,14 +675,10 @@ def not_duplicate(document_id: int) -> Any:
 
 
 def _supplier(company: Company, supplier_id: int) -> Any:
-    from plugins.binder_purchases.models import Supplier
-
-    supplier = db.session.scalar(
-        select(Supplier).where(Supplier.id == supplier_id, Supplier.company_id == company.id)
-    )
-    if supplier is None:
+    try:
+        return services.get_supplier(company, supplier_id)
+    except ServiceError:
         abort(404)
-    return supplier
 
 
 @bp.route("/companies/<int:company_id>/suppliers/<int:supplier_id>")

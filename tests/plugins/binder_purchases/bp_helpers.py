@@ -159,12 +159,13 @@ class Purchases:
         self.user = factory.user(self.firm, "accountant")
         auth.login(self.user)
 
-    def drop(self, content: bytes, filename: str) -> int:
-        """Upload through the API and read it now (the real pipeline, synchronously)."""
+    def drop(self, content: bytes, filename: str, binder_id: int | None = None) -> int:
+        """Upload through the API (into the company's binder, or ``binder_id``) and read it
+        now (the real pipeline, synchronously)."""
         from tests.conftest import wait_for
 
         response = self.client.post(
-            f"/api/v1/binders/{self.binder.id}/documents",
+            f"/api/v1/binders/{binder_id or self.binder.id}/documents",
             data={"file": (io.BytesIO(content), filename)},
             content_type="multipart/form-data",
         )
