@@ -29,7 +29,7 @@ install: system venv  ## the project and its development tools in the virtual en
 
 run: install  ## set up on embedded defaults, demo data, MEG sandbox, serve on http://127.0.0.1:8000
 	$(VENV)/bin/classeur init --demo
-	$(VENV)/bin/classeur meg demo-link --sandbox-data-dir $${CLASSEUR_DATA_DIR:-var}/meg-sandbox --public-url http://$(HOST):$(PORT)
+	CLASSEUR_MEG_BASE_URL=$${CLASSEUR_MEG_BASE_URL:-http://$(HOST):$(MEG_PORT)} $(VENV)/bin/classeur meg demo-link --sandbox-data-dir $${CLASSEUR_DATA_DIR:-var}/meg-sandbox --public-url http://$(HOST):$(PORT)
 	$(VENV)/bin/classeur serve --host $(HOST) --port $(PORT) --with-meg-sandbox $(MEG_PORT)
 
 services:  ## PostgreSQL and Redis for the scale-out tests: installed if missing, started if down
