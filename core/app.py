@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from core.binders.registry import BinderTypeRegistry
-from core.config import load_config, read_or_create_secret, secret_key_path
+from core.config import CONTENT_SECURITY_POLICY, load_config, read_or_create_secret, secret_key_path
 from core.db import db
 from core.exports.registry import ExporterRegistry
 from core.extensions import api, babel, csrf, limiter, login_manager
@@ -22,12 +22,6 @@ from core.storage import LocalStorage
 from core.tenancy.tabs import CompanyTab
 
 log = logging.getLogger("classeur")
-
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-)
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

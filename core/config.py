@@ -84,6 +84,12 @@ _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinst
 _FLOAT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, float)}
 _BOOL_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, bool)}
 
+#: The pages' Content-Security-Policy (a plugin page may widen it, e.g. the MEG sandbox).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+
 
 class ConfigError(Exception):
     """A setting has a value Classeur cannot use."""

@@ -11,14 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from core.binders.registry import BinderType
-from core.plugins.hookspecs import hookimpl
+from core.plugin_api import BinderType, hookimpl
 from plugins.binder_purchases import services  # noqa: F401  (registers the training task)
 
 if TYPE_CHECKING:
-    from core.documents.models import Document
-    from core.exports.registry import ExportResult
-    from core.tenancy.models import Company
+    from core.plugin_api import Company, Document, ExportResult
 
 NAME = "binder_purchases"
 BINDER_TYPE = "purchase_invoices"
@@ -81,7 +78,7 @@ def register_blueprints(register: Callable[..., None]) -> None:
 @hookimpl
 def register_company_tabs(register: Callable[[Any], None]) -> None:
     """Add the tabs "Plan comptable" and "Fournisseurs" to the company's accounting page."""
-    from core.tenancy.tabs import CompanyTab
+    from core.plugin_api import CompanyTab
 
     register(
         CompanyTab(
@@ -107,8 +104,7 @@ def register_cli_commands(cli: click.Group) -> None:
 def seed_demo_company(company: Company) -> None:
     """``classeur init --demo``: the company's "Factures d'achat" binder, chosen as its
     purchase binder, and every accounting element switched on (merged into the section)."""
-    from core.tenancy.accounting import ELEMENTS
-    from core.tenancy.services import create_binder, update_company_settings
+    from core.plugin_api import ELEMENTS, create_binder, update_company_settings
 
     binder = create_binder(company, type=BINDER_TYPE, name="Factures d'achat")
     current = dict((company.settings or {}).get("accounting") or {})

@@ -10,12 +10,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from core.api.views import fail
-from core.auth.permissions import requires
-from core.db import db
-from core.documents import presenters
-from core.errors import ServiceError
-from core.tenancy import scoping
+from core.plugin_api import ServiceError, db, fail, presenters, requires, scoping
 from plugins.binder_purchases import memory, services
 from plugins.binder_purchases.models import Supplier
 
@@ -61,7 +56,7 @@ class NotDuplicateSchema(Schema):
 
 
 def _row_json(row: Any) -> dict[str, Any]:
-    from core.auth.models import User
+    from core.plugin_api import User
 
     user = db.session.get(User, row.user_id) if row.user_id else None
     return {

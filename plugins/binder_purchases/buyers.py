@@ -13,10 +13,7 @@ from typing import Any
 from rapidfuzz import fuzz
 from sqlalchemy import select
 
-from core.binders.models import Binder
-from core.db import db
-from core.tenancy.accounting import purchase_binder
-from core.tenancy.models import Company
+from core.plugin_api import Binder, Company, db, purchase_binder
 from plugins.binder_purchases.accounting.suppliers import _norm_id, _norm_name
 
 #: Names this similar (token set ratio, accents and legal forms removed) are the same company.

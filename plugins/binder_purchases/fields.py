@@ -13,7 +13,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from core.binders.registry import FieldsError
+from core.plugin_api import FieldsError
 from plugins.binder_purchases.accounting.vat import VAT_CODES
 from plugins.binder_purchases.extraction.fields import (
     BUYER_KEYS,

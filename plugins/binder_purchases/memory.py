@@ -19,12 +19,17 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from core.auth.models import User
-from core.db import db, utcnow
-from core.documents.models import Document, DocumentEvent
-from core.errors import ServiceError
-from core.exports.models import ExportState, ExportStatus
-from core.tenancy.models import Company
+from core.plugin_api import (
+    Company,
+    Document,
+    DocumentEvent,
+    ExportState,
+    ExportStatus,
+    ServiceError,
+    User,
+    db,
+    utcnow,
+)
 from plugins.binder_purchases.models import Supplier, SupplierMemory
 
 log = logging.getLogger("classeur.plugins.binder_purchases")
@@ -283,7 +288,7 @@ def get_row(supplier: Supplier, row_id: int) -> SupplierMemory:
 def set_value(supplier: Supplier, field: str, value: str, user_id: int | None) -> SupplierMemory:
     """The accountant sets the value proposed for this supplier (it wins over what was
     learned until an accepted invoice says otherwise); flushes."""
-    from core.binders.registry import FieldsError
+    from core.plugin_api import FieldsError
     from plugins.binder_purchases.fields import clean_account_number, clean_vat_code
 
     if field not in FIELDS:

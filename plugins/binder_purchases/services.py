@@ -13,14 +13,17 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from core.binders.models import Binder
-from core.db import db
-from core.documents.models import Document, DocumentState
-from core.errors import ServiceError
-from core.state import classeur
-from core.tasks.runner import task
-from core.tenancy.accounting import accounting_settings
-from core.tenancy.models import Company
+from core.plugin_api import (
+    Binder,
+    Company,
+    Document,
+    DocumentState,
+    ServiceError,
+    accounting_settings,
+    classeur,
+    db,
+    task,
+)
 from plugins.binder_purchases.accounting.pcg import SEED_ACCOUNTS
 from plugins.binder_purchases.accounting.vat import vat_code_for
 from plugins.binder_purchases.buyers import buyer_check
@@ -85,7 +88,7 @@ def chart_numbers(company: Company) -> dict[str, bool]:
 
 def add_account(company: Company, number: str, label: str) -> Account:
     """Add an account to the chart (or reactivate it); flushes."""
-    from core.binders.registry import FieldsError
+    from core.plugin_api import FieldsError
     from plugins.binder_purchases.fields import clean_account_number
 
     try:
@@ -144,7 +147,7 @@ def connector_rules(company: Company) -> dict[str, Any]:
     """What the connectors enabled for the company accept on purchase invoices
     (``core.exports.services.connector_rules``): ``account_classes`` and ``vat_codes`` (sets,
     None for no restriction) and the ``connectors`` that publish them."""
-    from core.exports.services import connector_rules as rules_of
+    from core.plugin_api import connector_rules as rules_of
 
     return rules_of(company.firm_id, company.id, BINDER_TYPE)
 
@@ -658,7 +661,7 @@ NOT_DUPLICATE_EVENT = "not_duplicate"
 
 def dismissed_duplicates(document: Document) -> set[int]:
     """Documents the accountant said this one is not a duplicate of."""
-    from core.documents.models import DocumentEvent
+    from core.plugin_api import DocumentEvent
 
     events = db.session.scalars(
         select(DocumentEvent.after).where(
@@ -672,7 +675,7 @@ def dismissed_duplicates(document: Document) -> set[int]:
 def dismiss_duplicate(document: Document, other_id: int, user_id: int | None) -> None:
     """ "Ce n'est pas un doublon": the duplicate check no longer compares the document with
     ``other_id``; an audit event; flushes."""
-    from core.documents.models import DocumentEvent
+    from core.plugin_api import DocumentEvent
 
     found = [c for c in duplicates(document) if c.get("document_id") == other_id]
     if not found:
@@ -886,7 +889,7 @@ def after_validation(document: Document) -> None:
 def after_export(document: Document, connector: str, ok: bool) -> None:
     """A connector answered: a refusal of an account or VAT code is remembered for the
     supplier (and unlearned); a success may make the invoice accepted, so it is learned."""
-    from core.exports.models import ExportStatus
+    from core.plugin_api import ExportStatus
     from plugins.binder_purchases import memory
 
     if not _purchase(document):
@@ -915,7 +918,7 @@ def training_samples(firm_id: int) -> list[dict[str, Any]]:
     """One sample per accounting line's account of every validated purchase of the firm."""
     from sqlalchemy import exists
 
-    from core.exports.models import ExportStatus
+    from core.plugin_api import ExportStatus
     from plugins.binder_purchases.memory import SETTLED
 
     # Only accepted invoices teach: validated, and no connector refused or is still sending.

@@ -16,9 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.db import db, utcnow
-from core.documents.models import Document
-from core.state import classeur
+from core.plugin_api import Document, classeur, db, utcnow
 from plugins.binder_purchases.models import Supplier, SupplierTemplate
 
 log = logging.getLogger("classeur.plugins.binder_purchases")

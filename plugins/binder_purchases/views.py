@@ -22,17 +22,23 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from core.auth.permissions import public, requires
-from core.binders.models import Binder
-from core.binders.registry import FieldsError
-from core.db import db
-from core.documents.models import Document, DocumentState
-from core.documents.services import document_checks, update_fields, validate_document
-from core.errors import ServiceError
-from core.state import classeur
-from core.tenancy import scoping
-from core.tenancy.accounting import accounting_settings
-from core.tenancy.models import Company
+from core.plugin_api import (
+    Binder,
+    Company,
+    Document,
+    DocumentState,
+    FieldsError,
+    ServiceError,
+    accounting_settings,
+    classeur,
+    db,
+    document_checks,
+    public,
+    requires,
+    scoping,
+    update_fields,
+    validate_document,
+)
 from plugins.binder_purchases import services
 from plugins.binder_purchases.accounting.vat import VAT_CODES
 from plugins.binder_purchases.extraction.fields import PAYMENT_MODES, SUPPLIER_KEYS, VAT_REGIMES
@@ -309,7 +315,7 @@ def _next_to_review(document: Document) -> int | None:
 
 def _reindex(document_id: int) -> None:
     try:
-        from core.search.services import index_documents
+        from core.plugin_api import index_documents
 
         index_documents([document_id])
     except Exception:
@@ -369,7 +375,7 @@ def review(document_id: int) -> Any:
                 errors[input_name(exc.field) or "_"] = exc.message
                 status = 422
             else:
-                from core.exports.services import submit_exports
+                from core.plugin_api import submit_exports
 
                 submit_exports(to_run)
                 _reindex(document.id)
@@ -386,7 +392,7 @@ def review(document_id: int) -> Any:
 
 def _in_export_error(document: Document) -> bool:
     """A validated invoice that a connector rejected may be corrected, then resent."""
-    from core.exports.models import ExportState, ExportStatus
+    from core.plugin_api import ExportState, ExportStatus
 
     if document.state != DocumentState.VALIDATED:
         return False
@@ -401,8 +407,7 @@ def _in_export_error(document: Document) -> bool:
 
 
 def _resend_errors(document: Document) -> list[str]:
-    from core.exports.models import ExportState, ExportStatus
-    from core.exports.services import retry_export, submit_exports
+    from core.plugin_api import ExportState, ExportStatus, retry_export, submit_exports
 
     connectors = db.session.scalars(
         select(ExportStatus.connector).where(
@@ -549,7 +554,7 @@ def to_review(binder_id: int) -> Any:
 
 
 def _may_write() -> bool:
-    from core.auth.permissions import role_allows
+    from core.plugin_api import role_allows
 
     return role_allows(scoping.current_membership().role, "accounting.write")
 

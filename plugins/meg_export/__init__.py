@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from core.plugins.hookspecs import hookimpl
+from core.plugin_api import hookimpl
 
 if TYPE_CHECKING:
-    from core.tenancy.models import Company
+    from core.plugin_api import Company
 
 NAME = "meg_export"
 
@@ -38,7 +38,7 @@ def register_blueprints(register: Callable[..., None]) -> None:
 @hookimpl
 def register_company_tabs(register: Callable[[Any], None]) -> None:
     """Add the tab "MEG" to the company's "Comptabilité" page."""
-    from core.tenancy.tabs import CompanyTab
+    from core.plugin_api import CompanyTab
 
     register(CompanyTab(id="meg", label="MEG", endpoint="meg_export.company_tab"))
 
@@ -65,7 +65,7 @@ def before_serve(app: Any, options: dict[str, Any]) -> None:
 def seed_demo_company(company: Company) -> None:
     """``classeur init --demo``: MEG as the company's accounting software (merged into the
     section, keeping what other plugins wrote)."""
-    from core.tenancy.services import update_company_settings
+    from core.plugin_api import update_company_settings
 
     current = dict((company.settings or {}).get("accounting") or {})
     update_company_settings(company, "accounting", current | {"software": "meg"})

@@ -144,9 +144,7 @@ def demo_link(
     """
     from sqlalchemy import select
 
-    from core.cli import app_context
-    from core.db import db
-    from core.tenancy.models import Company, Firm
+    from core.plugin_api import Company, Firm, app_context, db
 
     with app_context() as app:
         base_url = app.config["MEG_BASE_URL"]

@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from core.exports.registry import ExportContext, ExportError, ExportResult
+from core.plugin_api import ExportContext, ExportError, ExportResult
 from plugins.meg_export.client import MegApiError, MegClient
 
 log = logging.getLogger("classeur.plugins.meg_export")
@@ -778,7 +778,7 @@ class MegExporter:
 
     def export(self, context: ExportContext) -> ExportResult:
         """Send one purchase invoice; never touches the database session."""
-        from core.crypto import SecretError, decrypt_json, encrypt_json
+        from core.plugin_api import SecretError, decrypt_json, encrypt_json
 
         settings = context.settings or {}
         code = settings.get("dossier_code")

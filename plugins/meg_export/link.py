@@ -14,11 +14,18 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm.attributes import flag_modified
 
-from core.crypto import SecretError, decrypt_json, encrypt_json
-from core.db import db, utcnow
-from core.errors import ServiceError
-from core.exports.services import connector_setting, release_skipped, set_connector_enabled
-from core.tenancy.models import Company
+from core.plugin_api import (
+    Company,
+    SecretError,
+    ServiceError,
+    connector_setting,
+    db,
+    decrypt_json,
+    encrypt_json,
+    release_skipped,
+    set_connector_enabled,
+    utcnow,
+)
 from plugins.meg_export.client import MegApiError, MegClient, MegOAuth
 
 log = logging.getLogger("classeur.plugins.meg_export")
@@ -130,7 +137,7 @@ def link_company(
     Flushes; returns the export statuses that waited while the connector was off, to submit
     after the caller's commit. Raises ``ServiceError`` when the dossier is refused.
     """
-    from core.auth.audit import audit
+    from core.plugin_api import audit
 
     check_dossier(company, dossier)
     setting = set_connector_enabled(company.firm_id, NAME, True, company.id)
@@ -161,7 +168,7 @@ def unlink_company(company: Company) -> bool:
 
     Flushes; returns False when the company was not linked.
     """
-    from core.auth.audit import audit
+    from core.plugin_api import audit
 
     setting = connector_setting(company.firm_id, company.id, NAME)
     if setting is None or not (setting.settings or {}).get("token"):

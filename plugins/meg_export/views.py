@@ -22,15 +22,19 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from core.auth.permissions import requires
-from core.crypto import SecretError, decrypt_json, encrypt_json
-from core.db import db
-from core.documents.models import Document
-from core.errors import ServiceError
-from core.exports.models import ExportStatus
-from core.exports.services import submit_exports
-from core.state import classeur
-from core.tenancy import scoping
+from core.plugin_api import (
+    Document,
+    ExportStatus,
+    SecretError,
+    ServiceError,
+    classeur,
+    db,
+    decrypt_json,
+    encrypt_json,
+    requires,
+    scoping,
+    submit_exports,
+)
 from plugins.meg_export import link
 from plugins.meg_export.client import MegApiError
 
@@ -83,7 +87,7 @@ def company_tab(company_id: int) -> Any:
     # The link button's POST is answered by a redirect to MEG: the page's form-action must
     # allow MEG's origin, or the browser blocks that redirect.
     csp = current_app.config.get("CONTENT_SECURITY_POLICY")
-    from core.app import CONTENT_SECURITY_POLICY
+    from core.plugin_api import CONTENT_SECURITY_POLICY
 
     base = csp or CONTENT_SECURITY_POLICY
     response.headers["Content-Security-Policy"] = base.replace(

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from core.plugins.hookspecs import hookimpl
+from core.plugin_api import hookimpl
 
 NAME = "ocr_tesseract"
 
@@ -36,7 +36,7 @@ def extract_text(
     document: Any, path: Path, pages: list[int], config: dict[str, Any]
 ) -> dict[int, str] | None:
     """OCR the pages without a usable text layer (PDF scans and images)."""
-    from core.documents.intake import inspection_of
+    from core.plugin_api import inspection_of
 
     # The core inspected the file when it was accepted; its type and page count are stored.
     inspection = inspection_of(document.media_type, document.pages)
@@ -55,7 +55,7 @@ def read_region(
     config: dict[str, Any],
 ) -> list[dict[str, Any]] | None:
     """Read a region of a scanned page again (enlarged, as one block): the second pass."""
-    from core.documents.intake import inspection_of
+    from core.plugin_api import inspection_of
 
     inspection = inspection_of(document.media_type, document.pages)
     if inspection.kind not in ("pdf", "image"):

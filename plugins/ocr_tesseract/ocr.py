@@ -58,7 +58,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from core.documents.intake import Inspection
+from core.plugin_api import Inspection
 from plugins.ocr_tesseract.layout import PageText, layout_text, words_from_tsv
 
 __all__ = ["OcrEngine", "OcrError", "PageText", "ocr_file", "ocr_image_file"]
@@ -304,7 +304,7 @@ def ocr_file(
     The file is inspected first (:func:`core.documents.intake.inspect_file`, which raises
     ``RejectedFile`` for a file Classeur would refuse). Tesseract keeps its default threading.
     """
-    from core.documents.intake import inspect_file
+    from core.plugin_api import inspect_file
 
     inspection = inspect_file(Path(path))
     if inspection.kind not in ("pdf", "image"):
@@ -619,7 +619,7 @@ def _load_page(
             render_dpi = _render_dpi(path, page, dpi)
             image = prep.to_gray(_render(path, page, render_dpi, tmp, deadline))
             return _Source(image, render_dpi, None)
-        from core.documents.reading import image_frame
+        from core.plugin_api import image_frame
 
         with Image.open(path) as im:
             if page > 1:

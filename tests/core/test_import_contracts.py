@@ -1,5 +1,6 @@
 """The import contracts of ``setup.cfg`` (import-linter), checked on every test run:
-the core never imports ``plugins``, and no plugin imports another."""
+the core never imports ``plugins``, a plugin imports the plugin API (``core.plugin_api``) and
+nothing else of the core, and no plugin imports another."""
 
 from __future__ import annotations
 
@@ -39,6 +40,22 @@ def test_import_contracts_are_kept():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "The core never imports plugins KEPT" in result.stdout
     assert "No plugin imports another KEPT" in result.stdout
+    assert "nothing else of the core KEPT" in result.stdout
+
+
+def test_the_api_contract_forbids_every_core_module_but_the_api():
+    """A new core module is forbidden to plugins unless it is the API itself."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    contract = config["importlinter:contract:plugins-use-the-plugin-api"]
+    forbidden = set(contract["forbidden_modules"].split())
+    modules = {
+        f"core.{p.name.removesuffix('.py')}"
+        for p in (ROOT / "core").iterdir()
+        if (p.suffix == ".py" and not p.name.startswith("__")) or (p / "__init__.py").exists()
+    }
+    assert "core.plugin_api" in modules
+    assert forbidden == modules - {"core.plugin_api"}
 
 
 def test_contracts_name_every_plugin():
@@ -63,6 +80,18 @@ def test_the_contracts_catch_a_core_importing_a_plugin_and_plugins_importing_eac
         (tmp_path / "plugins" / name).mkdir()
         (tmp_path / "plugins" / name / "__init__.py").write_text("import core\n")
     (tmp_path / "plugins" / "meg_export" / "sandbox.py").write_text("def run_sandbox(): ...\n")
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    api_contract = config["importlinter:contract:plugins-use-the-plugin-api"]
+    for module in api_contract["forbidden_modules"].split():  # they must exist
+        path = tmp_path / "core" / f"{module.removeprefix('core.')}.py"
+        if not path.exists():
+            path.write_text("")
+    (tmp_path / "core" / "plugin_api.py").write_text("from core.db import db\n")
+    (tmp_path / "core" / "db.py").write_text("db = None\n")
+    (tmp_path / "plugins" / "ocr_tesseract" / "ocr.py").write_text(
+        "from core.plugin_api import db\nfrom core.cli import serve\n"
+    )
     (tmp_path / "plugins" / "meg_export" / "exporter.py").write_text(
         "from plugins.binder_purchases import __name__ as other\n"
     )
@@ -82,3 +111,6 @@ def test_the_contracts_catch_a_core_importing_a_plugin_and_plugins_importing_eac
     assert "No plugin imports another BROKEN" in out
     assert "core.cli -> plugins.meg_export.sandbox" in out
     assert "plugins.meg_export.exporter -> plugins.binder_purchases" in out
+    assert "nothing else of the core BROKEN" in out
+    assert "plugins.ocr_tesseract.ocr -> core.cli" in out
+    assert "plugins.ocr_tesseract.ocr -> core.db" not in out  # through the API: allowed

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-import core.db
+import core.plugin_api
 
 revision = '0001_binder_purchases'
 down_revision = None
@@ -47,8 +47,8 @@ def upgrade() -> None:
     sa.Column('last_document_id', sa.Integer(), nullable=True),
     sa.Column('last_invoice_number', sa.String(length=100), nullable=True),
     sa.Column('invoice_count', sa.Integer(), nullable=False),
-    sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.plugin_api.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_binder_purchases_suppliers_company_id_companies'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['last_document_id'], ['documents.id'], name=op.f('fk_binder_purchases_suppliers_last_document_id_documents'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_binder_purchases_suppliers'))

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-import core.db
+import core.plugin_api
 
 revision = '0002_binder_purchases'
 down_revision = '0001_binder_purchases'
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('supplier_id', sa.Integer(), nullable=False),
     sa.Column('template', sa.JSON(), nullable=False),
     sa.Column('learned_from_document_id', sa.Integer(), nullable=True),
-    sa.Column('learned_at', core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('learned_at', core.plugin_api.UTCDateTime(timezone=True), nullable=False),
     sa.Column('uses', sa.Integer(), nullable=False),
     sa.Column('rejections', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['firm_id'], ['firms.id'], name=op.f('fk_binder_purchases_supplier_templates_firm_id_firms'), ondelete='CASCADE'),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
+import core.plugin_api
 
 revision = "0003_binder_purchases"
 down_revision = "0002_binder_purchases"
@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("invoice_number", sa.String(length=100), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("note", sa.String(length=500), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.plugin_api.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["firm_id"],
             ["firms.id"],

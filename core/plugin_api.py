@@ -1,0 +1,112 @@
+"""The published plugin API: the only module of the core that a plugin imports.
+
+Everything a plugin may rely on is re-exported here, grouped by purpose; the rest of the core
+is internal and may change without notice. The import contract "a plugin imports the plugin
+API and its own package only" (``setup.cfg``, checked on every test run) keeps it so. The
+surface is documented in ``docs/plugins.md``; ``__all__`` lists it.
+
+A plugin's modules write ``from core.plugin_api import hookimpl, BinderType, db, ...``.
+"""
+
+from __future__ import annotations
+
+from core.api.views import fail
+from core.auth.audit import audit
+from core.auth.models import User
+from core.auth.permissions import public, requires, role_allows
+from core.binders.models import Binder
+from core.binders.registry import BinderType, FieldsError
+from core.cli import app_context
+from core.config import CONTENT_SECURITY_POLICY
+from core.crypto import SecretError, decrypt_json, encrypt_json
+from core.db import Base, UTCDateTime, db, utcnow
+from core.documents import presenters
+from core.documents.intake import Inspection, inspect_file, inspection_of
+from core.documents.models import Document, DocumentEvent, DocumentState
+from core.documents.reading import image_frame
+from core.documents.services import document_checks, update_fields, validate_document
+from core.errors import ServiceError
+from core.exports.models import ExportState, ExportStatus
+from core.exports.registry import ExportContext, ExportError, ExportResult
+from core.exports.services import (
+    connector_rules,
+    connector_setting,
+    release_skipped,
+    retry_export,
+    set_connector_enabled,
+    submit_exports,
+)
+from core.plugins.hookspecs import hookimpl
+from core.search.services import index_documents
+from core.state import classeur
+from core.tasks.runner import task
+from core.tenancy import scoping
+from core.tenancy.accounting import ELEMENTS, accounting_settings, purchase_binder
+from core.tenancy.models import Company, Firm
+from core.tenancy.services import create_binder, update_company_settings
+from core.tenancy.tabs import CompanyTab
+
+__all__ = [
+    # hooks
+    "hookimpl",
+    # database and models
+    "Base",
+    "UTCDateTime",
+    "db",
+    "utcnow",
+    "User",
+    "Company",
+    "Firm",
+    "Binder",
+    "Document",
+    "DocumentEvent",
+    "DocumentState",
+    "ExportState",
+    "ExportStatus",
+    # binder types
+    "BinderType",
+    "FieldsError",
+    # exporters
+    "ExportContext",
+    "ExportError",
+    "ExportResult",
+    "connector_rules",
+    "connector_setting",
+    "release_skipped",
+    "retry_export",
+    "set_connector_enabled",
+    "submit_exports",
+    # documents
+    "Inspection",
+    "inspect_file",
+    "inspection_of",
+    "image_frame",
+    "document_checks",
+    "update_fields",
+    "validate_document",
+    "presenters",
+    # companies
+    "scoping",
+    "create_binder",
+    "update_company_settings",
+    "CompanyTab",
+    "ELEMENTS",
+    "accounting_settings",
+    "purchase_binder",
+    # web, API, security
+    "audit",
+    "public",
+    "requires",
+    "role_allows",
+    "fail",
+    "ServiceError",
+    "SecretError",
+    "decrypt_json",
+    "encrypt_json",
+    "CONTENT_SECURITY_POLICY",
+    # state, tasks, search, CLI
+    "classeur",
+    "task",
+    "index_documents",
+    "app_context",
+]
