@@ -3,6 +3,7 @@
 from core.auth.models import ApiToken, AuditEvent, User
 from core.binders.models import Binder
 from core.documents.models import Document, DocumentEvent, DocumentState
+from core.exports.batches import ExportBatch
 from core.exports.models import ConnectorSetting, ExportState, ExportStatus
 from core.search.models import SearchDocument
 from core.tenancy.models import Company, Firm, Membership, Role, membership_companies
@@ -16,6 +17,7 @@ __all__ = [
     "Document",
     "DocumentEvent",
     "DocumentState",
+    "ExportBatch",
     "ExportState",
     "ExportStatus",
     "Firm",
