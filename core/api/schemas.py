@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, fields, post_dump, validate
 
 
 class StrictSchema(Schema):
@@ -26,6 +28,16 @@ class CompanySchema(Schema):
     dossier_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     siren = fields.String(allow_none=True, load_default=None)
     created_at = fields.DateTime(dump_only=True)
+
+    @post_dump(pass_original=True)
+    def _plugin_details(self, data: dict[str, Any], company: Any, **kwargs: Any) -> dict[str, Any]:
+        """Add the facts plugins give through the ``company_details`` hook (never overriding
+        the core's own keys)."""
+        from core.state import classeur
+
+        for key, item in classeur().hooks.company_details(company=company).items():
+            data.setdefault(key, item["value"])
+        return data
 
 
 class CompanyUpdateSchema(StrictSchema):

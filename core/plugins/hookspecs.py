@@ -89,6 +89,20 @@ def register_company_tabs(register: Callable[[CompanyTab], None]) -> None:
 
 
 @hookspec
+def company_details(company: Company) -> dict[str, dict[str, Any]] | None:
+    """Facts a plugin adds about a company, shown on its page and returned by its API.
+
+    Return ``{key: {"label": French label, "value": JSON-serialisable value}}`` (or None).
+    Each ``key`` joins the company's JSON (``GET /api/v1/companies`` and
+    ``/api/v1/companies/<id>``) with its ``value``; each ``label`` and ``value`` is listed on
+    the company page ("Entreprise"). Keys are snake_case and prefixed or specific enough not to
+    clash (``collection_address``); a key the core already returns (``id``, ``name``...) is
+    ignored. Called once per company shown, in read-only requests too: keep it cheap. A
+    failing implementation is logged and its facts are left out.
+    """
+
+
+@hookspec
 def seed_demo_company(company: Company) -> None:
     """Called by ``classeur init --demo`` for each demo company it has just created.
 

@@ -114,6 +114,25 @@ class Hooks:
     def register_company_tabs(self, register: Callable[..., None]) -> None:
         self.pm.hook.register_company_tabs(register=register)
 
+    def company_details(self, company: Company) -> dict[str, dict[str, Any]]:
+        """Every plugin's facts about ``company``, merged (first registered wins a key).
+
+        A failing plugin is logged and its facts are left out, never the page or the API
+        answer."""
+        merged: dict[str, dict[str, Any]] = {}
+        # get_hookimpls() lists implementations in registration order.
+        for impl in self.pm.hook.company_details.get_hookimpls():
+            try:
+                # An implementation may take fewer arguments than the spec.
+                found = impl.function(**{k: company for k in impl.argnames if k == "company"})
+            except Exception:
+                log.exception("company_details of plugin %s failed", impl.plugin_name)
+                continue
+            for key, item in (found or {}).items():
+                if isinstance(item, dict) and "value" in item:
+                    merged.setdefault(key, {**item, "label": item.get("label") or key})
+        return merged
+
     def seed_demo_company(self, company: Company) -> None:
         self.pm.hook.seed_demo_company(company=company)
 

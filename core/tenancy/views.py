@@ -114,6 +114,7 @@ def edit_company(company_id: int) -> Any:
         binders=binders,
         binder_form=_binder_form(),
         binder_types=classeur().binder_types,
+        details=classeur().hooks.company_details(company=company),
     )
 
 
