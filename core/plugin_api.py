@@ -26,8 +26,25 @@ from core.documents.models import Document, DocumentEvent, DocumentState
 from core.documents.reading import image_frame
 from core.documents.services import document_checks, update_fields, validate_document
 from core.errors import ServiceError
+from core.exports.batches import ExportBatch
 from core.exports.models import ExportState, ExportStatus
-from core.exports.registry import ExportContext, ExportError, ExportResult
+from core.exports.periods import (
+    PeriodExport,
+    batch_file,
+    check_period,
+    export_period,
+    get_batch,
+    parse_day,
+    period_batches,
+    period_label,
+)
+from core.exports.registry import (
+    ExportContext,
+    ExportError,
+    ExportResult,
+    PeriodExportContext,
+    PeriodExporter,
+)
 from core.exports.services import (
     connector_rules,
     connector_setting,
@@ -76,6 +93,18 @@ __all__ = [
     "retry_export",
     "set_connector_enabled",
     "submit_exports",
+    # period exporters
+    "ExportBatch",
+    "PeriodExport",
+    "PeriodExportContext",
+    "PeriodExporter",
+    "batch_file",
+    "check_period",
+    "export_period",
+    "get_batch",
+    "parse_day",
+    "period_batches",
+    "period_label",
     # documents
     "Inspection",
     "inspect_file",

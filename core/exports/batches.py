@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -53,5 +54,8 @@ class ExportBatch(Base):
     #: The documents in the file, in the exporter's order.
     document_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     document_count: Mapped[int] = mapped_column(default=0)
+    #: Further renderings stored with it: ``[{"format", "filename", "media_type",
+    #: "storage_key", "sha256", "size"}]`` (the CSV journal beside the FEC).
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -20,7 +20,13 @@ from core.db import db, utcnow
 from core.documents.models import Document, DocumentEvent, DocumentState
 from core.errors import ServiceError
 from core.exports.models import ConnectorSetting, ExportState, ExportStatus
-from core.exports.registry import ExportContext, ExportError, ExportResult, exporter_rules
+from core.exports.registry import (
+    ExportContext,
+    ExportError,
+    ExportResult,
+    exporter_rules,
+    is_period_exporter,
+)
 from core.state import classeur
 from core.tasks.runner import POLLERS, RECOVERERS, task
 from core.tenancy.models import Company
@@ -184,6 +190,15 @@ def retry_export(document: Document, connector: str, user_id: int | None) -> Exp
         raise ServiceError(
             "Ce document n'a jamais été envoyé à ce connecteur.", "connector", status=404
         )
+    if is_period_exporter(classeur().exporters.get(connector)):
+        # A period exporter's file is made over a period, never sent per document.
+        raise ServiceError(
+            "Ce connecteur exporte par période : corrigez le document puis exportez à nouveau "
+            "sa période.",
+            "connector",
+            code="period_exporter",
+            status=409,
+        )
     if status.state in (ExportState.SENDING, ExportState.EXPORTED):
         raise ServiceError("Ce document est déjà envoyé ou en cours d'envoi.", "state", status=409)
     if not connector_enabled(document.firm_id, document.company_id, connector):
@@ -281,8 +296,9 @@ def run_export(status_id: int) -> str | None:
         status.message = "Document qui n'est plus validé : non envoyé."
         session.commit()
         return status.state
-    if exporter is None or binder.type not in exporter.binder_types:
-        # Never hand a connector a document it did not subscribe to.
+    if exporter is None or is_period_exporter(exporter) or binder.type not in exporter.binder_types:
+        # Never hand a connector a document it did not subscribe to (nor one document to a
+        # period exporter, which runs over a period).
         status.state = ExportState.SKIPPED
         status.message = "Connecteur absent ou non abonné à ce type de classeur."
         session.commit()

@@ -49,6 +49,13 @@ def register_exporters(register: Callable[[Exporter], None]) -> None:
     An exporter declares ``name``, ``label``, ``description`` and the ``binder_types`` it
     subscribes to; the core only ever hands it documents of those binder types, and records
     its outcome in ``ExportStatus`` itself.
+
+    Two kinds are told apart by their method: a document exporter (``export(context)``, see
+    ``core.exports.registry.Exporter``) gets each validated document; a period exporter
+    (``export_period(context) -> bytes``, ``PeriodExporter``: ``date_field``,
+    ``media_type``, ``filename(company, start, end)``) produces one file over a company and a
+    period when asked (``core.exports.periods.export_period``), stored as a versioned
+    ``ExportBatch``, each document in it getting its ``ExportStatus``.
     """
 
 

@@ -30,6 +30,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "binder_purchases": "plugins.binder_purchases",
     "ocr_tesseract": "plugins.ocr_tesseract",
     "meg_export": "plugins.meg_export",
+    "fec_export": "plugins.fec_export",
 }
 
 

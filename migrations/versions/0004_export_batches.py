@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("storage_key", sa.String(length=200), nullable=False),
         sa.Column("document_ids", sa.JSON(), nullable=False),
         sa.Column("document_count", sa.Integer(), nullable=False),
+        sa.Column("files", sa.JSON(), nullable=False),
         sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
