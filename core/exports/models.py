@@ -1,15 +1,15 @@
-"""The shared export status model and the per-firm/per-company connector switches."""
+"""The shared export status model; connector switches are plugin settings."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
+from core.plugins.models import PluginSetting
 
 
 class ExportState(enum.StrEnum):
@@ -66,19 +66,5 @@ class ExportStatus(Base):
     exported_at: Mapped[datetime | None]
 
 
-class ConnectorSetting(Base):
-    """A connector switched on or off for a firm, or for one company (which then wins)."""
-
-    __tablename__ = "connector_settings"
-    __table_args__ = (UniqueConstraint("firm_id", "company_id", "connector"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"), index=True)
-    company_id: Mapped[int | None] = mapped_column(
-        ForeignKey("companies.id", ondelete="CASCADE"), index=True
-    )
-    connector: Mapped[str] = mapped_column(String(64))
-    enabled: Mapped[bool] = mapped_column(default=True)
-    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+#: The exporters' switches and settings are plugin settings (``core.plugins.models``).
+ConnectorSetting = PluginSetting

@@ -264,8 +264,14 @@ class MegClient:
     """Client of the MEG API for one linked account (one token).
 
     On a 401 it refreshes the token once (``on_token_refreshed`` receives the new token dict,
-    to be stored) and retries the request.
+    to be stored) and retries the request. With a ``token_store`` (an object with
+    ``refresh(stale_token, do_refresh) -> token``, see :mod:`plugins.meg_export.tokens`) the
+    refresh goes through it: it stores the new token, or hands back the one another worker
+    refreshed meanwhile.
     """
+
+    #: Where refreshes go when several workers share the token (None: refresh here).
+    token_store: Any = None
 
     def __init__(
         self,
@@ -277,8 +283,10 @@ class MegClient:
         on_token_refreshed: Callable[[dict], None] | None = None,
         timeout: float = 10.0,
         session: requests.Session | None = None,
+        token_store: Any = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.token_store = token_store
         self.token = dict(token)
         self.on_token_refreshed = on_token_refreshed
         self.timeout = timeout
@@ -288,6 +296,11 @@ class MegClient:
     # -- transport -----------------------------------------------------------------------
 
     def _refresh(self) -> None:
+        if self.token_store is not None:
+            self.token = dict(self.token_store.refresh(dict(self.token), self.oauth.refresh))
+            if self.on_token_refreshed is not None:
+                self.on_token_refreshed(dict(self.token))
+            return
         refresh_token = self.token.get("refresh_token")
         if not refresh_token:
             raise MegApiError(

@@ -15,8 +15,6 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -24,6 +22,8 @@ from typing import Any
 
 from core.plugin_api import ExportContext, ExportError, ExportResult
 from plugins.meg_export.client import MegApiError, MegClient
+from plugins.meg_export.ratelimit import RateGate, RedisRateGate, make_gate
+from plugins.meg_export.tokens import ProcessLocks, TokenMissing, TokenStore
 
 log = logging.getLogger("classeur.plugins.meg_export")
 
@@ -684,57 +684,6 @@ def attachment(document: Any, original_path: Path) -> tuple[bytes, str]:
     )
 
 
-# --- tokens shared by the workers of one process --------------------------------------------
-
-
-class TokenCache:
-    """The latest token of each linked company in this process, and a lock per company.
-
-    MEG rotates refresh tokens: two workers refreshing with the same refresh token would make
-    the second one fail. Under the company's lock, a worker first adopts a token another worker
-    already refreshed.
-    """
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[tuple[Any, ...], threading.Lock] = {}
-        self._tokens: dict[tuple[Any, ...], dict[str, Any]] = {}
-
-    @contextmanager
-    def lock(self, key: tuple[Any, ...]) -> Iterator[None]:
-        with self._guard:
-            company_lock = self._locks.setdefault(key, threading.Lock())
-        with company_lock:
-            yield
-
-    def get(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
-        with self._guard:
-            token = self._tokens.get(key)
-            return dict(token) if token else None
-
-    def put(self, key: tuple[Any, ...], token: dict[str, Any]) -> None:
-        with self._guard:
-            self._tokens[key] = dict(token)
-
-
-class _SharedTokenClient(MegClient):
-    """A ``MegClient`` whose refreshes are serialised per company through a ``TokenCache``."""
-
-    def __init__(self, *args: Any, cache: TokenCache, key: tuple[Any, ...], **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._cache = cache
-        self._key = key
-
-    def _refresh(self) -> None:
-        with self._cache.lock(self._key):
-            latest = self._cache.get(self._key)
-            fresh = latest and float(latest.get("expires_at") or 0) > time.time() + 5
-            if fresh and latest["access_token"] != self.token.get("access_token"):
-                self.token = latest  # another worker refreshed it meanwhile
-                return
-            super()._refresh()
-
-
 # --- the exporter ---------------------------------------------------------------------------
 
 
@@ -773,53 +722,69 @@ class MegExporter:
     }
 
     def __init__(self) -> None:
-        self.tokens = TokenCache()
-        self.gate = RateGate()
+        #: The threads of this process queue on these before locking a token's row.
+        self.locks = ProcessLocks()
+        self._gate: RateGate | RedisRateGate | None = None
+        self._gate_guard = threading.Lock()
+        #: Token refreshes this exporter made (the benchmark and the tests).
+        self.refreshes = 0
+
+    def gate_for(self, config: Any) -> RateGate | RedisRateGate:
+        """The pace of the sends: shared through Redis in scale-out (:func:`make_gate`)."""
+        with self._gate_guard:
+            if self._gate is None:
+                self._gate = make_gate(config)
+            return self._gate
+
+    @property
+    def gate(self) -> RateGate | RedisRateGate:
+        """The gate in use (this process's own until a first export chose one)."""
+        with self._gate_guard:
+            if self._gate is None:
+                self._gate = RateGate()
+            return self._gate
 
     def export(self, context: ExportContext) -> ExportResult:
-        """Send one purchase invoice; never touches the database session."""
-        from core.plugin_api import SecretError, decrypt_json, encrypt_json
-
+        """Send one purchase invoice; never touches the caller's database session (the token
+        is read, and refreshed under its row's lock, in sessions of its own)."""
         settings = context.settings or {}
         code = settings.get("dossier_code")
-        if not code or not settings.get("token"):
+        company = context.company
+        store = TokenStore(company.firm_id, company.id, locks=self.locks, config=context.config)
+        try:
+            token = store.load()
+        except TokenMissing as exc:
+            raise ExportError(LINK_EXPIRED_MESSAGE, code="link_unreadable") from exc
+        if not code or token is None:
             raise ExportError(NOT_LINKED_MESSAGE, code="not_linked")
-        if code != context.company.dossier_code:
+        if code != company.dossier_code:
             raise ExportError(
-                f"Le code dossier de l'entreprise ({context.company.dossier_code}) ne correspond "
+                f"Le code dossier de l'entreprise ({company.dossier_code}) ne correspond "
                 f"plus au dossier MEG lié ({code}) : reliez l'entreprise à nouveau (onglet MEG).",
                 code="dossier_mismatch",
                 field="dossier_code",
             )
-        try:
-            stored = decrypt_json(settings["token"], context.config)
-        except SecretError as exc:
-            raise ExportError(LINK_EXPIRED_MESSAGE, code="link_unreadable") from exc
-        key = (context.company.firm_id, context.company.id, settings.get("linked_at"))
-        token = self.tokens.get(key) or stored
-
-        def on_refreshed(new_token: dict[str, Any]) -> None:
-            self.tokens.put(key, new_token)
-            if context.save_settings is not None:
-                context.save_settings({"token": encrypt_json(new_token, context.config)})
+        key = (company.firm_id, company.id, settings.get("linked_at"))
 
         purchase, warnings = build_purchase(
             context.document, dict(settings.get("capabilities") or {})
         )
         pdf, filename = attachment(context.document, context.original_path)
         config = context.config
-        client = _SharedTokenClient(
+        client = MegClient(
             config.get("MEG_BASE_URL") or "http://127.0.0.1:8100",
             token,
             client_id=config.get("MEG_CLIENT_ID") or "classeur",
             client_secret=config.get("MEG_CLIENT_SECRET") or "",
-            on_token_refreshed=on_refreshed,
             timeout=float(config.get("MEG_TIMEOUT", 15)),
             session=_http_session(),
-            cache=self.tokens,
-            key=key,
+            token_store=store,
         )
-        stored_purchase = self._send(client, key, code, purchase, pdf, filename, context)
+        try:
+            stored_purchase = self._send(client, key, code, purchase, pdf, filename, context)
+        finally:
+            with self._gate_guard:
+                self.refreshes += store.refreshes
         remote_id = str(stored_purchase.get("id"))
         mismatch = supplier_warning(
             dict((context.document.fields or {}).get("supplier") or {}),
@@ -850,15 +815,16 @@ class MegExporter:
         a longer one goes back to the core's retry with ``retry_after``, so a rate limit slows
         the export down without failing documents or storming MEG with refused requests."""
         max_wait = float(context.config.get("MEG_MAX_INLINE_WAIT", 5))
+        gate = self.gate_for(context.config)
         for _ in range(INLINE_RETRIES + 1):
-            if self.gate.remaining(key) > max_wait:
+            if gate.remaining(key) > max_wait:
                 raise ExportError(
                     RATE_LIMITED_MESSAGE,
                     transient=True,
                     code="rate_limited",
-                    retry_after=self.gate.remaining(key) + random.uniform(0, 1),  # noqa: S311
+                    retry_after=gate.remaining(key) + random.uniform(0, 1),  # noqa: S311
                 )
-            wait = self.gate.reserve(key)
+            wait = gate.reserve(key)
             if wait > 0:
                 time.sleep(wait)
             try:
@@ -868,77 +834,12 @@ class MegExporter:
             except MegApiError as error:
                 if error.status != 429:
                     raise _meg_error(error) from error
-                self.gate.block(key, error.retry_after or 1.0)
+                gate.block(key, error.retry_after or 1.0)
                 last = error
             else:
-                self.gate.success(key)
+                gate.success(key)
                 return stored
         raise _meg_error(last)
-
-
-class RateGate:
-    """Paces the sends of each MEG link after a 429 (shared by the workers of a process).
-
-    Until MEG first refuses, sends are free. A 429 holds the link for its ``Retry-After`` and
-    slows the pace (interval between sends × 1.5, from 20 ms, at most once per hold); each
-    success quickens it by 2 %, and ``CALM`` seconds without a 429 free the link again — an
-    additive-increase, multiplicative-decrease loop settling just under MEG's limit. Send
-    slots are handed out in order, so waiting workers are spread over time instead of all
-    bursting when a hold ends.
-    """
-
-    #: Seconds without a 429 after which a link sends freely again.
-    CALM = 10.0
-    FIRST_INTERVAL = 0.02
-    MAX_INTERVAL = 1.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._next: dict[tuple[Any, ...], float] = {}
-        self._interval: dict[tuple[Any, ...], float] = {}
-        self._held_until: dict[tuple[Any, ...], float] = {}
-        self._last_hit: dict[tuple[Any, ...], float] = {}
-        #: 429 answers met since start (for the benchmark and the logs).
-        self.hits = 0
-
-    def reserve(self, key: tuple[Any, ...]) -> float:
-        """Take the next send slot of ``key``; return the seconds to wait for it."""
-        with self._lock:
-            now = time.monotonic()
-            if now - self._last_hit.get(key, now) > self.CALM:
-                self._interval[key] = 0.0
-            interval = self._interval.get(key, 0.0)
-            slot = max(now, self._next.get(key, 0.0))
-            if interval or slot > now:
-                self._next[key] = slot + interval
-            return slot - now
-
-    def remaining(self, key: tuple[Any, ...]) -> float:
-        """Seconds before ``key`` may send again (0 when free); takes no slot."""
-        with self._lock:
-            return max(0.0, self._next.get(key, 0.0) - time.monotonic())
-
-    def success(self, key: tuple[Any, ...]) -> None:
-        """A send went through: quicken the pace."""
-        with self._lock:
-            interval = self._interval.get(key, 0.0) * 0.98
-            self._interval[key] = interval if interval > 0.002 else 0.0
-
-    def block(self, key: tuple[Any, ...], seconds: float) -> None:
-        """MEG answered 429: hold ``key`` for ``seconds`` and slow its pace down."""
-        with self._lock:
-            self.hits += 1
-            now = time.monotonic()
-            self._last_hit[key] = now
-            if now >= self._held_until.get(key, 0.0):
-                # One slow-down per hold: a burst of 429s answers one overshoot.
-                interval = self._interval.get(key, 0.0)
-                self._interval[key] = min(
-                    max(interval * 1.5, self.FIRST_INTERVAL), self.MAX_INTERVAL
-                )
-            until = now + max(0.0, seconds)
-            self._held_until[key] = max(self._held_until.get(key, 0.0), until)
-            self._next[key] = max(self._next.get(key, 0.0), until)
 
 
 _local = threading.local()

@@ -1,9 +1,9 @@
 """Linking a company to its MEG dossier (seed §1, steps 8 and 9): OAuth, checks, storage.
 
-The link lives in the company's ``ConnectorSetting(connector="meg_export").settings``:
-``dossier_code``, ``dossier_name``, ``capabilities``, ``modules``, ``licence``, ``token``
-(encrypted with :func:`core.crypto.encrypt_json`), ``linked_at``, ``linked_by``. Services flush;
-the view commits once.
+The link lives in the company's ``meg_export`` plugin settings: ``dossier_code``,
+``dossier_name``, ``capabilities``, ``modules``, ``licence``, ``linked_at``, ``linked_by``; its
+OAuth token in a row of its own (``meg_export_tokens``, encrypted with ``encrypt_json``), locked
+while it is refreshed (:mod:`plugins.meg_export.tokens`). Services flush; the view commits once.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from core.plugin_api import (
     connector_setting,
     db,
     decrypt_json,
-    encrypt_json,
     release_skipped,
     set_connector_enabled,
     utcnow,
 )
+from plugins.meg_export import tokens
 from plugins.meg_export.client import MegApiError, MegClient, MegOAuth
 
 log = logging.getLogger("classeur.plugins.meg_export")
@@ -71,18 +71,17 @@ def meg_client(
 
 
 def link_state(company: Company) -> dict[str, Any]:
-    """The company's link data without the token (``{}`` when not linked)."""
+    """The company's link data, never the token (``{}`` when not linked)."""
     setting = connector_setting(company.firm_id, company.id, NAME)
     settings = dict(setting.settings or {}) if setting else {}
-    if not settings.get("token"):
+    if not settings.get("dossier_code") or tokens.stored_raw(db.session, company.id) is None:
         return {}
     return {k: v for k, v in settings.items() if k in LINK_KEYS and k != "token"}
 
 
 def stored_token(company: Company) -> dict[str, Any] | None:
     """The decrypted token of a linked company, or None."""
-    setting = connector_setting(company.firm_id, company.id, NAME)
-    raw = (setting.settings or {}).get("token") if setting else None
+    raw = tokens.stored_raw(db.session, company.id)
     if not raw:
         return None
     try:
@@ -93,13 +92,17 @@ def stored_token(company: Company) -> dict[str, Any] | None:
 
 
 def save_token(company: Company, token: dict[str, Any]) -> None:
-    """Store a refreshed token (encrypted); flushes."""
-    setting = connector_setting(company.firm_id, company.id, NAME)
-    if setting is None:
-        return
-    setting.settings = {**(setting.settings or {}), "token": encrypt_json(token)}
-    flag_modified(setting, "settings")
-    db.session.flush()
+    """Store a token (encrypted) in the company's row; flushes."""
+    tokens.save(db.session, company.firm_id, company.id, token)
+
+
+def token_store(company: Company) -> tokens.TokenStore:
+    """The company's stored token, refreshed under its row's lock."""
+    return tokens.TokenStore(company.firm_id, company.id, locks=_LOCKS)
+
+
+#: The threads of this process queue on these before the database lock.
+_LOCKS = tokens.ProcessLocks()
 
 
 def check_dossier(company: Company, dossier: dict[str, Any]) -> None:
@@ -149,11 +152,11 @@ def link_company(
         "capabilities": dict(dossier.get("capabilities") or {}),
         "modules": list(dossier.get("modules") or []),
         "licence": dossier.get("licence"),
-        "token": encrypt_json(token),
         "linked_at": utcnow().isoformat(timespec="seconds"),
         "linked_by": getattr(user, "email", None),
     }
     flag_modified(setting, "settings")
+    tokens.save(db.session, company.firm_id, company.id, token)
     db.session.flush()
     audit(
         "meg_link",
@@ -171,7 +174,7 @@ def unlink_company(company: Company) -> bool:
     from core.plugin_api import audit
 
     setting = connector_setting(company.firm_id, company.id, NAME)
-    if setting is None or not (setting.settings or {}).get("token"):
+    if setting is None or tokens.stored_raw(db.session, company.id) is None:
         return False
     token = stored_token(company)
     if token:
@@ -184,6 +187,7 @@ def unlink_company(company: Company) -> bool:
     setting.settings = {k: v for k, v in (setting.settings or {}).items() if k not in LINK_KEYS}
     flag_modified(setting, "settings")
     setting.enabled = False
+    tokens.forget(db.session, company.id)
     db.session.flush()
     audit("meg_unlink", target=f"company:{company.id}", details={"dossier": dossier})
     return True
@@ -196,12 +200,10 @@ def last_import(company: Company) -> dict[str, Any] | None:
     if not state or token is None:
         return None
 
-    def refreshed(new_token: dict[str, Any]) -> None:
-        save_token(company, new_token)
-        db.session.commit()
-
+    client = meg_client(token, timeout=3.0)
+    client.token_store = token_store(company)
     try:
-        return meg_client(token, refreshed, timeout=3.0).supervision(state["dossier_code"])
-    except (MegApiError, ValueError) as exc:
+        return client.supervision(state["dossier_code"])
+    except (MegApiError, ValueError, tokens.TokenMissing) as exc:
         log.info("MEG supervision unavailable for company %s: %s", company.id, exc)
         return None

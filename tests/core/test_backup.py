@@ -145,7 +145,7 @@ def test_round_trip_into_an_empty_instance(
     assert manifest["encryption_key_included"] is True
     users = (dest / "tables" / "users.jsonl").read_text()
     assert '"password_hash": "pbkdf2:sha256' in users  # hashes travel, never clear passwords
-    secret_row = (dest / "tables" / "connector_settings.jsonl").read_text()
+    secret_row = (dest / "tables" / "plugin_settings.jsonl").read_text()
     assert "tres-secret" not in secret_row  # still encrypted in the export
 
     before_search = _search_ids(client, source["h"])

@@ -88,3 +88,26 @@ class Meg:
             return db.session.scalar(
                 select(ConnectorSetting).where(ConnectorSetting.company_id == self.company.id)
             )
+
+
+def stored_token(app, company):
+    """The company's MEG token as stored (decrypted), or None."""
+    from core.crypto import decrypt_json
+    from plugins.meg_export.models import MegToken
+
+    with app.app_context():
+        raw = db.session.scalar(select(MegToken.token).where(MegToken.company_id == company.id))
+        return None if raw is None else decrypt_json(raw)
+
+
+def raw_token_row(app, company) -> str:
+    """The stored (encrypted) token column of the company, as text."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        return str(
+            db.session.execute(
+                text("SELECT token FROM meg_export_tokens WHERE company_id = :c"),
+                {"c": company.id},
+            ).scalar_one()
+        )

@@ -72,10 +72,14 @@ def test_demo_link_adds_missing_dossiers_and_prints_the_steps(tmp_path, sandbox)
 
         rows = (
             sqlite3.connect(data_dir / "classeur.db")
-            .execute("SELECT settings FROM connector_settings")
+            .execute("SELECT settings FROM plugin_settings")
             .fetchall()
         )
         assert all("token" not in (row[0] or "") for row in rows)
+        tokens = sqlite3.connect(data_dir / "classeur.db").execute(
+            "SELECT count(*) FROM meg_export_tokens"
+        )
+        assert tokens.fetchone()[0] == 0
     finally:
         server.terminate()
         server.wait(timeout=10)

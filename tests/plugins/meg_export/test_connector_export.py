@@ -9,11 +9,10 @@ import pytest
 import requests
 from sqlalchemy import text
 
-from core.crypto import decrypt_json
 from core.db import db
 from core.documents.models import Document
 from tests.conftest import wait_for
-from tests.plugins.meg_export.meg_helpers import Meg
+from tests.plugins.meg_export.meg_helpers import Meg, raw_token_row, stored_token
 
 INVOICES = Path(__file__).resolve().parents[3] / "tests" / "data" / "invoices"
 PDF = INVOICES / "invoice2data/free_fiber.pdf"
@@ -218,21 +217,15 @@ def test_intra_eu_supplier_without_capability_gets_the_intra_warning(meg_for, pu
 
 def test_expired_token_is_refreshed_and_stored_encrypted(app, meg_for, purchase_fields, sandbox):
     meg = meg_for("DEMO01")
-    with app.app_context():
-        before = decrypt_json(meg.setting().settings["token"])
+    before = stored_token(app, meg.company)
     requests.post(f"{sandbox.base_url}/_sandbox/expire-tokens", timeout=5).raise_for_status()
     document = meg.document(purchase_fields())
     meg.validate(document)
     assert meg.wait_final(document).state == "exported"
-    setting = meg.setting()
-    with app.app_context():
-        after = decrypt_json(setting.settings["token"])
-        raw = db.session.execute(
-            text("SELECT settings FROM connector_settings WHERE id = :i"), {"i": setting.id}
-        ).scalar_one()
+    after = stored_token(app, meg.company)
+    raw = raw_token_row(app, meg.company)
     assert after["access_token"] != before["access_token"]
     assert after["refresh_token"] != before["refresh_token"]  # MEG rotates it
-    raw = raw if isinstance(raw, str) else str(raw)
     assert after["access_token"] not in raw and after["refresh_token"] not in raw
     # The stored token is the live one.
     answer = requests.get(
@@ -247,8 +240,7 @@ def test_revoked_link_is_an_error_asking_to_link_again(app, meg_for, purchase_fi
     from plugins.meg_export.client import MegOAuth
 
     meg = meg_for("DEMO01")
-    with app.app_context():
-        token = decrypt_json(meg.setting().settings["token"])
+    token = stored_token(app, meg.company)
     oauth = MegOAuth(sandbox.base_url, "classeur", "classeur-sandbox-secret")
     oauth.revoke(token["refresh_token"])
     oauth.revoke(token["access_token"], "access_token")

@@ -10,11 +10,11 @@ import requests
 from sqlalchemy import select, text
 
 from core.auth.models import AuditEvent
-from core.crypto import decrypt_json
 from core.db import db
 from core.exports.models import ConnectorSetting
 from core.exports.services import connector_enabled
 from core.tenancy.models import Company
+from tests.plugins.meg_export.meg_helpers import raw_token_row, stored_token
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def _setting(app, company):
 def _raw_row(app, setting_id) -> str:
     with app.app_context():
         row = db.session.execute(
-            text("SELECT settings FROM connector_settings WHERE id = :id"), {"id": setting_id}
+            text("SELECT settings FROM plugin_settings WHERE id = :id"), {"id": setting_id}
         ).scalar_one()
     return row if isinstance(row, str) else json.dumps(row)
 
@@ -70,8 +70,9 @@ def test_oauth_link_through_the_pages_stores_encrypted_tokens_and_enables(
     assert setting.settings["licence"] == "premium"
     assert setting.settings["capabilities"] == {"reverse_charge": False, "intra_eu": False}
     assert setting.settings["linked_by"] == linked_world["admin"].email
+    assert "token" not in setting.settings  # in a row of its own, locked when refreshed
+    token = stored_token(app, company)
     with app.app_context():
-        token = decrypt_json(setting.settings["token"])
         assert connector_enabled(company.firm_id, company.id, "meg_export")
         audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "meg_link")).all()
         assert [a.target for a in audit] == [f"company:{company.id}"]
@@ -82,8 +83,8 @@ def test_oauth_link_through_the_pages_stores_encrypted_tokens_and_enables(
         timeout=5,
     ).json()
     assert "DEMO01" in [d["code"] for d in dossiers]
-    raw = _raw_row(app, setting.id)
-    assert token["access_token"] not in raw and token["refresh_token"] not in raw
+    for raw in (_raw_row(app, setting.id), raw_token_row(app, company)):
+        assert token["access_token"] not in raw and token["refresh_token"] not in raw
     page = web.get(f"/companies/{company.id}/meg")
     assert "Liée" in page.text and "DEMO01" in page.text
     assert "Boulangerie Martin" in page.text
@@ -109,8 +110,7 @@ def test_link_is_refused_with_a_clear_message(
     answer = link_through_pages(web, sandbox, company, dossier=chosen, consent=consent)
     assert answer.status_code == 422
     assert expected in html.unescape(answer.text)
-    setting = _setting(app, company)
-    assert setting is None or not setting.settings.get("token")
+    assert stored_token(app, company) is None
     with app.app_context():
         assert not connector_enabled(firm.id, company.id, "meg_export")
 
@@ -120,12 +120,12 @@ def test_unlink_removes_tokens_revokes_them_and_switches_off(
 ):
     web, company = linked_world["web"], linked_world["company"]
     link_through_pages(web, sandbox, company)
-    with app.app_context():
-        token = decrypt_json(_setting(app, company).settings["token"])
+    token = stored_token(app, company)
     answer = web.post(f"/companies/{company.id}/meg/unlink")
     assert answer.status_code == 302
     setting = _setting(app, company)
-    assert "token" not in setting.settings and "dossier_code" not in setting.settings
+    assert "dossier_code" not in setting.settings
+    assert stored_token(app, company) is None
     assert setting.enabled is False
     assert "Non liée" in web.get(f"/companies/{company.id}/meg").text
     revoked = requests.get(
