@@ -11,14 +11,17 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+import core.tasks.after_commit  # noqa: F401 - registers the after-commit step
 from core.binders.registry import BinderTypeRegistry
 from core.config import CONTENT_SECURITY_POLICY, load_config, read_or_create_secret, secret_key_path
 from core.db import db
 from core.exports.registry import ExporterRegistry
 from core.extensions import api, babel, csrf, limiter, login_manager
+from core.plugins.activation import build_catalog
 from core.plugins.manager import Hooks, build_plugin_manager
 from core.state import ClasseurState
 from core.storage import LocalStorage
+from core.tasks.registry import TaskRegistry
 from core.tenancy.tabs import CompanyTab
 
 log = logging.getLogger("classeur")
@@ -51,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         API_TITLE="Classeur API",
         API_VERSION="v1",
-        OPENAPI_VERSION="3.0.3",
+        OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
@@ -75,9 +78,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     pm = build_plugin_manager(app.config)
     hooks = Hooks(pm)
     binder_types = BinderTypeRegistry()
-    hooks.register_binder_types(register=binder_types.register)
+    binder_type_owners = hooks.register_binder_types(register=binder_types.register)
     exporters = ExporterRegistry()
-    hooks.register_exporters(register=exporters.register)
+    exporter_owners = hooks.register_exporters(register=exporters.register)
+    task_registry = TaskRegistry()
+    hooks.register_tasks(register=task_registry.register)
     tabs: list[CompanyTab] = []
     hooks.register_company_tabs(register=tabs.append)
     tabs.sort(key=lambda t: (t.order, t.label))
@@ -88,10 +93,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         exporters=exporters,
         company_tabs=tabs,
         storage=LocalStorage(data_dir),
+        task_registry=task_registry,
     )
+    state.plugins = build_catalog(pm, binder_type_owners, exporter_owners)
     app.extensions["classeur"] = state
 
     _register_blueprints(app, hooks)
+    from core.api.views import register_fields_schemas
+
+    register_fields_schemas(api, binder_types)
     _register_handlers(app)
 
     from core.tasks.runner import make_runner
@@ -168,6 +178,8 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     from core.documents.api import bp as documents_api
     from core.documents.views import bp as documents_bp
     from core.exports.views import bp as exports_bp
+    from core.plugins.views import api_bp as plugins_api
+    from core.plugins.views import bp as plugins_bp
     from core.search.views import api_bp as search_api
     from core.search.views import bp as search_bp
     from core.tenancy.views import bp as tenancy_bp
@@ -180,9 +192,11 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     app.register_blueprint(documents_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(plugins_bp)
     register_api(api)
     api.register_blueprint(documents_api)
     api.register_blueprint(search_api)
+    api.register_blueprint(plugins_api)
 
     def register(blueprint: Any, **options: Any) -> None:
         from flask_smorest import Blueprint as ApiBlueprint

@@ -94,10 +94,17 @@ def db() -> None:
 @db.command("upgrade")
 @with_app()
 def db_upgrade(app: Flask) -> None:
-    """Apply every migration (core and plugins)."""
+    """Apply every migration (core and plugins), then refill the search index if it is new
+    or of an older layout (a migration may empty the PostgreSQL search table)."""
     from core.migrate import upgrade
+    from core.search.services import rebuild_if_needed
+    from core.state import classeur
 
     upgrade(app)
+    indexed = rebuild_if_needed()
+    classeur(app).search.close()
+    if indexed:
+        click.echo(f"search index rebuilt: {indexed} documents")
     click.echo("database is up to date")
 
 
@@ -344,26 +351,102 @@ def plugins() -> None:
 
 
 @plugins.command("list")
-def plugins_list() -> None:
-    """List loaded plugins with their binder types and connectors."""
-    from core.app import create_app
+@click.option("--firm", "firm_id", type=int, help="Also show this firm's switches.")
+def plugins_list(firm_id: int | None) -> None:
+    """List loaded plugins: kind, default switch, binder types and connectors."""
+    with app_context() as app:
+        state = app.extensions["classeur"]
+        firm = {}
+        if firm_id is not None:
+            from core.plugins.activation import plugin_states
 
-    app = create_app({"START_WORKERS": False})
-    state = app.extensions["classeur"]
-    for name, plugin in state.pm.list_name_plugin():
-        types = [t.name for t in state.binder_types.all() if t.plugin == name]
-        exporters = [
-            e.name
-            for e in state.exporters.all()
-            if type(e).__module__.startswith(getattr(plugin, "__name__", "?"))
-        ]
-        extra = []
-        if types:
-            extra.append("binder types: " + ", ".join(types))
-        if exporters:
-            extra.append("connectors: " + ", ".join(exporters))
-        module = getattr(plugin, "__name__", "?")
-        click.echo(f"{name:20} {module:30} {'; '.join(extra)}")
+            firm = {s["name"]: s for s in plugin_states(firm_id)}
+        for info in state.plugins.all():
+            types = [t for t, p in state.plugins.binder_types.items() if p == info.name]
+            exporters = state.plugins.exporters_of(info.name)
+            default = (
+                "always on"
+                if not info.switchable
+                else ("on by default" if info.default_enabled else "off by default")
+            )
+            extra = [info.kind, default]
+            if info.name in firm and info.switchable:
+                extra.append("firm: " + ("on" if firm[info.name]["enabled"] else "off"))
+            if types:
+                extra.append("binder types: " + ", ".join(sorted(types)))
+            if exporters:
+                extra.append("connectors: " + ", ".join(sorted(exporters)))
+            click.echo(f"{info.name:20} {info.label:30} {'; '.join(extra)}")
+
+
+def _switch_plugin(
+    name: str, enabled: bool | None, firm_id: int | None, company_id: int | None
+) -> None:
+    from sqlalchemy import select
+
+    from core.db import db as database
+    from core.errors import ServiceError
+    from core.exports.services import submit_exports
+    from core.plugins.activation import switch_plugin
+    from core.tenancy.models import Company, Firm
+
+    with app_context():
+        if company_id is not None:
+            company = database.session.get(Company, company_id)
+            if company is None or (firm_id is not None and company.firm_id != firm_id):
+                fail(f"No company {company_id}" + (f" in firm {firm_id}." if firm_id else "."))
+            firm_id = company.firm_id
+        elif firm_id is None:
+            firms = database.session.scalars(select(Firm.id)).all()
+            if len(firms) != 1:
+                fail("Several firms (or none): say which with --firm ID.")
+            firm_id = firms[0]
+        elif database.session.get(Firm, firm_id) is None:
+            fail(f"No firm {firm_id}.")
+        try:
+            to_run = switch_plugin(firm_id, name, enabled, company_id)
+        except ServiceError as exc:
+            fail(exc.message)
+        database.session.commit()
+        submit_exports(to_run)
+        state = {True: "on", False: "off", None: "inherit"}[enabled]
+        where = f"company {company_id}" if company_id is not None else f"firm {firm_id}"
+        click.echo(
+            f"{name}: {state} for {where}" + (f"; {len(to_run)} export(s) queued" if to_run else "")
+        )
+
+
+_firm_option = click.option("--firm", "firm_id", type=int, help="Firm id (default: the only one).")
+_company_option = click.option(
+    "--company", "company_id", type=int, help="Company id: switch for this company only."
+)
+
+
+@plugins.command("enable")
+@click.argument("name")
+@_firm_option
+@_company_option
+def plugins_enable(name: str, firm_id: int | None, company_id: int | None) -> None:
+    """Switch plugin NAME on for a firm, or for one company."""
+    _switch_plugin(name, True, firm_id, company_id)
+
+
+@plugins.command("disable")
+@click.argument("name")
+@_firm_option
+@_company_option
+def plugins_disable(name: str, firm_id: int | None, company_id: int | None) -> None:
+    """Switch plugin NAME off for a firm, or for one company."""
+    _switch_plugin(name, False, firm_id, company_id)
+
+
+@plugins.command("inherit")
+@click.argument("name")
+@_firm_option
+@_company_option
+def plugins_inherit(name: str, firm_id: int | None, company_id: int | None) -> None:
+    """Forget a switch: a company follows its firm again, a firm the plugin's default."""
+    _switch_plugin(name, None, firm_id, company_id)
 
 
 # --- documents -------------------------------------------------------------------------------
@@ -395,7 +478,7 @@ def import_(app: Flask, paths: tuple[str, ...], binder_id: int, wait: bool) -> N
 
     from core.binders.models import Binder
     from core.db import db as database
-    from core.documents.services import store_upload, submit_processing
+    from core.documents.services import store_upload
     from core.errors import ServiceError
 
     binder = database.session.get(Binder, binder_id)
@@ -418,8 +501,7 @@ def import_(app: Flask, paths: tuple[str, ...], binder_id: int, wait: bool) -> N
         click.echo(f"refused: {path}: {message}", err=True)
     runner = app.extensions["classeur"].tasks
     if wait and stored and runner is not None:
-        runner.start()
-        submit_processing(stored)
+        runner.start()  # queues the documents waiting to be read
         runner.wait_idle(timeout=3600)
         runner.stop()
     click.echo(f"{len(stored)} imported, {skipped} skipped (already there), {len(refused)} refused")

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.binders.registry import BinderType
+from core.plugins.activation import PluginInfo
 from core.plugins.hookspecs import hookimpl
+from core.tasks.registry import TaskSpec
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    """The core: always on (its generic binder types are every firm's)."""
+    return PluginInfo(name="core", label="Classeur (cœur)", kind="core")
 
 
 @hookimpl
@@ -26,3 +34,13 @@ def register_binder_types(register: Callable[[BinderType], None]) -> None:
         )
     )
     register(BinderType(name="other", label="Autres documents", description="Tout le reste."))
+
+
+@hookimpl
+def register_tasks(register: Callable[[TaskSpec], None]) -> None:
+    """The core's tasks: reading a document, sending an export."""
+    from core.documents import pipeline
+    from core.exports import services
+
+    register(pipeline.task_spec())
+    register(services.task_spec())

@@ -15,7 +15,8 @@ from core.auth.audit import audit
 from core.auth.models import User
 from core.auth.permissions import public, requires, role_allows
 from core.binders.models import Binder
-from core.binders.registry import BinderType, FieldsError
+from core.binders.registry import BinderType, FieldsError, default_binder
+from core.binders.searchable import Searchable
 from core.cli import app_context
 from core.config import CONTENT_SECURITY_POLICY
 from core.crypto import SecretError, decrypt_json, encrypt_json
@@ -24,7 +25,13 @@ from core.documents import presenters
 from core.documents.intake import Inspection, inspect_file, inspection_of
 from core.documents.models import Document, DocumentEvent, DocumentState
 from core.documents.reading import image_frame
-from core.documents.services import document_checks, update_fields, validate_document
+from core.documents.services import (
+    document_checks,
+    store_upload,
+    submit_processing,
+    update_fields,
+    validate_document,
+)
 from core.errors import ServiceError
 from core.exports.batches import ExportBatch
 from core.exports.models import ExportState, ExportStatus
@@ -53,19 +60,22 @@ from core.exports.services import (
     set_connector_enabled,
     submit_exports,
 )
+from core.plugins.activation import PluginInfo, plugin_enabled
 from core.plugins.hookspecs import hookimpl
-from core.search.services import index_documents
 from core.state import classeur
-from core.tasks.runner import task
+from core.tasks import after_commit
+from core.tasks.registry import Lease, TaskSpec
 from core.tenancy import scoping
-from core.tenancy.accounting import ELEMENTS, accounting_settings, purchase_binder
 from core.tenancy.models import Company, Firm
-from core.tenancy.services import create_binder, update_company_settings
+from core.tenancy.services import create_binder, update_company, update_company_settings
 from core.tenancy.tabs import CompanyTab
 
 __all__ = [
     # hooks
     "hookimpl",
+    # what a plugin is, and whether it is on for a firm or company
+    "PluginInfo",
+    "plugin_enabled",
     # database and models
     "Base",
     "UTCDateTime",
@@ -83,6 +93,8 @@ __all__ = [
     # binder types
     "BinderType",
     "FieldsError",
+    "default_binder",
+    "Searchable",
     # exporters
     "ExportContext",
     "ExportError",
@@ -111,17 +123,17 @@ __all__ = [
     "inspection_of",
     "image_frame",
     "document_checks",
+    "store_upload",
+    "submit_processing",
     "update_fields",
     "validate_document",
     "presenters",
     # companies
     "scoping",
     "create_binder",
+    "update_company",
     "update_company_settings",
     "CompanyTab",
-    "ELEMENTS",
-    "accounting_settings",
-    "purchase_binder",
     # web, API, security
     "audit",
     "public",
@@ -135,7 +147,8 @@ __all__ = [
     "CONTENT_SECURITY_POLICY",
     # state, tasks, search, CLI
     "classeur",
-    "task",
-    "index_documents",
+    "Lease",
+    "TaskSpec",
+    "after_commit",
     "app_context",
 ]

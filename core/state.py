@@ -12,9 +12,11 @@ if TYPE_CHECKING:
 
     from core.binders.registry import BinderTypeRegistry
     from core.exports.registry import ExporterRegistry
+    from core.plugins.activation import PluginCatalog
     from core.plugins.manager import Hooks
     from core.search.backend import SearchBackend
     from core.storage import Storage
+    from core.tasks.registry import TaskRegistry
     from core.tasks.runner import TaskRunner
     from core.tenancy.tabs import CompanyTab
 
@@ -29,9 +31,12 @@ class ClasseurState:
     exporters: ExporterRegistry
     company_tabs: list[CompanyTab]
     storage: Storage
+    task_registry: TaskRegistry
     tasks: TaskRunner | None = None
     _search: SearchBackend | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The loaded plugins' declared information and what each registered (activation).
+    plugins: PluginCatalog = field(default_factory=lambda: _empty_catalog())
 
     @property
     def search(self) -> SearchBackend:
@@ -41,6 +46,12 @@ class ClasseurState:
 
             self._search = open_backend(current_app.config)
         return self._search
+
+
+def _empty_catalog() -> PluginCatalog:
+    from core.plugins.activation import PluginCatalog
+
+    return PluginCatalog()
 
 
 def classeur(app: Flask | None = None) -> ClasseurState:

@@ -64,3 +64,12 @@ class BinderQuerySchema(StrictSchema):
 
 class CompanyQuerySchema(StrictSchema):
     pass
+
+
+class BinderTypeSchema(Schema):
+    name = fields.String()
+    label = fields.String()
+    description = fields.String()
+    plugin = fields.String()
+    media_types = fields.List(fields.String(), allow_none=True)
+    fields_schema = fields.Dict(allow_none=True, metadata={"description": "JSON Schema"})

@@ -9,6 +9,7 @@ from flask_smorest import Api, Blueprint, abort
 from core.api.schemas import (
     BinderQuerySchema,
     BinderSchema,
+    BinderTypeSchema,
     BinderUpdateSchema,
     CompanySchema,
     CompanyUpdateSchema,
@@ -25,6 +26,15 @@ companies = Blueprint(
 )
 binders = Blueprint(
     "api_binders", __name__, url_prefix="/api/v1/binders", description="Binders (classeurs)"
+)
+
+
+binder_types = Blueprint(
+    "api_binder_types",
+    __name__,
+    url_prefix="/api/v1/binder-types",
+    description="Binder types: their fields (JSON Schema), the files they accept, what they "
+    "make searchable",
 )
 
 
@@ -136,7 +146,52 @@ def update_binder(data: dict[str, Any], binder_id: int) -> Any:
     return binder
 
 
+@binder_types.route("")
+@requires("companies.read")
+@binder_types.doc(security=[{"bearerAuth": []}])
+@binder_types.response(200, BinderTypeSchema(many=True))
+def list_binder_types() -> Any:
+    """Every binder type of this installation, with the JSON Schema of its fields (also in
+    the components of this document as ``Fields_<name>``) and the media types it accepts."""
+    from core.state import classeur
+
+    return [
+        {
+            "name": t.name,
+            "label": t.label,
+            "description": t.description,
+            "plugin": t.plugin,
+            "media_types": sorted(t.media_types) if t.media_types is not None else None,
+            "fields_schema": t.fields_schema,
+        }
+        for t in classeur().binder_types.all()
+    ]
+
+
 def register_api(api: Api) -> None:
     """Register every API blueprint of the core."""
     api.register_blueprint(companies)
     api.register_blueprint(binders)
+    api.register_blueprint(binder_types)
+
+
+def register_fields_schemas(api: Api, registry: Any) -> None:
+    """Put each binder type's JSON Schema in the OpenAPI components (``Fields_<name>``), and
+    ``FieldsPatch``, the body of ``PATCH /documents/{id}/fields``: any of them, partially."""
+    refs = []
+    for binder_type in registry.all():
+        if binder_type.fields_schema is None:
+            continue
+        component = {k: v for k, v in binder_type.fields_schema.items() if k != "$schema"}
+        name = f"Fields_{binder_type.name}"
+        api.spec.components.schema(name, component=component)
+        refs.append({"$ref": f"#/components/schemas/{name}"})
+    api.spec.components.schema(
+        "FieldsPatch",
+        component={
+            "description": "The fields to change (others are kept), in the shape of the "
+            "document's binder type: see GET /api/v1/binder-types. Checked against that JSON "
+            "Schema, then cleaned by the binder type (French-typed amounts and dates accepted).",
+            "anyOf": [*refs, {"type": "object"}],
+        },
+    )

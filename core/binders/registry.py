@@ -31,6 +31,13 @@ class BinderType:
     ``review_endpoint`` (optional) names the view reviewing a document of this type;
     ``checks`` (optional) returns the checks shown on a document (list of dicts with
     ``code``, ``level`` — "error" blocks validation — ``message`` and ``field``).
+
+    ``fields_schema`` (optional) is the JSON Schema of the fields: the core checks every
+    change against it before ``validate_fields`` and serves it in the API documentation
+    (``Fields_<name>``) and at ``GET /api/v1/binder-types``. ``media_types`` (optional) are
+    the file types a binder of this type accepts (default: every type the intake reads).
+    ``extract`` (optional) reads a document's fields once its text is known:
+    ``extract(document=, text=, path=, layout=)`` returns the fields (or ``None``).
     """
 
     name: str
@@ -40,8 +47,23 @@ class BinderType:
     validate_fields: Callable[[dict[str, Any]], dict[str, Any]] = accept_any_fields
     review_endpoint: str | None = None
     checks: Callable[..., list[dict[str, Any]]] | None = None
-    #: Summary of the fields shown in lists and indexed for search (supplier, number, ...).
+    #: Summary of the fields shown in the plugin's own lists (never indexed).
     summary: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    #: The generic searchable fields of a document (party, identifiers, reference, date,
+    #: amount, keywords): ``searchable(fields) -> Searchable | dict``
+    #: (``core.binders.searchable``); None indexes the text and file name only.
+    searchable: Callable[[dict[str, Any]], Any] | None = None
+    #: French names of those fields on the search page (``{"party_name": "Fournisseur"}``).
+    searchable_labels: dict[str, str] = field(default_factory=dict)
+    #: Extra query names of those fields (``{"fournisseur": "party_name"}``).
+    search_aliases: dict[str, str] = field(default_factory=dict)
+    fields_schema: dict[str, Any] | None = None
+    media_types: frozenset[str] | None = None
+    extract: Callable[..., dict[str, Any] | None] | None = None
+    #: The company's binder of this type where documents arriving without a binder go (e-mail,
+    #: a move offered by a check...): ``default_binder(company) -> Binder | None``; default: the
+    #: company's first binder of this type.
+    default_binder: Callable[[Any], Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -70,3 +92,77 @@ class BinderTypeRegistry:
 
     def choices(self) -> list[tuple[str, str]]:
         return [(t.name, t.label) for t in self.all()]
+
+
+_TYPE_LABELS = {
+    "string": "un texte",
+    "number": "un nombre",
+    "integer": "un nombre entier",
+    "boolean": "vrai ou faux",
+    "object": "un objet",
+    "array": "une liste",
+    "null": "vide",
+}
+
+
+def _french(error: Any) -> FieldsError:
+    """A JSON Schema error in the words of the firm's staff, naming the field's path."""
+    path = ".".join(str(p) for p in error.absolute_path) or None
+    where = f"« {path} »" if path else "Les champs"
+    kind = error.validator
+    if kind == "type":
+        expected = error.validator_value
+        expected = [expected] if isinstance(expected, str) else expected
+        labels = " ou ".join(_TYPE_LABELS.get(t, t) for t in expected)
+        return FieldsError(f"{where} : {labels} attendu.", path)
+    if kind == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        name = ".".join([*(str(p) for p in error.absolute_path), extra[0]]) if extra else path
+        return FieldsError(f"Champ inconnu : « {name} ».", name)
+    if kind == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else "?"
+        return FieldsError(f"{where} : le champ « {missing} » est obligatoire.", path)
+    if kind == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value if v is not None)
+        return FieldsError(f"{where} : valeur non permise (au choix : {allowed}).", path)
+    if kind in ("maxLength", "maxItems"):
+        return FieldsError(f"{where} : trop long (au plus {error.validator_value}).", path)
+    if kind == "pattern":
+        return FieldsError(f"{where} : format non reconnu « {error.instance} ».", path)
+    return FieldsError(f"{where} : valeur invalide.", path)
+
+
+def check_fields_schema(binder_type: BinderType, fields: dict[str, Any]) -> None:
+    """Check ``fields`` against the binder type's JSON Schema (if it has one); the first error
+    is raised as a :class:`FieldsError` in French, naming the field."""
+    if binder_type.fields_schema is None:
+        return
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
+    validator = Draft202012Validator(binder_type.fields_schema)
+    error = best_match(validator.iter_errors(fields))
+    if error is not None:
+        raise _french(error)
+
+
+def default_binder(company: Any, binder_type: str) -> Any:
+    """The company's binder of ``binder_type`` where documents arriving without a binder go:
+    the one the binder type designates (e.g. the purchase binder chosen in "Paramétrage
+    général"), else the company's first binder of that type; ``None`` if it has none."""
+    from sqlalchemy import select
+
+    from core.binders.models import Binder
+    from core.db import db
+    from core.state import classeur
+
+    declared = classeur().binder_types.get(binder_type)
+    if declared is not None and declared.default_binder is not None:
+        chosen = declared.default_binder(company)
+        if chosen is not None:
+            return chosen
+    return db.session.scalar(
+        select(Binder)
+        .where(Binder.company_id == company.id, Binder.type == binder_type)
+        .order_by(Binder.id)
+    )

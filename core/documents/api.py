@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, request, send_file
+from flask import Response, request, send_file
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
@@ -20,13 +20,12 @@ from core.documents.services import (
     restore_document,
     retry_processing,
     store_upload,
-    submit_processing,
     trash_document,
     update_fields,
     validate_document,
 )
 from core.errors import ServiceError
-from core.exports.services import retry_export, submit_exports
+from core.exports.services import retry_export
 from core.state import classeur
 from core.tenancy import scoping
 
@@ -89,11 +88,6 @@ class DocumentSchema(Schema):
     processed_at = fields.DateTime(allow_none=True)
     validated_at = fields.DateTime(allow_none=True)
     exports = fields.List(fields.Nested(ExportStatusSchema))
-
-
-class FieldsPatchSchema(Schema):
-    class Meta:
-        unknown = "include"
 
 
 class MoveSchema(Schema):
@@ -160,7 +154,6 @@ def upload(binder_id: int) -> Any:
         )
         if not stored.duplicate:
             new_ids.append(doc.id)
-    submit_processing(new_ids)
     if not results:
         first = errors[0]
         status = 413 if first["code"] == "too_large" else 422
@@ -217,10 +210,19 @@ def get_page(document_id: int, page: int) -> Response:
 
 @bp.route("/documents/<int:document_id>/fields", methods=["PATCH"])
 @requires("documents.review")
-@bp.arguments(FieldsPatchSchema)
+@bp.doc(
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FieldsPatch"}}},
+    }
+)
 @bp.response(200, DocumentSchema)
-def patch_fields(changes: dict[str, Any], document_id: int) -> Any:
-    """Change some fields (validated by the binder type); each change is an audit event."""
+def patch_fields(document_id: int) -> Any:
+    """Change some fields (checked against the binder type's JSON Schema, then cleaned by the
+    binder type); each change is an audit event."""
+    changes = request.get_json(silent=True)
+    if not isinstance(changes, dict):
+        abort(422, message="Le corps doit être un objet JSON de champs.", code="bad_json")
     document = scoping.get_document(document_id)
     try:
         update_fields(document, changes, current_user.id)
@@ -228,7 +230,6 @@ def patch_fields(changes: dict[str, Any], document_id: int) -> Any:
         db.session.rollback()
         fail(exc)
     db.session.commit()
-    _reindex(document.id)
     return presenters.document_json(document)
 
 
@@ -239,12 +240,10 @@ def validate(document_id: int) -> Any:
     """Validate the document ("Valider"): refused while a blocking check fails."""
     document = scoping.get_document(document_id)
     try:
-        to_run = validate_document(document, current_user.id)
+        validate_document(document, current_user.id)
     except ServiceError as exc:
         db.session.rollback()
         fail(exc)
-    submit_exports(to_run)
-    _reindex(document.id)
     return presenters.document_json(document)
 
 
@@ -258,7 +257,6 @@ def retry(document_id: int) -> Any:
         retry_processing(document, current_user.id)
     except ServiceError as exc:
         fail(exc)
-    submit_processing([document.id])
     return presenters.document_json(document)
 
 
@@ -269,12 +267,11 @@ def retry_export_view(document_id: int, connector: str) -> Any:
     """Resend a document to a connector after a correction ("Renvoyer")."""
     document = scoping.get_document(document_id)
     try:
-        status = retry_export(document, connector, current_user.id)
+        retry_export(document, connector, current_user.id)
     except ServiceError as exc:
         db.session.rollback()
         fail(exc)
     db.session.commit()
-    submit_exports([status.id])
     return presenters.document_json(document)
 
 
@@ -332,12 +329,3 @@ def restore(document_id: int) -> Any:
         db.session.rollback()
         fail(exc)
     return presenters.document_json(document)
-
-
-def _reindex(document_id: int) -> None:
-    try:
-        from core.search.services import index_documents
-
-        index_documents([document_id])
-    except Exception:
-        current_app.logger.exception("re-indexing document %s failed", document_id)

@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.binders.models import Binder
 from core.binders.registry import FieldsError
 from core.db import db, utcnow
 from core.documents.models import Document, DocumentEvent, DocumentState
 from core.state import classeur
-from core.tasks.runner import POLLERS, RECOVERERS, task
+from core.tasks.registry import Lease, TaskSpec
 from core.tenancy.models import Company
 
 log = logging.getLogger("classeur.documents")
@@ -141,7 +141,6 @@ def stored_ocr_words(document: Document) -> Layout | None:
     return load_ocr_words(classeur().storage.derived_dir(document.sha256))
 
 
-@task("process_document")
 def process_document(document_id: int) -> str | None:
     """Read one document to the end: text, fields, state ``to_review``, index. Idempotent."""
     if not _claim(document_id):
@@ -162,13 +161,17 @@ def process_document(document_id: int) -> str | None:
         document.text_source = source
         _keep_ocr_words(document, layout)
         path = state.storage.path(document.sha256)
-        fields = state.hooks.extract_fields(
-            document=document, text=text, path=path, binder_type=binder.type, layout=layout
-        )
-        if fields:
-            binder_type = state.binder_types.get(binder.type)
-            if binder_type is not None:
-                fields = binder_type.validate_fields(fields)
+        binder_type = state.binder_types.get(binder.type)
+        if binder_type is not None and binder_type.extract is not None:
+            # The binder type reads its own fields...
+            fields = binder_type.extract(document=document, text=text, path=path, layout=layout)
+        else:
+            # ... or another plugin reads them for a type that has no reader of its own.
+            fields = state.hooks.extract_fields(
+                document=document, text=text, path=path, binder_type=binder.type, layout=layout
+            )
+        if fields and binder_type is not None:
+            fields = binder_type.validate_fields(fields)
         document = session.get(Document, document_id)
         assert document is not None
         document.text = text
@@ -227,25 +230,32 @@ def _index(document_ids: list[int]) -> None:
         log.exception("indexing documents %s failed", document_ids)
 
 
-def _poll_documents() -> list[tuple[str, tuple[Any, ...]]]:
+def _waiting_documents() -> list[tuple[Any, ...]]:
     ids = db.session.scalars(
         select(Document.id)
         .where(Document.state == DocumentState.RECEIVED)
         .order_by(Document.id)
         .limit(1000)
     ).all()
-    return [("process_document", (i,)) for i in ids]
+    return [(i,) for i in ids]
 
 
-def _recover_documents() -> int:
-    result = db.session.execute(
-        update(Document)
-        .where(Document.state == DocumentState.EXTRACTING)
-        .values(state=DocumentState.RECEIVED)
+def _documents_outstanding() -> int:
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(Document)
+        .where(Document.state.in_([DocumentState.RECEIVED, DocumentState.EXTRACTING]))
     )
-    db.session.commit()
-    return result.rowcount
+    return int(count or 0)
 
 
-POLLERS.append(_poll_documents)
-RECOVERERS.append(_recover_documents)
+def task_spec() -> TaskSpec:
+    """The reading task: claims its document (``received → extracting``), on ``reading``."""
+    return TaskSpec(
+        name="process_document",
+        run=process_document,
+        queue="reading",
+        lease=Lease(Document, DocumentState.EXTRACTING, {"state": DocumentState.RECEIVED}),
+        poll=_waiting_documents,
+        outstanding=_documents_outstanding,
+    )

@@ -11,13 +11,14 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.binders.models import Binder
-from core.binders.registry import FieldsError
+from core.binders.registry import FieldsError, check_fields_schema
 from core.db import db, utcnow
 from core.documents.models import Document, DocumentEvent, DocumentState
 from core.errors import ServiceError
 from core.exports.models import ExportState, ExportStatus
 from core.state import classeur
 from core.storage import TooLarge
+from core.tasks import after_commit
 from core.tenancy.models import Company
 
 
@@ -49,7 +50,10 @@ def store_upload(
     is stored and the existing document is returned.
     """
     from core.documents.intake import RejectedFile, inspect_file, safe_filename
+    from core.plugins.activation import check_binder_type_enabled
 
+    # A binder type switched off for the company takes nothing new (its documents stay).
+    check_binder_type_enabled(binder.company, binder.type)
     storage = classeur().storage
     limits = _limits()
     try:
@@ -75,6 +79,9 @@ def store_upload(
         existing = _existing(binder.id, sha256)
         if existing is not None:
             return StoredUpload(existing, duplicate=True)
+        refusal = media_type_refusal(binder, inspection.media_type)
+        if refusal is not None:
+            raise refusal
         storage.commit(tmp, sha256)
     finally:
         tmp.unlink(missing_ok=True)
@@ -103,6 +110,7 @@ def store_upload(
                 after={"filename": document.filename, "sha256": sha256},
             )
         )
+        submit_processing([document.id])
         db.session.commit()
     except IntegrityError:
         # The same file dropped twice at the same moment: the other upload won.
@@ -117,7 +125,36 @@ def store_upload(
         classeur().hooks.after_document_stored(document=document)
     except Exception:
         current_app.logger.exception("after_document_stored hook failed")
+    # End what the hooks read or wrote: a caller storing many files (``classeur import``)
+    # must not hold the database (SQLite's write lock) between two files.
+    db.session.commit()
     return StoredUpload(document, duplicate=False)
+
+
+#: Short French names of the media types, for messages.
+MEDIA_TYPE_NAMES = {
+    "application/pdf": "PDF",
+    "application/xml": "XML",
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/tiff": "TIFF",
+}
+
+
+def media_type_refusal(binder: Binder, media_type: str) -> ServiceError | None:
+    """The error if the binder's type does not accept files of ``media_type``, else None."""
+    binder_type = classeur().binder_types.get(binder.type)
+    accepted = binder_type.media_types if binder_type is not None else None
+    if accepted is None or media_type in accepted:
+        return None
+    names = ", ".join(sorted(MEDIA_TYPE_NAMES.get(m, m) for m in accepted))
+    return ServiceError(
+        f"Le classeur « {binder.name} » n'accepte pas ce type de fichier "
+        f"({MEDIA_TYPE_NAMES.get(media_type, media_type)}) ; types acceptés : {names}.",
+        "file",
+        code="unsupported_for_binder",
+        status=415,
+    )
 
 
 def _existing(binder_id: int, sha256: str) -> Document | None:
@@ -127,12 +164,10 @@ def _existing(binder_id: int, sha256: str) -> Document | None:
 
 
 def submit_processing(document_ids: list[int]) -> None:
-    """Queue the reading of stored documents (after their commit)."""
-    runner = classeur().tasks
-    if runner is None:
-        return
+    """Queue the reading of these documents once the current transaction commits (at once
+    outside one)."""
     for document_id in document_ids:
-        runner.submit("process_document", document_id)
+        after_commit.queue("process_document", document_id)
 
 
 def retry_processing(document: Document, user_id: int | None) -> None:
@@ -148,6 +183,7 @@ def retry_processing(document: Document, user_id: int | None) -> None:
         .values(state=DocumentState.RECEIVED, failure_reason=None)
     )
     db.session.add(DocumentEvent(document_id=document.id, user_id=user_id, action="retry"))
+    submit_processing([document.id])
     db.session.commit()
     db.session.refresh(document)
 
@@ -168,6 +204,8 @@ def update_fields(document: Document, changes: dict[str, Any], user_id: int | No
     before = dict(document.fields or {})
     merged = {**before, **changes}
     try:
+        if binder_type is not None:
+            check_fields_schema(binder_type, merged)
         cleaned = binder_type.validate_fields(merged) if binder_type else merged
     except FieldsError as exc:
         raise ServiceError(exc.message, exc.field) from exc
@@ -185,6 +223,7 @@ def update_fields(document: Document, changes: dict[str, Any], user_id: int | No
             after=changed,
         )
     )
+    after_commit.reindex([document.id])
     db.session.flush()
     return document
 
@@ -221,7 +260,8 @@ def validate_document(document: Document, user_id: int | None) -> list[int]:
     document.validated_at = utcnow()
     db.session.add(DocumentEvent(document_id=document.id, user_id=user_id, action="validated"))
     db.session.flush()
-    to_run = dispatch_document(document)
+    to_run = dispatch_document(document)  # queued on commit, after the index
+    after_commit.reindex([document.id])
     db.session.commit()
     hooks = classeur().hooks
     try:
@@ -353,6 +393,9 @@ def move_document(document: Document, binder: Binder, user_id: int | None) -> Do
     existing = _existing(binder.id, document.sha256)
     if existing is not None:
         raise _duplicate_error(existing.id)
+    refusal = media_type_refusal(binder, document.media_type)
+    if refusal is not None:
+        raise refusal
     old_binder = db.session.get(Binder, document.binder_id)
     assert old_binder is not None
     before = {**_place(old_binder), "state": str(document.state)}
@@ -392,6 +435,8 @@ def move_document(document: Document, binder: Binder, user_id: int | None) -> Do
         )
     )
     document_id, sha256 = document.id, document.sha256
+    after_commit.reindex([document_id])
+    submit_processing([document_id])
     try:
         db.session.commit()
     except IntegrityError:
@@ -401,11 +446,6 @@ def move_document(document: Document, binder: Binder, user_id: int | None) -> Do
         if existing is None:
             raise
         raise _duplicate_error(existing.id) from None
-    _reindex([document_id])
-    # End the reindex's read before queueing: an eager runner reads it at once in its own
-    # session, which must not wait for this one.
-    db.session.commit()
-    submit_processing([document_id])
     return document
 
 
@@ -470,9 +510,8 @@ def trash_document(document: Document, user_id: int | None) -> Document:
             after={"state": str(DocumentState.TRASHED)},
         )
     )
-    firm_id, document_id = document.firm_id, document.id
+    after_commit.unindex(document.firm_id, [document.id])
     db.session.commit()
-    _unindex(firm_id, [document_id])
     return document
 
 
@@ -536,30 +575,12 @@ def restore_document(document: Document, user_id: int | None) -> Document:
             after={"state": str(state)},
         )
     )
-    document_id = document.id
-    db.session.commit()
-    _reindex([document_id])
+    after_commit.reindex([document.id])
     if state == DocumentState.RECEIVED:
-        submit_processing([document_id])
+        submit_processing([document.id])
     if to_run:
         from core.exports.services import submit_exports
 
         submit_exports(to_run)
+    db.session.commit()
     return document
-
-
-def _reindex(document_ids: list[int]) -> None:
-    """Re-index after a commit; a failure is logged (``classeur reindex`` can rebuild)."""
-    try:
-        from core.search.services import index_documents
-
-        index_documents(document_ids)
-    except Exception:
-        current_app.logger.exception("re-indexing documents %s failed", document_ids)
-
-
-def _unindex(firm_id: int, document_ids: list[int]) -> None:
-    try:
-        classeur().search.delete(document_ids, firm_id)
-    except Exception:
-        current_app.logger.exception("removing documents %s from the index failed", document_ids)

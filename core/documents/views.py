@@ -21,13 +21,12 @@ from core.documents.services import (
     move_refusal,
     restore_document,
     retry_processing,
-    submit_processing,
     trash_document,
     trash_refusal,
     validate_document,
 )
 from core.errors import ServiceError
-from core.exports.services import retry_export, submit_exports
+from core.exports.services import retry_export
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
@@ -163,7 +162,6 @@ def retry(document_id: int) -> Any:
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
-        submit_processing([document.id])
         flash(_("Lecture relancée."), "success")
     return redirect(url_for("documents.show", document_id=document.id))
 
@@ -174,15 +172,11 @@ def validate(document_id: int) -> Any:
     """Validate the document ("Valider")."""
     document = scoping.get_document(document_id)
     try:
-        to_run = validate_document(document, current_user.id)
+        validate_document(document, current_user.id)
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        submit_exports(to_run)
-        from core.documents.api import _reindex
-
-        _reindex(document.id)
         flash(_("Document validé."), "success")
     return redirect(url_for("documents.show", document_id=document.id))
 
@@ -193,12 +187,11 @@ def retry_export_view(document_id: int, connector: str) -> Any:
     """Resend to a connector ("Renvoyer")."""
     document = scoping.get_document(document_id)
     try:
-        status = retry_export(document, connector, current_user.id)
+        retry_export(document, connector, current_user.id)
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
     else:
         db.session.commit()
-        submit_exports([status.id])
         flash(_("Document renvoyé."), "success")
     return redirect(url_for("documents.show", document_id=document.id))

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from core.binders.models import Binder
 from core.db import db, utcnow
@@ -27,8 +27,11 @@ from core.exports.registry import (
     exporter_rules,
     is_period_exporter,
 )
+from core.plugins.activation import exporter_enabled, plugin_enabled, set_switch, setting_row
+from core.plugins.activation import resolve as resolve_switch
 from core.state import classeur
-from core.tasks.runner import POLLERS, RECOVERERS, task
+from core.tasks import after_commit
+from core.tasks.registry import Lease, TaskSpec
 from core.tenancy.models import Company
 
 log = logging.getLogger("classeur.exports")
@@ -39,24 +42,14 @@ DISABLED_MESSAGE = "Connecteur désactivé pour cette entreprise : document en a
 def connector_setting(
     firm_id: int, company_id: int | None, connector: str
 ) -> ConnectorSetting | None:
-    """The setting row of a firm (company None) or of one company."""
-    stmt = select(ConnectorSetting).where(
-        ConnectorSetting.firm_id == firm_id,
-        ConnectorSetting.connector == connector,
-        ConnectorSetting.company_id.is_(None)
-        if company_id is None
-        else ConnectorSetting.company_id == company_id,
-    )
-    return db.session.scalar(stmt)
+    """The switch and settings row of a connector for a firm (company None) or one company."""
+    return setting_row(firm_id, company_id, connector)
 
 
 def connector_enabled(firm_id: int, company_id: int, connector: str) -> bool:
-    """A company's own switch wins over the firm's; a connector is off until switched on."""
-    company_setting = connector_setting(firm_id, company_id, connector)
-    if company_setting is not None:
-        return company_setting.enabled
-    firm_setting = connector_setting(firm_id, None, connector)
-    return bool(firm_setting and firm_setting.enabled)
+    """A company's own switch wins over the firm's; a connector is off until switched on, and
+    off wherever its plugin is off (:func:`core.plugins.activation.exporter_enabled`)."""
+    return exporter_enabled(firm_id, company_id, connector)
 
 
 def connector_rules(firm_id: int, company_id: int, binder_type: str) -> dict[str, Any]:
@@ -101,26 +94,15 @@ def connector_rules(firm_id: int, company_id: int, binder_type: str) -> dict[str
 def set_connector_enabled(
     firm_id: int, connector: str, enabled: bool | None, company_id: int | None = None
 ) -> ConnectorSetting | None:
-    """Switch a connector for the firm or one company; ``None`` for a company = inherit.
+    """Switch a connector for the firm or one company; ``None`` = inherit.
 
-    Returns the setting; flushes. Switching on queues what waited while it was off.
+    Returns the setting row (kept, with its settings, when a company goes back to inherit);
+    flushes. The caller queues what waited while it was off (:func:`release_skipped`).
     """
     if classeur().exporters.get(connector) is None:
         raise ServiceError(f"Connecteur inconnu : {connector}.", "connector")
-    setting = connector_setting(firm_id, company_id, connector)
-    if enabled is None:
-        if setting is not None and company_id is not None:
-            db.session.delete(setting)
-            db.session.flush()
-        return None
-    if setting is None:
-        setting = ConnectorSetting(
-            firm_id=firm_id, company_id=company_id, connector=connector, settings={}
-        )
-        db.session.add(setting)
-    setting.enabled = enabled
-    db.session.flush()
-    return setting
+    set_switch(firm_id, connector, enabled, company_id)
+    return setting_row(firm_id, company_id, connector)
 
 
 def idempotency_key(document: Document, connector: str) -> str:
@@ -132,7 +114,8 @@ def idempotency_key(document: Document, connector: str) -> str:
 def dispatch_document(document: Document) -> list[int]:
     """Create or reset the export statuses of a validated document; flushes.
 
-    Returns the ids of the statuses to run once the caller has committed.
+    The statuses to run are queued once the caller's transaction commits; their ids are
+    returned.
     """
     binder = db.session.get(Binder, document.binder_id)
     assert binder is not None
@@ -166,19 +149,20 @@ def dispatch_document(document: Document) -> list[int]:
         db.session.flush()
         if status.state == ExportState.PENDING:
             to_run.append(status.id)
+    submit_exports(to_run)
     return to_run
 
 
 def submit_exports(status_ids: list[int]) -> None:
-    """Hand statuses to the task runner (after the commit that created them)."""
-    runner = classeur().tasks
+    """Queue these statuses' sends once the current transaction commits (at once outside
+    one): a worker never picks up a status that is not committed."""
     for status_id in status_ids:
-        if runner is not None:
-            runner.submit("run_export", status_id)
+        after_commit.queue("run_export", status_id)
 
 
 def retry_export(document: Document, connector: str, user_id: int | None) -> ExportStatus:
-    """Resend a document to one connector ("Renvoyer"); flushes, the caller commits and submits."""
+    """Resend a document to one connector ("Renvoyer"); flushes, the send is queued once the
+    caller commits."""
     if document.state != DocumentState.VALIDATED:
         raise ServiceError("Seul un document validé peut être envoyé.", "state", status=409)
     status = db.session.scalar(
@@ -216,11 +200,13 @@ def retry_export(document: Document, connector: str, user_id: int | None) -> Exp
         )
     )
     db.session.flush()
+    submit_exports([status.id])
     return status
 
 
 def release_skipped(firm_id: int, connector: str, company_id: int | None = None) -> list[int]:
-    """Queue what was validated while a connector was off, now that it is on; flushes."""
+    """Put back what was validated while a connector was off, now that it is on; flushes, the
+    sends are queued once the caller commits."""
     stmt = (
         select(ExportStatus)
         .join(Document, Document.id == ExportStatus.document_id)
@@ -243,6 +229,7 @@ def release_skipped(firm_id: int, connector: str, company_id: int | None = None)
             status.idempotency_key = idempotency_key(document, connector)
             ids.append(status.id)
     db.session.flush()
+    submit_exports(ids)
     return ids
 
 
@@ -272,7 +259,6 @@ def _claim(status_id: int) -> bool:
     return result.rowcount == 1
 
 
-@task("run_export")
 def run_export(status_id: int) -> str | None:
     """Send one document to one connector and record the outcome. Idempotent."""
     if not _claim(status_id):
@@ -307,7 +293,7 @@ def run_export(status_id: int) -> str | None:
     rows = session.scalars(
         select(ConnectorSetting).where(
             ConnectorSetting.firm_id == document.firm_id,
-            ConnectorSetting.connector == exporter.name,
+            ConnectorSetting.plugin == exporter.name,
             or_(
                 ConnectorSetting.company_id.is_(None),
                 ConnectorSetting.company_id == document.company_id,
@@ -316,9 +302,14 @@ def run_export(status_id: int) -> str | None:
     ).all()
     setting = next((r for r in rows if r.company_id is not None), None)
     firm_setting = next((r for r in rows if r.company_id is None), None)
-    enabled = (
-        setting.enabled if setting is not None else bool(firm_setting and firm_setting.enabled)
+    enabled = resolve_switch(
+        setting.enabled if setting is not None else None,
+        firm_setting.enabled if firm_setting is not None else None,
+        state.plugins.default(exporter.name),
     )
+    plugin = state.plugins.plugin_of_exporter(exporter.name)
+    if enabled and plugin != exporter.name:
+        enabled = plugin_enabled(document.firm_id, document.company_id, plugin)
     if not enabled:
         status.state = ExportState.SKIPPED
         status.message = DISABLED_MESSAGE
@@ -341,16 +332,17 @@ def run_export(status_id: int) -> str | None:
             target = other.scalar(
                 select(ConnectorSetting).where(
                     ConnectorSetting.firm_id == document.firm_id,
-                    ConnectorSetting.connector == exporter.name,
+                    ConnectorSetting.plugin == exporter.name,
                     owner,
                 )
             )
             if target is None:
+                # Settings alone: the row leaves the switch to inherit.
                 target = ConnectorSetting(
                     firm_id=document.firm_id,
                     company_id=document.company_id if company_level else None,
-                    connector=exporter.name,
-                    enabled=True,
+                    plugin=exporter.name,
+                    enabled=None,
                     settings={},
                 )
                 other.add(target)
@@ -430,31 +422,43 @@ def run_export(status_id: int) -> str | None:
     return str(status.state)
 
 
-def _poll_exports() -> list[tuple[str, tuple[Any, ...]]]:
+def _due_exports() -> Any:
     now = utcnow()
-    ids = db.session.scalars(
-        select(ExportStatus.id)
-        .where(
-            ExportStatus.state == ExportState.PENDING,
-            or_(ExportStatus.next_attempt_at.is_(None), ExportStatus.next_attempt_at <= now),
-        )
-        .order_by(ExportStatus.id)
-        .limit(1000)
-    ).all()
-    return [("run_export", (i,)) for i in ids]
-
-
-def _recover_exports() -> int:
-    # A send cut short may or may not have reached the remote system: resending with the same
-    # idempotency key is what makes that safe.
-    result = db.session.execute(
-        update(ExportStatus)
-        .where(ExportStatus.state == ExportState.SENDING)
-        .values(state=ExportState.PENDING, next_attempt_at=None)
+    return (
+        ExportStatus.state == ExportState.PENDING,
+        or_(ExportStatus.next_attempt_at.is_(None), ExportStatus.next_attempt_at <= now),
     )
-    db.session.commit()
-    return result.rowcount
 
 
-POLLERS.append(_poll_exports)
-RECOVERERS.append(_recover_exports)
+def _waiting_exports() -> list[tuple[Any, ...]]:
+    ids = db.session.scalars(
+        select(ExportStatus.id).where(*_due_exports()).order_by(ExportStatus.id).limit(1000)
+    ).all()
+    return [(i,) for i in ids]
+
+
+def _exports_outstanding() -> int:
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(ExportStatus)
+        .where(or_(ExportStatus.state == ExportState.SENDING, and_(*_due_exports())))
+    )
+    return int(count or 0)
+
+
+def task_spec() -> TaskSpec:
+    """The export task: claims its status (``pending → sending``), on ``exports``. A send cut
+    short may or may not have reached the remote system: resending with the same idempotency
+    key is what makes putting it back safe."""
+    return TaskSpec(
+        name="run_export",
+        run=run_export,
+        queue="exports",
+        lease=Lease(
+            ExportStatus,
+            ExportState.SENDING,
+            {"state": ExportState.PENDING, "next_attempt_at": None},
+        ),
+        poll=_waiting_exports,
+        outstanding=_exports_outstanding,
+    )

@@ -14,7 +14,7 @@ from core.db import db
 from core.documents.models import Document
 from core.errors import ServiceError
 from core.exports.models import ConnectorSetting, ExportState, ExportStatus
-from core.exports.services import release_skipped, set_connector_enabled, submit_exports
+from core.exports.services import release_skipped, set_connector_enabled
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
@@ -86,7 +86,6 @@ def switch(connector: str) -> Any:
     )
     to_run = release_skipped(firm_id, connector) if enabled else []
     db.session.commit()
-    submit_exports(to_run)
     flash(_("Connecteur mis à jour."), "success")
     if to_run:
         flash(_("%(n)s document(s) en attente envoyé(s).", n=len(to_run)), "success")

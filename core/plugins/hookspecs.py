@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from core.binders.registry import BinderType
     from core.documents.models import Document
     from core.exports.registry import Exporter, ExportResult
+    from core.plugins.activation import PluginInfo
+    from core.tasks.registry import TaskSpec
     from core.tenancy.models import Company
     from core.tenancy.tabs import CompanyTab
 
@@ -30,6 +32,20 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 # --- Contributions --------------------------------------------------------------------------
+
+
+@hookspec
+def plugin_info() -> PluginInfo | dict[str, Any] | None:
+    """Declare what this plugin is: a :class:`core.plugin_api.PluginInfo` (or a dict of its
+    fields) with ``label`` (French), ``kind`` (``binder_type``, ``reader``, ``exporter``,
+    ``period_exporter``, ``intake`` or ``other``) and ``default_enabled``.
+
+    Every plugin can be switched on or off per firm and per company (the "Modules" page);
+    ``default_enabled`` is its switch where nobody switched it: on for binder types and
+    readers, off for connectors until an administrator switches them on. Called once per
+    plugin at start-up; the switch is keyed by the name the plugin was loaded under. A plugin
+    without it is guessed from what it registers.
+    """
 
 
 @hookspec
@@ -56,6 +72,19 @@ def register_exporters(register: Callable[[Exporter], None]) -> None:
     ``media_type``, ``filename(company, start, end)``) produces one file over a company and a
     period when asked (``core.exports.periods.export_period``), stored as a versioned
     ``ExportBatch``, each document in it getting its ``ExportStatus``.
+    """
+
+
+@hookspec
+def register_tasks(register: Callable[[TaskSpec], None]) -> None:
+    """Contribute background tasks by calling ``register(TaskSpec(...))``.
+
+    A task declares once its ``name``, the function it runs (plain JSON arguments, a fresh app
+    context), its ``queue`` (``reading``, ``exports``, ``training`` or ``default``, each with
+    its own workers), and optionally the ``lease`` of the row it claims (put back by both
+    runners when its worker died), ``poll`` (work waiting in the database) and
+    ``outstanding`` (work left, to wait until idle). The in-process runner and the Celery
+    workers both read these; ``classeur().tasks.submit(name, *args)`` queues one.
     """
 
 

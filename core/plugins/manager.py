@@ -31,6 +31,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "ocr_tesseract": "plugins.ocr_tesseract",
     "meg_export": "plugins.meg_export",
     "fec_export": "plugins.fec_export",
+    "mail_collect": "plugins.mail_collect",
 }
 
 
@@ -100,11 +101,32 @@ class Hooks:
     def plugin_names(self) -> list[str]:
         return [name for name, _ in self.pm.list_name_plugin()]
 
-    def register_binder_types(self, register: Callable[..., None]) -> None:
-        self.pm.hook.register_binder_types(register=register)
+    def _contribute(self, hook: str, register: Callable[..., None]) -> dict[str, str]:
+        """Call a contribution hook plugin by plugin (in pluggy's order) and return which
+        plugin registered what: ``{contribution name: plugin name}``. The switches of a
+        binder type or an exporter are its plugin's."""
+        owners: dict[str, str] = {}
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
 
-    def register_exporters(self, register: Callable[..., None]) -> None:
-        self.pm.hook.register_exporters(register=register)
+            def tracked(obj: Any, *args: Any, _plugin: str = impl.plugin_name, **kw: Any) -> None:
+                register(obj, *args, **kw)
+                name = getattr(obj, "name", None)
+                if name:
+                    owners[str(name)] = _plugin
+
+            impl.function(**({"register": tracked} if "register" in impl.argnames else {}))
+        return owners
+
+    def register_binder_types(self, register: Callable[..., None]) -> dict[str, str]:
+        """Returns ``{binder type: plugin name}``."""
+        return self._contribute("register_binder_types", register)
+
+    def register_exporters(self, register: Callable[..., None]) -> dict[str, str]:
+        """Returns ``{exporter name: plugin name}``."""
+        return self._contribute("register_exporters", register)
+
+    def register_tasks(self, register: Callable[..., None]) -> None:
+        self.pm.hook.register_tasks(register=register)
 
     def register_blueprints(self, register: Callable[..., None]) -> None:
         self.pm.hook.register_blueprints(register=register)
@@ -120,9 +142,14 @@ class Hooks:
 
         A failing plugin is logged and its facts are left out, never the page or the API
         answer."""
+        from core.plugins.activation import disabled_plugins
+
         merged: dict[str, dict[str, Any]] = {}
+        off = disabled_plugins(company.firm_id, company.id)  # switched off for this company
         # get_hookimpls() lists implementations in registration order.
         for impl in self.pm.hook.company_details.get_hookimpls():
+            if impl.plugin_name in off:
+                continue
             try:
                 # An implementation may take fewer arguments than the spec.
                 found = impl.function(**{k: company for k in impl.argnames if k == "company"})
@@ -134,13 +161,28 @@ class Hooks:
                     merged.setdefault(key, {**item, "label": item.get("label") or key})
         return merged
 
+    def _for(
+        self, hook: str, firm_id: int | None, company_id: int | None, *, explicit: bool = False
+    ) -> Any:
+        # Switches are data read at call time (never pm.unregister, which would change one
+        # worker process only): the hook runs without the plugins off for this company.
+        from core.plugins.activation import without_disabled
+
+        return without_disabled(self.pm, hook, firm_id, company_id, explicit=explicit)
+
+    def _for_document(self, hook: str, document: Document) -> Any:
+        return self._for(hook, document.firm_id, document.company_id)
+
     def seed_demo_company(self, company: Company) -> None:
-        self.pm.hook.seed_demo_company(company=company)
+        # Plugins off by default (connectors) still prepare the demo; switched off, they don't.
+        self._for("seed_demo_company", company.firm_id, company.id, explicit=True)(company=company)
 
     def extract_text(
         self, document: Document, path: Path, pages: list[int], config: dict[str, Any]
     ) -> dict[int, str] | None:
-        return self.pm.hook.extract_text(document=document, path=path, pages=pages, config=config)
+        return self._for_document("extract_text", document)(
+            document=document, path=path, pages=pages, config=config
+        )
 
     def read_region(
         self,
@@ -152,7 +194,7 @@ class Hooks:
         digits: bool = False,
         config: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]] | None:
-        return self.pm.hook.read_region(
+        return self._for_document("read_region", document)(
             document=document, path=path, page=page, box=box, digits=digits, config=config or {}
         )
 
@@ -164,7 +206,7 @@ class Hooks:
         binder_type: str,
         layout: dict[int, list[dict[str, Any]]] | None = None,
     ) -> dict[str, Any] | None:
-        results = self.pm.hook.extract_fields(
+        results = self._for_document("extract_fields", document)(
             document=document, text=text, path=path, binder_type=binder_type, layout=layout
         )
         # pluggy returns results last-registered first; the first non-empty one wins.
@@ -174,13 +216,15 @@ class Hooks:
         return None
 
     def after_document_stored(self, document: Document) -> None:
-        self.pm.hook.after_document_stored(document=document)
+        self._for_document("after_document_stored", document)(document=document)
 
     def after_document_validated(self, document: Document, user_id: int | None) -> None:
-        self.pm.hook.after_document_validated(document=document, user_id=user_id)
+        self._for_document("after_document_validated", document)(document=document, user_id=user_id)
 
     def after_export(self, document: Document, connector: str, result: ExportResult) -> None:
-        self.pm.hook.after_export(document=document, connector=connector, result=result)
+        self._for_document("after_export", document)(
+            document=document, connector=connector, result=result
+        )
 
     def before_serve(self, app: Any, options: dict[str, Any]) -> None:
         self.pm.hook.before_serve(app=app, options=options)

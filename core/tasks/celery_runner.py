@@ -29,16 +29,14 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
-from sqlalchemy import func, or_, select, update
 
-from core.db import db, utcnow
-from core.tasks.runner import POLLERS, TASKS, TaskRunner
+from core.tasks.registry import QUEUES, TaskRegistry
+from core.tasks.runner import TaskRunner
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -71,16 +69,10 @@ def require_celery() -> ModuleType:
     return celery
 
 
-#: The one Celery task: ``classeur.run(name, args)`` runs ``TASKS[name](*args)``.
+#: The one Celery task: ``classeur.run(name, args)`` runs the app's task ``name``.
 CELERY_TASK = "classeur.run"
 
-#: Queues a worker may consume. ``reading``: documents (OCR, extraction); ``exports``: sends
-#: to accounting software; ``default``: everything else (model training...).
-QUEUES: tuple[str, ...] = ("reading", "exports", "default")
-
-#: The queue of each task name; a name not listed goes to ``default``. Plugins whose tasks
-#: read documents add theirs with :func:`route`.
-ROUTES: dict[str, str] = {"process_document": "reading", "run_export": "exports"}
+__all__ = ["QUEUES", "CeleryRunner", "make_celery"]
 
 #: Settings this module reads (``CLASSEUR_<NAME>`` in the environment), with their defaults.
 SETTINGS: dict[str, float] = {
@@ -96,18 +88,6 @@ SETTINGS: dict[str, float] = {
 
 QUEUED_PREFIX = "classeur:queued:"
 SWEEP_LOCK = "classeur:sweep"
-
-
-def route(name: str, queue: str) -> None:
-    """Send the task ``name`` to ``queue`` (one of :data:`QUEUES`)."""
-    if queue not in QUEUES:
-        raise ValueError(f"unknown queue {queue!r}; expected one of {', '.join(QUEUES)}")
-    ROUTES[name] = queue
-
-
-def queue_for(name: str) -> str:
-    """The queue the task ``name`` is sent to."""
-    return ROUTES.get(name, "default")
 
 
 def setting(config: Mapping[str, Any], name: str) -> float:
@@ -175,98 +155,10 @@ def queued_key(name: str, args: tuple[Any, ...]) -> str:
     return QUEUED_PREFIX + name + ":" + json.dumps(list(args), separators=(",", ":"))
 
 
-# --- leases ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Lease:
-    """How a task claims its row: the model, the state while working, and the values that put
-    the row back when its worker died (the first argument of the task is the row's id)."""
-
-    model: type
-    working: str
-    reset: dict[str, Any] = field(default_factory=dict)
-
-
-def leases() -> dict[str, Lease]:
-    """The leased tasks: each claims one row whose id is its first argument."""
-    from core.documents.models import Document, DocumentState
-    from core.exports.models import ExportState, ExportStatus
-
-    return {
-        "process_document": Lease(
-            Document, DocumentState.EXTRACTING, {"state": DocumentState.RECEIVED}
-        ),
-        "run_export": Lease(
-            ExportStatus,
-            ExportState.SENDING,
-            # Resending is safe: the export carries its idempotency key.
-            {"state": ExportState.PENDING, "next_attempt_at": None},
-        ),
-    }
-
-
-def recover_stale(lease_seconds: float) -> list[tuple[str, int]]:
-    """Put back rows claimed by a worker that stopped touching them ``lease_seconds`` ago (it
-    died); rows of live workers are left alone. Needs an app context; returns the
-    ``(task name, row id)`` pairs put back."""
-    cutoff = utcnow() - timedelta(seconds=lease_seconds)
-    recovered: list[tuple[str, int]] = []
-    for name, lease in leases().items():
-        model: Any = lease.model
-        ids = db.session.scalars(
-            update(model)
-            .where(model.state == lease.working, model.updated_at < cutoff)
-            .values(**lease.reset, updated_at=utcnow())
-            .returning(model.id)
-            .execution_options(synchronize_session=False)
-        ).all()
-        db.session.commit()
-        if ids:
-            log.warning("%s: lease expired, put back %s", name, sorted(ids))
-        recovered.extend((name, i) for i in ids)
-    return recovered
-
-
-def touch(name: str, ids: list[int]) -> int:
-    """Renew the lease of the rows ``ids`` a live worker is processing for task ``name``."""
-    lease = leases().get(name)
-    if lease is None or not ids:
-        return 0
-    model: Any = lease.model
-    result = db.session.execute(
-        update(model)
-        .where(model.id.in_(ids), model.state == lease.working)
-        .values(updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount
-
-
-def outstanding() -> int:
-    """Rows waiting for or under work: documents to read, exports due or being sent."""
-    from core.documents.models import Document, DocumentState
-    from core.exports.models import ExportState, ExportStatus
-
-    now = utcnow()
-    documents = db.session.scalar(
-        select(func.count())
-        .select_from(Document)
-        .where(Document.state.in_([DocumentState.RECEIVED, DocumentState.EXTRACTING]))
-    )
-    exports = db.session.scalar(
-        select(func.count())
-        .select_from(ExportStatus)
-        .where(
-            or_(
-                ExportStatus.state == ExportState.SENDING,
-                (ExportStatus.state == ExportState.PENDING)
-                & or_(ExportStatus.next_attempt_at.is_(None), ExportStatus.next_attempt_at <= now),
-            )
-        )
-    )
-    return int(documents or 0) + int(exports or 0)
+def recover_stale(registry: TaskRegistry, lease_seconds: float) -> list[tuple[str, int]]:
+    """Put back rows claimed by a worker that stopped renewing their lease ``lease_seconds``
+    ago (it died); rows of live workers are left alone. Needs an app context."""
+    return registry.recover(timedelta(seconds=lease_seconds))
 
 
 # --- the runner ------------------------------------------------------------------------------
@@ -300,7 +192,7 @@ class CeleryRunner(TaskRunner):
         return self._redis
 
     def submit(self, name: str, *args: Any) -> None:
-        """Queue ``TASKS[name](*args)`` on its queue; a task already queued (or running) is not
+        """Queue task ``name`` with ``args`` on its queue; a task already queued (or running) is not
         queued twice.
 
         If the broker cannot be reached the work stays in the database and the next sweep
@@ -311,8 +203,7 @@ class CeleryRunner(TaskRunner):
     def send(self, name: str, args: tuple[Any, ...]) -> bool:
         """:meth:`submit`, returning whether a message was sent (False: a duplicate, or the
         broker is unreachable)."""
-        if name not in TASKS:
-            raise KeyError(f"unknown task {name!r}")
+        spec = self.spec(name)
         key = queued_key(name, args)
         marked = False
         try:
@@ -321,7 +212,7 @@ class CeleryRunner(TaskRunner):
                 if not self.redis.set(key, b"1", nx=True, ex=ttl):
                     return False  # queued or running already
                 marked = True
-            self.celery.send_task(CELERY_TASK, args=[name, list(args)], queue=queue_for(name))
+            self.celery.send_task(CELERY_TASK, args=[name, list(args)], queue=spec.queue)
             return True
         except Exception:
             log.exception("could not queue %s%r; the next sweep will", name, args)
@@ -364,7 +255,7 @@ class CeleryRunner(TaskRunner):
     def recover(self) -> int:
         """Put back only rows whose lease expired (their worker died): safe with live workers."""
         with self.app.app_context():
-            recovered = recover_stale(self.lease_seconds)
+            recovered = recover_stale(self.registry, self.lease_seconds)
         self.finished(*((name, (row_id,)) for name, row_id in recovered))
         return len(recovered)
 
@@ -372,7 +263,7 @@ class CeleryRunner(TaskRunner):
         """Queue the work waiting in the database; returns how many messages were sent (work
         already queued or running is not queued again)."""
         with self.app.app_context():
-            found = [item for poller in POLLERS for item in poller()]
+            found = self.registry.waiting()
         return sum(self.send(name, tuple(args)) for name, args in found)
 
     def sweep(self) -> int:
@@ -405,7 +296,7 @@ class CeleryRunner(TaskRunner):
             if poll:
                 self.poll()
             with self.app.app_context():
-                if outstanding() == 0:
+                if self.registry.outstanding() == 0:
                     return True
             time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         return False

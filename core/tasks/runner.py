@@ -12,50 +12,38 @@ import logging
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask
 
+from core.tasks.registry import QUEUES, TaskRegistry, TaskSpec
+
 log = logging.getLogger("classeur.tasks")
-
-#: Task functions by name. Each takes plain arguments (ids) and runs in an app context.
-TASKS: dict[str, Callable[..., Any]] = {}
-
-
-def task(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a task function under ``name``."""
-
-    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        TASKS[name] = fn
-        return fn
-
-    return decorator
-
-
-def _load_tasks() -> None:
-    # Importing the modules registers their tasks.
-    import core.documents.pipeline  # noqa: F401
-    import core.exports.services  # noqa: F401
-
-
-#: Pollers return (task name, args) pairs of work found waiting in the database.
-POLLERS: list[Callable[[], list[tuple[str, tuple[Any, ...]]]]] = []
-#: Recoverers reset work left half-done by a dead process (run once at start).
-RECOVERERS: list[Callable[[], int]] = []
 
 
 class TaskRunner(ABC):
-    """Runs named tasks in the background."""
+    """Runs the app's named tasks (its :class:`~core.tasks.registry.TaskRegistry`) in the
+    background."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        _load_tasks()
+
+    @property
+    def registry(self) -> TaskRegistry:
+        """The tasks of this runner's app."""
+        return self.app.extensions["classeur"].task_registry
+
+    def spec(self, name: str) -> TaskSpec:
+        """The task ``name``; ``KeyError`` if no plugin registered it."""
+        spec = self.registry.get(name)
+        if spec is None:
+            raise KeyError(f"unknown task {name!r}")
+        return spec
 
     @abstractmethod
     def submit(self, name: str, *args: Any) -> None:
-        """Queue ``TASKS[name](*args)``; duplicates of a queued task are dropped."""
+        """Queue task ``name`` with ``args``; duplicates of a queued task are dropped."""
 
     def start(self) -> None:  # noqa: B027 - optional for runners with nothing to start
         """Start working, after recovering what a previous process left unfinished."""
@@ -65,31 +53,38 @@ class TaskRunner(ABC):
 
     def run_now(self, name: str, *args: Any) -> Any:
         """Run a task synchronously in a fresh app context (its own DB session)."""
+        spec = self.spec(name)
         with self.app.app_context():
-            return TASKS[name](*args)
+            return spec.run(*args)
 
     def recover(self) -> int:
-        """Reset work left half-done by a dead process; returns how many rows."""
+        """Put back the rows this process's predecessor claimed and left unfinished (this
+        runner is the only one working on them); returns how many."""
         with self.app.app_context():
-            return sum(fn() for fn in RECOVERERS)
+            return len(self.registry.recover())
 
     def poll(self) -> int:
         """Queue every piece of work waiting in the database; returns how many."""
         with self.app.app_context():
-            found = [item for poller in POLLERS for item in poller()]
+            found = self.registry.waiting()
         for name, args in found:
             self.submit(name, *args)
         return len(found)
 
 
 class InProcessRunner(TaskRunner):
-    """A bounded thread pool in the server process, with a poller for due retries."""
+    """Bounded thread pools in the server process, one per queue (reading gets ``workers``
+    threads, the others :data:`QUEUE_THREADS`), with a poller for waiting work and due
+    retries."""
+
+    #: Threads of each queue but ``reading`` (whose size is the ``workers`` setting).
+    QUEUE_THREADS = {"exports": 2, "training": 1, "default": 1}
 
     def __init__(self, app: Flask, workers: int = 0, poll_interval: float = 2.0) -> None:
         super().__init__(app)
         self.workers = workers or os.cpu_count() or 2
         self.poll_interval = poll_interval
-        self._executor: ThreadPoolExecutor | None = None
+        self._executors: dict[str, ThreadPoolExecutor] = {}
         self._queued: set[tuple[str, tuple[Any, ...]]] = set()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
@@ -98,24 +93,32 @@ class InProcessRunner(TaskRunner):
 
     @property
     def running(self) -> bool:
-        return self._executor is not None
+        return bool(self._executors)
 
     def start(self) -> None:
-        if self._executor is not None:
+        if self._executors:
             return
         recovered = self.recover()
         if recovered:
             log.info("recovered %d unfinished task(s)", recovered)
         self._stop.clear()
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="classeur-task")
+        with self._lock:
+            self._executors = {
+                queue: ThreadPoolExecutor(
+                    self.workers if queue == "reading" else self.QUEUE_THREADS.get(queue, 1),
+                    thread_name_prefix=f"classeur-{queue}",
+                )
+                for queue in QUEUES
+            }
         self.poll()
         self._poller = threading.Thread(target=self._poll_loop, name="classeur-poller", daemon=True)
         self._poller.start()
 
     def stop(self, wait: bool = True) -> None:
         self._stop.set()
-        executor, self._executor = self._executor, None
-        if executor is not None:
+        with self._lock:
+            executors, self._executors = self._executors, {}
+        for executor in executors.values():
             executor.shutdown(wait=wait, cancel_futures=not wait)
         if self._poller is not None and wait:
             self._poller.join(timeout=5)
@@ -128,21 +131,21 @@ class InProcessRunner(TaskRunner):
                 log.exception("task poller failed")
 
     def submit(self, name: str, *args: Any) -> None:
-        if name not in TASKS:
-            raise KeyError(f"unknown task {name!r}")
+        spec = self.spec(name)
         key = (name, args)
         with self._lock:
-            if self._executor is None:
+            executor = self._executors.get(spec.queue)
+            if executor is None:
                 return  # not started: the work stays in the database for the next start
             if key in self._queued:
                 return
             self._queued.add(key)
-            future = self._executor.submit(self._run, name, args)
+            future = executor.submit(self._run, spec, args)
         future.add_done_callback(lambda f, key=key: self._done(key, f))
 
-    def _run(self, name: str, args: tuple[Any, ...]) -> Any:
+    def _run(self, spec: TaskSpec, args: tuple[Any, ...]) -> Any:
         with self.app.app_context():
-            return TASKS[name](*args)
+            return spec.run(*args)
 
     def _done(self, key: tuple[str, tuple[Any, ...]], future: Future[Any]) -> None:
         exc = future.exception() if not future.cancelled() else None

@@ -30,11 +30,9 @@ from core.tasks.celery_runner import (
     CELERY_TASK,
     QUEUES,
     CeleryRunner,
-    leases,
     make_celery,
     require_celery,
 )
-from core.tasks.celery_runner import touch as touch_rows
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -66,19 +64,17 @@ def runner() -> CeleryRunner:
 
 
 def run_task(name: str, args: list[Any]) -> Any:
-    """Run ``TASKS[name](*args)`` in a fresh app context, holding its row's lease meanwhile."""
-    from core.tasks.runner import TASKS
-
+    """Run the app's task ``name`` in a fresh app context, holding its row's lease meanwhile."""
     app = flask_app()
     try:
-        fn = TASKS.get(name)
-        if fn is None:  # a plugin missing on this worker: say so, do not retry forever
+        spec = app.extensions["classeur"].task_registry.get(name)
+        if spec is None:  # a plugin missing on this worker: say so, do not retry forever
             log.error("unknown task %r: is its plugin installed on this worker?", name)
             return None
         services = _services
         lease = services.heartbeat.hold(name, args) if services else _nothing()
         with lease, app.app_context():
-            result = fn(*args)
+            result = spec.run(*args)
         log.info("%s%r: %s", name, tuple(args), result)
         return result
     finally:
@@ -131,12 +127,13 @@ class Heartbeat(_Periodic):
         self.app = app
         self.interval = interval
         self._held: Counter[tuple[str, int]] = Counter()
+        self._registry = app.extensions["classeur"].task_registry
         self._lock = threading.Lock()
 
     @contextmanager
     def hold(self, name: str, args: list[Any] | tuple[Any, ...]) -> Iterator[None]:
         """Keep the lease of the row of ``name(*args)`` alive while the block runs."""
-        if name not in leases() or not args:
+        if name not in self._registry.leases() or not args:
             yield
             return
         key = (name, int(args[0]))
@@ -164,7 +161,7 @@ class Heartbeat(_Periodic):
         if not held:
             return 0
         with self.app.app_context():
-            return sum(touch_rows(name, ids) for name, ids in held.items())
+            return sum(self._registry.touch(name, ids) for name, ids in held.items())
 
     thread_name = "classeur-heartbeat"
 

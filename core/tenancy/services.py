@@ -119,6 +119,9 @@ def create_binder(company: Company, *, type: str, name: str) -> Binder:
     registry = classeur().binder_types
     if type not in registry:
         raise ServiceError(f"Type de classeur inconnu : {type}.", "type")
+    from core.plugins.activation import check_binder_type_enabled
+
+    check_binder_type_enabled(company, type)
     name = _clean_name(name, "Le nom du classeur")
     exists = db.session.scalar(
         select(Binder.id).where(Binder.company_id == company.id, Binder.name == name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -152,84 +152,12 @@ def _field_error(form: Any, exc: ServiceError) -> None:
 @bp.route("/<int:company_id>/accounting", methods=["GET", "POST"])
 @requires("companies.read")
 def accounting(company_id: int) -> Any:
-    """ "Comptabilité" → "Paramétrage général": software, dossier code, purchase binder and
-    the accounting elements (seed, steps 2 to 7)."""
-    from core.auth.permissions import role_allows
-    from core.tenancy.accounting import ELEMENTS, accounting_settings
-    from core.tenancy.forms import AccountingSettingsForm
-
+    """The company's "Comptabilité" page. Its tabs all come from plugins (the purchases'
+    "Paramétrage général", the connectors'...); this address shows the first one."""
     company = scoping.get_company(company_id)
-    current = accounting_settings(company)
-    binder = None
-    if current["purchase_binder_id"]:
-        binder = db.session.get(Binder, current["purchase_binder_id"])
-    form = AccountingSettingsForm(
-        data={
-            "software": current["software"],
-            "dossier_code": company.dossier_code,
-            "binder_type": binder.type if binder else "purchase_invoices",
-            "binder_name": binder.name if binder else _("Factures d'achat"),
-            **current["elements"],
-        }
-    )
-    form.binder_type.choices = classeur().binder_types.choices()
-    if form.validate_on_submit():
-        if not role_allows(scoping.current_membership().role, "accounting.write"):
-            return _("Accès refusé."), 403
-        try:
-            services.update_company(company, {"dossier_code": form.dossier_code.data})
-            name = (form.binder_name.data or "").strip()
-            binder = db.session.scalar(
-                select(Binder).where(Binder.company_id == company.id, Binder.name == name)
-            )
-            if binder is None:
-                binder = services.create_binder(
-                    company, type=form.binder_type.data or "", name=name
-                )
-            elif binder.type != form.binder_type.data:
-                raise ServiceError(
-                    _("Le classeur « %(name)s » existe déjà avec un autre type.", name=name),
-                    "binder_name",
-                )
-            services.update_company_settings(
-                company,
-                "accounting",
-                {
-                    "software": form.software.data or "",
-                    "purchase_binder_id": binder.id,
-                    "elements": {e: bool(getattr(form, e).data) for e in ELEMENTS},
-                },
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            from core.auth.audit import audit
-
-            audit(
-                "company_settings",
-                target=f"company:{company.id}",
-                details={"section": "accounting"},
-            )
-            db.session.commit()
-            flash(_("Paramétrage enregistré."), "success")
-            return redirect(url_for("tenancy.accounting", company_id=company.id))
-    from core.exports.services import connector_rules
-    from core.tenancy.accounting import purchase_binder
-
-    binder = purchase_binder(company)
-    rules = connector_rules(company.firm_id, company.id, binder.type) if binder else None
-    if rules:
-        binder_type = classeur().binder_types.get(binder.type)
-        labels = (binder_type.extra or {}).get("field_labels", {}) if binder_type else {}
-        rules["required_labels"] = sorted(
-            labels.get(name.split(".")[0], name) for name in rules["required_fields"]
-        )
+    tabs = classeur().company_tabs
+    if tabs:
+        return current_app.view_functions[tabs[0].endpoint](company_id=company.id)
     return render_template(
-        "tenancy/accounting.html",
-        company=company,
-        form=form,
-        tabs=classeur().company_tabs,
-        active_tab="general",
-        rules=rules,
+        "tenancy/accounting_base.html", company=company, tabs=tabs, active_tab=None
     )

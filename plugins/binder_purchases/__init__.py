@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from core.plugin_api import BinderType, hookimpl
+from core.plugin_api import BinderType, PluginInfo, TaskSpec, hookimpl
 from plugins.binder_purchases import services  # noqa: F401  (registers the training task)
 
 if TYPE_CHECKING:
@@ -19,6 +19,19 @@ if TYPE_CHECKING:
 
 NAME = "binder_purchases"
 BINDER_TYPE = "purchase_invoices"
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    """A binder type: on unless switched off for a firm or company."""
+    return PluginInfo(
+        name=NAME,
+        label="Factures d'achat",
+        kind="binder_type",
+        default_enabled=True,
+        description="Lecture des factures d'achat, contrôles, mémoire des fournisseurs et "
+        "proposition d'imputation comptable.",
+    )
 
 
 def _checks(document: Document) -> list[dict[str, Any]]:
@@ -48,6 +61,12 @@ FIELD_LABELS = {
 def register_binder_types(register: Callable[[BinderType], None]) -> None:
     """Register ``purchase_invoices`` ("Factures d'achat")."""
     from plugins.binder_purchases.fields import validate_fields
+    from plugins.binder_purchases.schema import FIELDS_SCHEMA
+    from plugins.binder_purchases.searchable import (
+        SEARCH_ALIASES,
+        SEARCHABLE_LABELS,
+        searchable,
+    )
 
     register(
         BinderType(
@@ -59,9 +78,47 @@ def register_binder_types(register: Callable[[BinderType], None]) -> None:
             review_endpoint="binder_purchases.review",
             checks=_checks,
             summary=services.summary,
+            searchable=searchable,
+            searchable_labels=SEARCHABLE_LABELS,
+            search_aliases=SEARCH_ALIASES,
+            fields_schema=FIELDS_SCHEMA,
+            media_types=MEDIA_TYPES,
+            extract=_extract,
+            default_binder=_purchase_binder,
             extra={"field_labels": FIELD_LABELS},
         )
     )
+
+
+#: What a purchase binder accepts: PDF (Factur-X included), scans, e-invoice XML.
+MEDIA_TYPES = frozenset(
+    {"application/pdf", "application/xml", "image/png", "image/jpeg", "image/tiff"}
+)
+
+
+def _purchase_binder(company: Company) -> Any:
+    from plugins.binder_purchases.settings import purchase_binder
+
+    return purchase_binder(company)
+
+
+def _extract(
+    document: Document,
+    text: str,
+    path: Path,
+    layout: dict[int, list[dict[str, Any]]] | None = None,
+) -> dict[str, Any] | None:
+    """Read a purchase invoice's fields and propose its accounting. ``layout``: the OCR words
+    per page of the pages read by OCR (None if none was)."""
+    return services.extract_document(document, text, path, layout=layout)
+
+
+@hookimpl
+def register_tasks(register: Callable[[TaskSpec], None]) -> None:
+    """Training the firm's account model from its validated purchases, on ``training``."""
+    from plugins.binder_purchases.services import TRAIN_TASK, train_model
+
+    register(TaskSpec(name=TRAIN_TASK, run=train_model, queue="training"))
 
 
 @hookimpl
@@ -77,9 +134,15 @@ def register_blueprints(register: Callable[..., None]) -> None:
 
 @hookimpl
 def register_company_tabs(register: Callable[[Any], None]) -> None:
-    """Add the tabs "Plan comptable" and "Fournisseurs" to the company's accounting page."""
+    """Add the tabs "Paramétrage général" (first), "Plan comptable" and "Fournisseurs" to the
+    company's accounting page."""
     from core.plugin_api import CompanyTab
 
+    register(
+        CompanyTab(
+            id="general", label="Paramétrage général", endpoint="binder_purchases.general", order=0
+        )
+    )
     register(
         CompanyTab(
             id="accounts", label="Plan comptable", endpoint="binder_purchases.accounts", order=20
@@ -104,7 +167,8 @@ def register_cli_commands(cli: click.Group) -> None:
 def seed_demo_company(company: Company) -> None:
     """``classeur init --demo``: the company's "Factures d'achat" binder, chosen as its
     purchase binder, and every accounting element switched on (merged into the section)."""
-    from core.plugin_api import ELEMENTS, create_binder, update_company_settings
+    from core.plugin_api import create_binder, update_company_settings
+    from plugins.binder_purchases.settings import ELEMENTS
 
     binder = create_binder(company, type=BINDER_TYPE, name="Factures d'achat")
     current = dict((company.settings or {}).get("accounting") or {})
@@ -113,23 +177,6 @@ def seed_demo_company(company: Company) -> None:
         "accounting",
         current | {"purchase_binder_id": binder.id, "elements": dict.fromkeys(ELEMENTS, True)},
     )
-
-
-@hookimpl
-def extract_fields(
-    document: Document,
-    text: str,
-    path: Path,
-    binder_type: str,
-    layout: dict[int, list[dict[str, Any]]] | None = None,
-) -> dict[str, Any] | None:
-    """Read a purchase invoice's fields and propose its accounting; None for other types.
-
-    ``layout``: the OCR words per page of the pages read by OCR (None if none was).
-    """
-    if binder_type != BINDER_TYPE:
-        return None
-    return services.extract_document(document, text, path, layout=layout)
 
 
 @hookimpl

@@ -13,8 +13,9 @@ from typing import Any
 from rapidfuzz import fuzz
 from sqlalchemy import select
 
-from core.plugin_api import Binder, Company, db, purchase_binder
+from core.plugin_api import Binder, Company, db
 from plugins.binder_purchases.accounting.suppliers import _norm_id, _norm_name
+from plugins.binder_purchases.settings import purchase_binder
 
 #: Names this similar (token set ratio, accents and legal forms removed) are the same company.
 SAME_NAME = 88

@@ -19,16 +19,15 @@ from core.plugin_api import (
     Document,
     DocumentState,
     ServiceError,
-    accounting_settings,
     classeur,
     db,
-    task,
 )
 from plugins.binder_purchases.accounting.pcg import SEED_ACCOUNTS
 from plugins.binder_purchases.accounting.vat import vat_code_for
 from plugins.binder_purchases.buyers import buyer_check
 from plugins.binder_purchases.memory import main_line
 from plugins.binder_purchases.models import Account, Supplier
+from plugins.binder_purchases.settings import accounting_settings
 
 log = logging.getLogger("classeur.plugins.binder_purchases")
 
@@ -947,7 +946,6 @@ def training_samples(firm_id: int) -> list[dict[str, Any]]:
     return samples
 
 
-@task(TRAIN_TASK)
 def train_model(firm_id: int) -> int:
     """Retrain the firm's account model from its validated purchases; returns the sample
     count. The file is replaced atomically, so a reader never sees half a model."""

@@ -10,7 +10,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -29,8 +28,8 @@ from core.plugin_api import (
     DocumentState,
     FieldsError,
     ServiceError,
-    accounting_settings,
     classeur,
+    connector_rules,
     db,
     document_checks,
     public,
@@ -43,6 +42,7 @@ from plugins.binder_purchases import services
 from plugins.binder_purchases.accounting.vat import VAT_CODES
 from plugins.binder_purchases.extraction.fields import PAYMENT_MODES, SUPPLIER_KEYS, VAT_REGIMES
 from plugins.binder_purchases.fields import validate_fields
+from plugins.binder_purchases.settings import accounting_settings, purchase_binder
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -313,15 +313,6 @@ def _next_to_review(document: Document) -> int | None:
     ) or db.session.scalar(base.order_by(Document.id))
 
 
-def _reindex(document_id: int) -> None:
-    try:
-        from core.plugin_api import index_documents
-
-        index_documents([document_id])
-    except Exception:
-        current_app.logger.exception("re-indexing document %s failed", document_id)
-
-
 # --- review ----------------------------------------------------------------------------------
 
 
@@ -359,7 +350,6 @@ def review(document_id: int) -> Any:
             form_values = request.form.to_dict()
             status = 422
         else:
-            _reindex(document.id)
             if request.form.get("action") != "validate":
                 flash(_("Modifications enregistrées."), "success")
                 return redirect(url_for("binder_purchases.review", document_id=document.id))
@@ -369,16 +359,12 @@ def review(document_id: int) -> Any:
                 flash(_("Facture corrigée et renvoyée (%(n)s).", n=", ".join(resent)), "success")
                 return redirect(url_for("documents.show", document_id=document.id))
             try:
-                to_run = validate_document(document, current_user.id)
+                validate_document(document, current_user.id)
             except ServiceError as exc:
                 db.session.rollback()
                 errors[input_name(exc.field) or "_"] = exc.message
                 status = 422
             else:
-                from core.plugin_api import submit_exports
-
-                submit_exports(to_run)
-                _reindex(document.id)
                 credit = (document.fields or {}).get("document_kind") == "credit_note"
                 flash(_("Avoir validé.") if credit else _("Facture validée."), "success")
                 following = _next_to_review(document)
@@ -407,21 +393,19 @@ def _in_export_error(document: Document) -> bool:
 
 
 def _resend_errors(document: Document) -> list[str]:
-    from core.plugin_api import ExportState, ExportStatus, retry_export, submit_exports
+    from core.plugin_api import ExportState, ExportStatus, retry_export
 
     connectors = db.session.scalars(
         select(ExportStatus.connector).where(
             ExportStatus.document_id == document.id, ExportStatus.state == ExportState.ERROR
         )
     ).all()
-    ids = []
     for connector in connectors:
         try:
-            ids.append(retry_export(document, connector, current_user.id).id)
+            retry_export(document, connector, current_user.id)  # sent once committed
         except ServiceError as exc:
             flash(exc.message, "error")
     db.session.commit()
-    submit_exports(ids)
     return list(connectors)
 
 
@@ -557,6 +541,94 @@ def _may_write() -> bool:
     from core.plugin_api import role_allows
 
     return role_allows(scoping.current_membership().role, "accounting.write")
+
+
+@bp.route("/companies/<int:company_id>/general", methods=["GET", "POST"])
+@requires("companies.read")
+def general(company_id: int) -> Any:
+    """Tab "Paramétrage général" (seed, steps 2 to 7): the software (one of the installed
+    connectors), the dossier code, the purchase binder and the accounting elements."""
+    from core.plugin_api import audit, create_binder, update_company, update_company_settings
+    from plugins.binder_purchases.forms import GeneralSettingsForm
+    from plugins.binder_purchases.settings import ELEMENTS
+
+    company = scoping.get_company(company_id)
+    current = accounting_settings(company)
+    binder = purchase_binder(company)
+    form = GeneralSettingsForm(
+        data={
+            "software": current["software"],
+            "dossier_code": company.dossier_code,
+            "binder_type": binder.type if binder else services.BINDER_TYPE,
+            "binder_name": binder.name if binder else _("Factures d'achat"),
+            **current["elements"],
+        }
+    )
+    state = classeur()
+    # The software: every installed connector that names one and takes purchases.
+    form.software.choices = [("", _("— Aucun —"))] + [
+        (e.software, e.label)
+        for e in state.exporters.all()
+        if getattr(e, "software", None) and services.BINDER_TYPE in e.binder_types
+    ]
+    form.binder_type.choices = state.binder_types.choices()
+    if form.validate_on_submit():
+        if not _may_write():
+            return _("Accès refusé."), 403
+        try:
+            update_company(company, {"dossier_code": form.dossier_code.data})
+            name = (form.binder_name.data or "").strip()
+            binder = db.session.scalar(
+                select(Binder).where(Binder.company_id == company.id, Binder.name == name)
+            )
+            if binder is None:
+                binder = create_binder(company, type=form.binder_type.data or "", name=name)
+            elif binder.type != form.binder_type.data:
+                raise ServiceError(
+                    _("Le classeur « %(name)s » existe déjà avec un autre type.", name=name),
+                    "binder_name",
+                )
+            update_company_settings(
+                company,
+                "accounting",
+                {
+                    "software": form.software.data or "",
+                    "purchase_binder_id": binder.id,
+                    "elements": {e: bool(getattr(form, e).data) for e in ELEMENTS},
+                },
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            target = getattr(form, exc.field, None) if exc.field else None
+            if target is not None:
+                target.errors = [*target.errors, exc.message]
+            else:
+                flash(exc.message, "error")
+        else:
+            audit(
+                "company_settings",
+                target=f"company:{company.id}",
+                details={"section": "accounting"},
+            )
+            db.session.commit()
+            flash(_("Paramétrage enregistré."), "success")
+            return redirect(url_for("binder_purchases.general", company_id=company.id))
+    binder = purchase_binder(company)
+    rules = connector_rules(company.firm_id, company.id, binder.type) if binder else None
+    if rules:
+        binder_type = state.binder_types.get(binder.type)
+        labels = (binder_type.extra or {}).get("field_labels", {}) if binder_type else {}
+        rules["required_labels"] = sorted(
+            labels.get(name.split(".")[0], name) for name in rules["required_fields"]
+        )
+    return render_template(
+        "binder_purchases/general.html",
+        company=company,
+        form=form,
+        tabs=state.company_tabs,
+        active_tab="general",
+        rules=rules,
+    )
 
 
 @bp.route("/companies/<int:company_id>/accounts", methods=["GET", "POST"])

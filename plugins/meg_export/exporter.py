@@ -704,6 +704,9 @@ class MegExporter:
 
     name = NAME
     label = "MEG (RCA)"
+    #: The accounting software this connector publishes to, offered as "Logiciel" in a
+    #: company's "Paramétrage général" (value kept in its settings).
+    software = "meg"
     description = (
         "Publie les factures d'achat validées dans le module Achats de MEG : achat avec son "
         "PDF, règlement en attente à la date d'échéance, filtre « Classeur » dans la liste "

@@ -33,7 +33,6 @@ from core.plugin_api import (
     encrypt_json,
     requires,
     scoping,
-    submit_exports,
 )
 from plugins.meg_export import link
 from plugins.meg_export.client import MegApiError
@@ -198,13 +197,12 @@ def choose_dossier() -> Any:
     if dossier is None:
         return _choose_page(company, dossiers, "Choisissez un des dossiers MEG proposés.", 400)
     try:
-        released = link.link_company(company, token, dossier, current_user)
+        link.link_company(company, token, dossier, current_user)  # sends queued on commit
     except ServiceError as exc:
         db.session.rollback()
         return _choose_page(company, dossiers, exc.message, 422)
     db.session.commit()
     session.pop(SESSION_KEY, None)
-    submit_exports(released)
     flash(f"Entreprise liée au dossier MEG {dossier['code']}.", "success")
     return redirect(url_for("meg_export.company_tab", company_id=company.id))
 

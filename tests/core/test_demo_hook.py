@@ -18,7 +18,7 @@ import core.app
 import core.cli
 from core.db import db
 from core.plugins import hookspecs
-from core.tenancy.accounting import ELEMENTS
+from plugins.binder_purchases.settings import ELEMENTS
 
 DEMO_CODES = ["DEMO01", "DEMO02", "DEMO03"]
 

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PLUGINS = ("binder_purchases", "fec_export", "meg_export", "ocr_tesseract")
+PLUGINS = ("binder_purchases", "fec_export", "mail_collect", "meg_export", "ocr_tesseract")
 
 
 def lint_imports(cwd: Path, *config: str) -> subprocess.CompletedProcess[str]:

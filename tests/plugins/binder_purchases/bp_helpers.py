@@ -199,7 +199,7 @@ class Purchases:
 
     def elements(self, **switches: bool) -> None:
         from core.db import db
-        from core.tenancy.accounting import DEFAULT_ELEMENTS
+        from plugins.binder_purchases.settings import DEFAULT_ELEMENTS
         from core.tenancy.models import Company
         from core.tenancy.services import update_company_settings
 

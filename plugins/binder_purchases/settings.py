@@ -1,4 +1,5 @@
-"""A company's accounting settings ("Comptabilité" → "Paramétrage général")."""
+"""A company's purchase settings ("Comptabilité" → "Paramétrage général"): the accounting
+software, the purchase binder and the accounting elements of the seed's steps 2 to 7."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.binders.models import Binder
-from core.db import db
-from core.tenancy.models import Company
+from core.plugin_api import Binder, Company, db
 
 #: The accounting elements of the seed's step 7, each switched on or off per company.
 ELEMENTS = (
