@@ -34,6 +34,7 @@ MATRIX: dict[str, frozenset[Role]] = {
     "search.use": frozenset({A, C, U}),
     "accounting.write": frozenset({A, C}),
     "connectors.manage": frozenset({A}),
+    "plugins.manage": frozenset({A}),
     "admin.view": frozenset({A}),
     "users.manage": frozenset({A}),
     "tokens.own": frozenset({A, C, U}),
@@ -48,7 +49,7 @@ WRITE_PERMISSIONS = {
     "documents.export",
     "accounting.write",
 }
-ADMIN_PERMISSIONS = {"connectors.manage", "admin.view", "users.manage"}
+ADMIN_PERMISSIONS = {"connectors.manage", "plugins.manage", "admin.view", "users.manage"}
 
 
 def role_allows(role: Role, permission: str) -> bool:

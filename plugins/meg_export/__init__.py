@@ -11,12 +11,24 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from core.plugin_api import hookimpl
+from core.plugin_api import PluginInfo, hookimpl
 
 if TYPE_CHECKING:
     from core.plugin_api import Company
 
 NAME = "meg_export"
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    """A connector: off until switched on (linking a company switches it on there)."""
+    return PluginInfo(
+        name=NAME,
+        label="MEG (RCA)",
+        kind="exporter",
+        default_enabled=False,
+        description="Publie les factures d'achat validées dans le module Achats de MEG.",
+    )
 
 
 @hookimpl

@@ -7,9 +7,22 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from core.plugin_api import hookimpl
+from core.plugin_api import PluginInfo, hookimpl
 
 NAME = "ocr_tesseract"
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    """A reader: on unless switched off (a company's scans then get no OCR text)."""
+    return PluginInfo(
+        name=NAME,
+        label="OCR Tesseract",
+        kind="reader",
+        default_enabled=True,
+        description="Lit le texte des documents numérisés (français et anglais).",
+    )
+
 
 _engine: Any = None
 _engine_lock = threading.Lock()

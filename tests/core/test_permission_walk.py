@@ -175,6 +175,7 @@ def _url_value(name: str, ids: dict[str, Any]) -> Any:
         "supplier_id": ids.get("supplier_id"),
         "memory_id": ids.get("memory_id"),
         "connector": "meg_export",
+        "plugin": "ocr_tesseract",
         "page": 1,
     }
     if name not in mapping or mapping[name] is None:
