@@ -6,14 +6,15 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 MEG_PORT ?= 8100
+MAIL_PORT ?= 2525
 PG_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng poppler-utils libmagic1 \
-	fonts-dejavu-core chromium python3-venv
+	fonts-dejavu-core chromium python3-venv dovecot-imapd
 
 .PHONY: system venv install run test test-sqlite test-postgres lint lock audit bench services clean messages
 
-system:  ## Debian packages: Tesseract (French), poppler, libmagic, Chromium for browser tests
+system:  ## Debian packages: Tesseract (French), poppler, libmagic, Chromium for browser tests, dovecot (IMAP tests)
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; fi
@@ -27,10 +28,10 @@ venv: $(PY)
 install: system venv  ## the project and its development tools in the virtual environment
 	$(PY) -m pip install -q -e ".[dev,celery]"
 
-run: install  ## set up on embedded defaults, demo data, MEG sandbox, serve on http://127.0.0.1:8000
+run: install  ## set up on embedded defaults, demo data, MEG sandbox, e-mail collection (SMTP on MAIL_PORT), serve on http://127.0.0.1:8000
 	$(VENV)/bin/classeur init --demo
 	CLASSEUR_MEG_BASE_URL=$${CLASSEUR_MEG_BASE_URL:-http://$(HOST):$(MEG_PORT)} $(VENV)/bin/classeur meg demo-link --sandbox-data-dir $${CLASSEUR_DATA_DIR:-var}/meg-sandbox --public-url http://$(HOST):$(PORT)
-	$(VENV)/bin/classeur serve --host $(HOST) --port $(PORT) --with-meg-sandbox $(MEG_PORT)
+	$(VENV)/bin/classeur serve --host $(HOST) --port $(PORT) --with-meg-sandbox $(MEG_PORT) --with-mail-in $(MAIL_PORT)
 
 services:  ## PostgreSQL and Redis for the scale-out tests: installed if missing, started if down
 	@command -v pg_ctlcluster >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 || \
