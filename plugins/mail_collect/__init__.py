@@ -17,9 +17,26 @@ import click
 from core.plugin_api import hookimpl
 
 if TYPE_CHECKING:
-    from core.plugin_api import Company, TaskSpec
+    from core.plugin_api import Company, PluginInfo, TaskSpec
 
 NAME = "mail_collect"
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    """An intake source. Its module switch is on by default: each company's collection is
+    off until "Collecte activée" is ticked on its tab, which is the consent that matters; the
+    module switch (firm or company, "Modules") turns it off whatever the tab says."""
+    from core.plugin_api import PluginInfo
+
+    return PluginInfo(
+        name=NAME,
+        label="Collecte par e-mail",
+        kind="intake",
+        default_enabled=True,
+        description="Classe les pièces jointes des e-mails reçus à l'adresse de collecte de "
+        "chaque entreprise ou relevés dans sa boîte IMAP.",
+    )
 
 
 @hookimpl

@@ -183,7 +183,7 @@ def poll_mailbox(mailbox_id: int) -> dict[str, int] | None:
     counts: dict[str, int] | None = None
     error: str | None = None
     try:
-        if mailbox is not None and mailbox.enabled and mailbox.imap_enabled:
+        if mailbox is not None and mailbox.imap_enabled and services.collection_on(mailbox):
             counts = poll_now(mailbox)
     except (ImapError, imaplib.IMAP4.error, OSError, SecretError, ssl.SSLError) as exc:
         error = _error_text(exc)
@@ -204,7 +204,7 @@ def due_mailboxes() -> list[tuple[int]]:
     """Mailboxes whose IMAP poll is due (the task's ``poll``: called by the runner)."""
     interval = timedelta(seconds=float(services.setting("MAIL_COLLECT_POLL_INTERVAL")))
     rows = db.session.scalars(
-        select(Mailbox.id)
+        select(Mailbox)
         .join(Company, Company.id == Mailbox.company_id)
         .where(
             Mailbox.enabled.is_(True),
@@ -215,4 +215,4 @@ def due_mailboxes() -> list[tuple[int]]:
         )
         .order_by(Mailbox.id)
     ).all()
-    return [(mailbox_id,) for mailbox_id in rows]
+    return [(mailbox.id,) for mailbox in rows if services.collection_on(mailbox)]

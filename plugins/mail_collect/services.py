@@ -34,6 +34,7 @@ from core.plugin_api import (
     decrypt_json,
     default_binder,
     encrypt_json,
+    plugin_enabled,
     store_upload,
     submit_processing,
 )
@@ -153,6 +154,14 @@ def mailbox_for(company: Company) -> Mailbox:
     raise RuntimeError(f"no mailbox for company {company.id}")
 
 
+def collection_on(mailbox: Mailbox) -> bool:
+    """Whether the company collects: "Collecte activée" on its tab, and the module not
+    switched off for its firm or for it ("Modules")."""
+    return bool(mailbox.enabled) and plugin_enabled(
+        mailbox.firm_id, mailbox.company_id, "mail_collect"
+    )
+
+
 @dataclass(frozen=True)
 class Recipient:
     """An address the receiver was given: its company, or why it is refused."""
@@ -172,7 +181,7 @@ def resolve_recipient(address: str) -> Recipient:
     mailbox = db.session.scalar(select(Mailbox).where(Mailbox.token == token))
     if mailbox is None:
         return Recipient(None, None, "unknown")
-    if not mailbox.enabled:
+    if not collection_on(mailbox):
         return Recipient(mailbox.id, mailbox.company_id, "disabled")
     return Recipient(mailbox.id, mailbox.company_id)
 
@@ -324,18 +333,15 @@ class Outcome:
 
 
 def target_binder(company: Company) -> Binder | None:
-    """The binder collected files go to: the company's purchase binder ("Paramétrage
-    général"), else its first binder of type ``purchase_invoices``, else its first binder."""
-    binder = default_binder(company, "purchase_invoices")
+    """The binder collected files go to: the company's purchase binder (the one its binder
+    type designates, else its first binder of type ``purchase_invoices``), else its first
+    binder."""
+    binder = default_binder(company, PURCHASE_TYPE)
     if binder is not None:
         return binder
-    binders = db.session.scalars(
-        select(Binder).where(Binder.company_id == company.id).order_by(Binder.id)
-    ).all()
-    for binder in binders:
-        if binder.type == PURCHASE_TYPE:
-            return binder
-    return binders[0] if binders else None
+    return db.session.scalar(
+        select(Binder).where(Binder.company_id == company.id).order_by(Binder.id).limit(1)
+    )
 
 
 def _claim(

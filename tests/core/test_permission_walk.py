@@ -86,6 +86,8 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
         a2_account_id = _an_account(app, a2.id, "quinconce-compte")
         b_supplier_id, b_memory_id = _a_supplier(app, b1.id, "Zanzibar Fournitures")
         a2_supplier_id, a2_memory_id = _a_supplier(app, a2.id, "Quetzal Fournitures")
+        b_item_id = _a_quarantine_item(app, b1.id, "zygote@zorglub.example")
+        a2_item_id = _a_quarantine_item(app, a2.id, "quiproquo@quetzal.example")
         from core.documents.models import Document
         from core.search.services import flush, index_documents
 
@@ -112,6 +114,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "account_id": b_account_id,
             "supplier_id": b_supplier_id,
             "memory_id": b_memory_id,
+            "item_id": b_item_id,
             "user_id": b_admin.id,
         },
         "a2_ids": {
@@ -122,6 +125,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "account_id": a2_account_id,
             "supplier_id": a2_supplier_id,
             "memory_id": a2_memory_id,
+            "item_id": a2_item_id,
         },
         "a1_doc": a1_doc,
     }
@@ -152,6 +156,42 @@ def _a_supplier(app: Any, company_id: int, name: str) -> tuple[int | None, int |
     return supplier.id, row.id
 
 
+def _a_quarantine_item(app: Any, company_id: int, sender: str) -> int | None:
+    """A message waiting in the e-mail collection's quarantine (mail_collect plugin), if the
+    plugin is there."""
+    try:
+        from plugins.mail_collect.models import MailMessage, QuarantineItem
+    except ImportError:  # pragma: no cover - plugin absent
+        return None
+    from core.tenancy.models import Company
+
+    firm_id = db.session.get(Company, company_id).firm_id
+    message = MailMessage(
+        firm_id=firm_id,
+        company_id=company_id,
+        message_id=f"walk-{company_id}@example",
+        source="smtp",
+        sender=sender,
+        subject="Facture confidentielle",
+        raw_sha256="0" * 64,
+        raw_size=1,
+        state="done",
+        document_ids=[],
+    )
+    db.session.add(message)
+    db.session.flush()
+    item = QuarantineItem(
+        firm_id=firm_id,
+        company_id=company_id,
+        message_pk=message.id,
+        reason_code="unknown_sender",
+        reason=f"Expéditeur non autorisé : {sender}.",
+    )
+    db.session.add(item)
+    db.session.commit()
+    return item.id
+
+
 def _an_account(app: Any, company_id: int, label: str) -> int | None:
     """An account of the company's chart (binder_purchases plugin), if the plugin is there."""
     try:
@@ -174,6 +214,7 @@ def _url_value(name: str, ids: dict[str, Any]) -> Any:
         "account_id": ids["account_id"],
         "supplier_id": ids.get("supplier_id"),
         "memory_id": ids.get("memory_id"),
+        "item_id": ids.get("item_id"),
         "connector": "meg_export",
         "plugin": "ocr_tesseract",
         "page": 1,

@@ -65,6 +65,17 @@ def test_unknown_and_switched_off_recipients_are_refused(collect, receiver, mess
     with pytest.raises(smtplib.SMTPRecipientsRefused) as off:
         send(receiver, msg, collect.address)
     assert off.value.recipients[collect.address][0] == 550
+    # The module switched off for the company ("Modules") wins over the tab's setting.
+    collect.configure(enabled=True)
+    from core.db import db
+    from core.plugins.activation import set_plugin_enabled
+
+    with collect.app.app_context():
+        set_plugin_enabled(collect.firm.id, "mail_collect", False, collect.company.id)
+        db.session.commit()
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as module_off:
+        send(receiver, msg, collect.address)
+    assert module_off.value.recipients[collect.address][0] == 550
     assert collect.documents() == [] and collect.messages() == []
 
 
