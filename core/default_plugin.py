@@ -38,9 +38,10 @@ def register_binder_types(register: Callable[[BinderType], None]) -> None:
 
 @hookimpl
 def register_tasks(register: Callable[[TaskSpec], None]) -> None:
-    """The core's tasks: reading a document, sending an export."""
+    """The core's tasks: reading a document, sending an export, notifying a period export."""
     from core.documents import pipeline
-    from core.exports import services
+    from core.exports import periods, services
 
     register(pipeline.task_spec())
     register(services.task_spec())
+    register(periods.task_spec())

@@ -40,6 +40,7 @@ from core.exports.models import ExportState, ExportStatus
 from core.exports.registry import ExportError, ExportResult, PeriodExportContext, PeriodExporter
 from core.exports.services import connector_enabled, connector_setting
 from core.state import classeur
+from core.tasks.registry import TaskSpec
 from core.tenancy.models import Company
 
 log = logging.getLogger("classeur.exports")
@@ -305,7 +306,7 @@ def export_period(
                     code="busy",
                     status=409,
                 ) from None
-    _notify(exporter.name, changed)
+    _dispatch_notifications(exporter.name, [document.id for document, _ in changed])
     return PeriodExport(
         batch=batch,
         created=created,
@@ -432,13 +433,50 @@ def _record_statuses(
     return changed
 
 
-def _notify(connector: str, changed: list[tuple[Document, ExportResult]]) -> None:
+#: The task telling plugins (``after_export``) what a period export changed.
+NOTIFY_TASK = "notify_period_export"
+
+
+def _dispatch_notifications(connector: str, document_ids: list[int]) -> None:
+    """``after_export`` for each document whose status changed, in the background when workers
+    run (plugins may learn from each document: thousands of them must not hold the request),
+    at once otherwise (a command)."""
+    if not document_ids:
+        return
+    runner = classeur().tasks
+    if runner is not None and getattr(runner, "running", True):
+        runner.submit(NOTIFY_TASK, connector, document_ids)
+    else:
+        notify_period_export(connector, document_ids)
+
+
+def notify_period_export(connector: str, document_ids: list[int]) -> int:
+    """Call ``after_export`` for these documents' statuses of ``connector`` (the task);
+    returns how many were notified."""
     hooks = classeur().hooks
-    for document, result in changed:
+    rows = db.session.execute(
+        select(Document, ExportStatus)
+        .join(ExportStatus, ExportStatus.document_id == Document.id)
+        .where(Document.id.in_(document_ids), ExportStatus.connector == connector)
+    ).all()
+    for document, status in rows:
+        result = ExportResult(
+            ok=status.state == ExportState.EXPORTED,
+            remote_id=status.remote_id,
+            message=status.message,
+            code=status.code,
+        )
         try:
             hooks.after_export(document=document, connector=connector, result=result)
         except Exception:
             log.exception("after_export hook failed")
+    db.session.commit()
+    return len(rows)
+
+
+def task_spec() -> TaskSpec:
+    """Notifying plugins of a period export, on ``training`` (plugins learn from it)."""
+    return TaskSpec(name=NOTIFY_TASK, run=notify_period_export, queue="training")
 
 
 # --- batches ---------------------------------------------------------------------------------

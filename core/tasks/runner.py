@@ -72,6 +72,15 @@ class TaskRunner(ABC):
         return len(found)
 
 
+def _hashable(value: Any) -> Any:
+    """Arguments as a key (JSON-like lists become tuples)."""
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
+
+
 class InProcessRunner(TaskRunner):
     """Bounded thread pools in the server process, one per queue (reading gets ``workers``
     threads, the others :data:`QUEUE_THREADS`), with a poller for waiting work and due
@@ -132,7 +141,7 @@ class InProcessRunner(TaskRunner):
 
     def submit(self, name: str, *args: Any) -> None:
         spec = self.spec(name)
-        key = (name, args)
+        key = (name, _hashable(args))
         with self._lock:
             executor = self._executors.get(spec.queue)
             if executor is None:

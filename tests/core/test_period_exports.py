@@ -46,6 +46,15 @@ class ListExporter:
 
 
 class Plugin:
+    def __init__(self):
+        self.notified = []
+
+    @hookimpl
+    def after_export(self, document, connector, result):
+        import threading
+
+        self.notified.append((document.id, connector, result.ok, threading.current_thread().name))
+
     @hookimpl
     def register_binder_types(self, register):
         register(BinderType(name="notes", label="Notes", plugin="tests"))
@@ -56,8 +65,13 @@ class Plugin:
 
 
 @pytest.fixture
-def app_config(app_config):
-    return {**app_config, "PLUGINS": "core", "EXTRA_PLUGINS": [Plugin()]}
+def plugin():
+    return Plugin()
+
+
+@pytest.fixture
+def app_config(app_config, plugin):
+    return {**app_config, "PLUGINS": "core", "EXTRA_PLUGINS": [plugin]}
 
 
 @pytest.fixture
@@ -204,3 +218,21 @@ def test_run_export_never_hands_a_document_to_a_period_exporter(setup, app):
         db.session.add(status)
         db.session.commit()
         assert run_export(status.id) == "skipped"
+
+
+def test_plugins_hear_of_a_period_export_in_the_background(setup, app, plugin):
+    """``after_export`` for each document runs on the ``training`` workers when they run (a
+    large period must not hold the request), at once from a command (no workers)."""
+    note = setup["note"]
+    first = note("2026-03-02", "5")
+    setup["export"]("2026-03-01", "2026-03-31")
+    assert [(d, c, ok) for d, c, ok, _ in plugin.notified] == [(first.id, "list_export", True)]
+    assert plugin.notified[0][3] == "MainThread"  # no workers: inline
+    runner = app.extensions["classeur"].tasks
+    runner.start()
+    second = note("2026-03-03", "7")
+    setup["export"]("2026-03-01", "2026-03-31")
+    assert runner.wait_idle(timeout=30, poll=False)
+    latest = {d: (ok, thread) for d, c, ok, thread in plugin.notified[1:]}
+    assert latest[second.id][0] is True
+    assert latest[second.id][1].startswith("classeur-training")
