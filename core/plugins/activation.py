@@ -39,9 +39,6 @@ KINDS: dict[str, str] = {
     "other": "Autre",
 }
 
-#: The kinds switched off until an administrator switches them on (they send data out).
-OFF_BY_DEFAULT = frozenset({"exporter", "period_exporter", "intake"})
-
 
 @dataclass(frozen=True)
 class PluginInfo:
@@ -125,9 +122,10 @@ def _guess_info(
         kind = "binder_type"
     else:
         kind = "reader" if reads else "other"
-    # Only a declared default switches a whole plugin off: an undeclared plugin's exporters
-    # still have their own switches, off until switched on.
-    return PluginInfo(name=name, label=name, kind=kind, default_enabled=True)
+    # An undeclared plugin is on, unless its own name is one of its connectors' (whose switch
+    # it then is): a connector is off until switched on.
+    own_connector = name in list(exporters)
+    return PluginInfo(name=name, label=name, kind=kind, default_enabled=not own_connector)
 
 
 def build_catalog(

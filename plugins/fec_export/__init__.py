@@ -11,9 +11,21 @@ from typing import Any
 
 import click
 
-from core.plugin_api import hookimpl
+from core.plugin_api import PluginInfo, hookimpl
 
 NAME = "fec_export"
+
+
+@hookimpl
+def plugin_info() -> PluginInfo:
+    """A period exporter: off until switched on, as every connector."""
+    return PluginInfo(
+        name=NAME,
+        label="Journal d'achats (FEC)",
+        kind="period_exporter",
+        default_enabled=False,
+        description="Produit le journal des achats d'une période au format FEC et CSV.",
+    )
 
 
 @hookimpl
