@@ -10,7 +10,8 @@ on ``--pg-server`` for the run (migrated with ``alembic upgrade heads``, dropped
 is fed by ``PostgresBackend.rebuild`` from the same corpus file; it answers the same queries.
 
 Prints, for each case (plain, company filter, binder-type filter, export-error restriction),
-p50/p95 of selective queries (invoice number, SIREN, supplier, amount) and of broad queries
+p50/p95 of selective queries (reference, party identifier, party name, amount — an invoice's
+number, its supplier's SIREN and name, its total) and of broad queries
 (one or two common words), for whoosh and FTS5; the rebuild time and peak memory (measured in
 a child process that streams the corpus from disk, like ``classeur reindex``); the index sizes;
 and the time for one document added to the live index to become searchable.
@@ -436,19 +437,20 @@ def generate(n_docs: int, rng: random.Random) -> Iterator[IndexedDocument]:
             state=rng.choice(("to_review", "validated", "validated", "validated")),
             filename=f"{binder_type}_{doc_id}.pdf",
             text=" ".join(words[:n_words]),
-            supplier=supplier,
-            invoice_number=invoice_number,
-            siren=siren,
-            vat_number=vat,
-            invoice_date=invoice_date,
+            # The generic searchable fields, as the purchase binder type declares them.
+            party_name=supplier,
+            party_ids=tuple(v for v in (siren, vat) if v),
+            reference=invoice_number,
+            date=invoice_date,
             amount=amount,
+            keywords=("Facture",) if invoice_number else (),
             created_at=created,
         )
 
 
 def to_json(doc: IndexedDocument) -> str:
     data = asdict(doc)
-    data["invoice_date"] = doc.invoice_date.isoformat() if doc.invoice_date else None
+    data["date"] = doc.date.isoformat() if doc.date else None
     data["amount"] = str(doc.amount) if doc.amount is not None else None
     data["created_at"] = doc.created_at.isoformat()
     return json.dumps(data, ensure_ascii=False)
@@ -456,9 +458,9 @@ def to_json(doc: IndexedDocument) -> str:
 
 def from_json(line: str) -> IndexedDocument:
     data = json.loads(line)
-    data["invoice_date"] = (
-        date.fromisoformat(data["invoice_date"]) if data["invoice_date"] else None
-    )
+    data["date"] = date.fromisoformat(data["date"]) if data["date"] else None
+    data["party_ids"] = tuple(data["party_ids"])
+    data["keywords"] = tuple(data["keywords"])
     data["amount"] = Decimal(data["amount"]) if data["amount"] is not None else None
     data["created_at"] = datetime.fromisoformat(data["created_at"])
     return IndexedDocument(**data)
@@ -510,18 +512,18 @@ def build_fts(corpus: Path, db_path: Path, restrict: set[int]) -> sqlite3.Connec
     con.executescript(
         """
         CREATE TABLE docs (id INTEGER PRIMARY KEY, firm_id INT, company_id INT, binder_type TEXT,
-                           text TEXT, filename TEXT, supplier TEXT, company_name TEXT,
-                           invoice_number TEXT, siren TEXT, vat_number TEXT);
+                           text TEXT, filename TEXT, party_name TEXT, company_name TEXT,
+                           reference TEXT, party_ids TEXT);
         CREATE INDEX docs_firm ON docs (firm_id, company_id);
         CREATE VIRTUAL TABLE docs_fts USING fts5(
-            text, filename, supplier, company_name, invoice_number, siren, vat_number,
+            text, filename, party_name, company_name, reference, party_ids,
             content='docs', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
         CREATE TABLE export_error (id INTEGER PRIMARY KEY);
         """
     )
     for chunk in read_chunks(corpus, 5000):
         con.executemany(
-            "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
                 (
                     d.id,
@@ -530,19 +532,18 @@ def build_fts(corpus: Path, db_path: Path, restrict: set[int]) -> sqlite3.Connec
                     d.binder_type,
                     d.text,
                     d.filename,
-                    d.supplier,
+                    d.party_name,
                     d.company_name,
-                    d.invoice_number,
-                    d.siren,
-                    d.vat_number,
+                    d.reference,
+                    " ".join(d.party_ids),
                 )
                 for d in chunk
             ],
         )
     con.execute(
-        "INSERT INTO docs_fts (rowid, text, filename, supplier, company_name, invoice_number, "
-        "siren, vat_number) SELECT id, text, filename, supplier, company_name, invoice_number, "
-        "siren, vat_number FROM docs"
+        "INSERT INTO docs_fts (rowid, text, filename, party_name, company_name, reference, "
+        "party_ids) SELECT id, text, filename, party_name, company_name, reference, party_ids "
+        "FROM docs"
     )
     con.executemany("INSERT INTO export_error VALUES (?)", [(i,) for i in sorted(restrict)])
     con.commit()
@@ -582,16 +583,16 @@ def percentiles(values: list[float]) -> tuple[float, float]:
 
 def make_queries(meta: list[dict], n: int, rng: random.Random) -> list[tuple[str, int, str]]:
     """(kind, firm_id, text): 60 % selective, 40 % broad."""
-    invoices = [m for m in meta if m["invoice_number"]]
+    invoices = [m for m in meta if m["reference"]]
     out: list[tuple[str, int, str]] = []
     for i in range(n):
         if i % 5 in (0, 1, 2):
             m = rng.choice(invoices)
-            kind = ("invoice_number", "siren", "supplier", "amount")[i % 4]
+            kind = ("reference", "party_id", "party_name", "amount")[i % 4]
             text = {
-                "invoice_number": m["invoice_number"],
-                "siren": m["siren"],
-                "supplier": m["supplier"],
+                "reference": m["reference"],
+                "party_id": m["party_ids"][0],
+                "party_name": m["party_name"],
                 "amount": f"{Decimal(m['amount']):.2f}".replace(".", ","),
             }[kind]
             out.append(("selective", m["firm_id"], text))
@@ -649,9 +650,9 @@ def main() -> None:
                         "firm_id",
                         "company_id",
                         "binder_type",
-                        "invoice_number",
-                        "siren",
-                        "supplier",
+                        "reference",
+                        "party_ids",
+                        "party_name",
                         "amount",
                     )
                 }

@@ -29,7 +29,7 @@ IDENTIFIER_PATTERN = r"\S*\w\S*"
 
 @cache
 def french_analyzer() -> Analyzer:
-    """The analyzer of full-text fields (document text, filename, supplier, names)."""
+    """The analyzer of full-text fields (document text, file name, party name, keywords, names)."""
     return (
         RegexTokenizer(WORD_PATTERN)
         | LowercaseFilter()
@@ -41,7 +41,7 @@ def french_analyzer() -> Analyzer:
 
 @cache
 def identifier_analyzer() -> Analyzer:
-    """The analyzer of identifiers (invoice number, SIREN, VAT number): one lowercase token.
+    """The analyzer of identifiers (a reference, a party's identifiers): one lowercase token.
 
     Values are indexed through :func:`normalize_identifier` (no spaces). French stop words are
     dropped, and so are words without a letter or digit ("~~", "{"), so that such query words

@@ -8,6 +8,7 @@ export errors...) are passed in as plain ids (``company_ids``, ``restrict_ids``)
 
 from __future__ import annotations
 
+import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,39 @@ from decimal import Decimal
 SORTS: frozenset[str] = frozenset(
     {"relevance", "date", "-date", "amount", "-amount", "created", "-created"}
 )
+
+#: Fields a ``name:value`` query may name, by their own name or a French alias (lowercase,
+#: without accents). Binder types add theirs (``fournisseur:``) through
+#: :attr:`SearchQuery.aliases`.
+QUERY_FIELD_NAMES: dict[str, str] = {
+    "text": "text",
+    "texte": "text",
+    "filename": "filename",
+    "fichier": "filename",
+    "company_name": "company_name",
+    "dossier": "company_name",
+    "societe": "company_name",
+    "binder_name": "binder_name",
+    "classeur": "binder_name",
+    "party_name": "party_name",
+    "tiers": "party_name",
+    "party_ids": "party_ids",
+    "identifiant": "party_ids",
+    "reference": "reference",
+    "ref": "reference",
+    "numero": "reference",
+    "keywords": "keywords",
+    "motcle": "keywords",
+}
+
+
+def query_field_names(aliases: dict[str, str] | None = None) -> dict[str, str]:
+    """:data:`QUERY_FIELD_NAMES` with ``aliases`` added (never replacing a core name)."""
+    names = dict(QUERY_FIELD_NAMES)
+    for alias, name in (aliases or {}).items():
+        if name in names.values():
+            names.setdefault(alias.lower(), name)
+    return names
 
 
 @dataclass
@@ -34,12 +68,13 @@ class IndexedDocument:
     state: str
     filename: str
     text: str
-    supplier: str | None = None
-    invoice_number: str | None = None
-    siren: str | None = None
-    vat_number: str | None = None
-    invoice_date: date | None = None
+    #: The generic searchable fields (``core.binders.searchable.Searchable``).
+    party_name: str | None = None
+    party_ids: tuple[str, ...] = ()
+    reference: str | None = None
+    date: dt.date | None = None
     amount: Decimal | None = None
+    keywords: tuple[str, ...] = ()
     created_at: datetime = field(default_factory=datetime.now)
 
 
@@ -63,6 +98,9 @@ class SearchQuery:
     amount_min: Decimal | None = None
     amount_max: Decimal | None = None
     restrict_ids: frozenset[int] | None = None
+    #: Extra ``name:value`` query names (``{"fournisseur": "party_name"}``), from the binder
+    #: types; see :func:`query_field_names`.
+    aliases: dict[str, str] = field(default_factory=dict)
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
@@ -72,7 +110,7 @@ class SearchQuery:
 class SearchHit:
     """One result: the document id, its score and HTML highlights.
 
-    ``highlights`` maps a field name (``text``, ``filename``, ``supplier``...) to an HTML
+    ``highlights`` maps a field name (``text``, ``filename``, ``party_name``) to an HTML
     snippet: the text is escaped and matched terms are wrapped in ``<mark>…</mark>``.
     """
 

@@ -8,7 +8,8 @@ is a b-tree on SQLite, where nothing reads it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import datetime as dt
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -44,10 +45,13 @@ class TSVector(TypeDecorator):
 class SearchDocument(Base):
     """One searchable document, as the PostgreSQL backend indexes it.
 
-    ``id`` is the document id. ``tsv`` holds weighted lexemes: A identifiers (invoice number,
-    SIREN, VAT number, also as exact whole lexemes), B supplier and file name, C company and
-    binder names, D the document text. ``indexed_at`` tells a rebuild which rows it did not
-    rewrite (documents deleted since), so that it can remove them at the end.
+    ``id`` is the document id. The searchable fields are the generic ones a binder type declares
+    (``core.binders.searchable``): ``party_ids`` holds the identifiers without spaces, lowercase,
+    space-separated; ``keywords`` one keyword a line. ``tsv`` holds weighted lexemes: A
+    identifiers (reference and party identifiers, also as exact whole lexemes), B party name,
+    keywords and file name, C company and binder names, D the document text. ``indexed_at``
+    tells a rebuild which rows it did not rewrite (documents deleted since), so that it can
+    remove them at the end.
     """
 
     __tablename__ = "search_documents"
@@ -56,7 +60,7 @@ class SearchDocument(Base):
         Index("ix_search_documents_firm_company", "firm_id", "company_id"),
         Index("ix_search_documents_firm_binder_type", "firm_id", "binder_type"),
         Index("ix_search_documents_firm_state", "firm_id", "state"),
-        Index("ix_search_documents_firm_invoice_date", "firm_id", "invoice_date"),
+        Index("ix_search_documents_firm_date", "firm_id", "date"),
         Index("ix_search_documents_firm_amount", "firm_id", "amount"),
         Index("ix_search_documents_firm_created", "firm_id", "created_at"),
     )
@@ -70,12 +74,12 @@ class SearchDocument(Base):
     binder_type: Mapped[str] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(30))
     filename: Mapped[str] = mapped_column(Text)
-    supplier: Mapped[str | None] = mapped_column(Text)
-    invoice_number: Mapped[str | None] = mapped_column(Text)
-    siren: Mapped[str | None] = mapped_column(Text)
-    vat_number: Mapped[str | None] = mapped_column(Text)
-    invoice_date: Mapped[date | None] = mapped_column(Date)
+    party_name: Mapped[str | None] = mapped_column(Text)
+    party_ids: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[dt.date | None] = mapped_column(Date)
     amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    keywords: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     indexed_at: Mapped[datetime]
     text: Mapped[str] = mapped_column(Text)

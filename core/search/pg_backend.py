@@ -3,9 +3,10 @@
 Design (figures in ``docs/search.md``):
 
 * one row per document (table and text search configuration from the ``0002_search_pg``
-  migration); a weighted ``tsvector`` computed in SQL at write time — A identifiers (invoice
-  number, SIREN, VAT number, also as exact whole lexemes), B supplier and file name, C company and
-  binder names, D text — with a GIN index, and b-tree indexes led by ``firm_id`` for the filters;
+  migration, generic columns since ``0006_search_generic``); a weighted ``tsvector`` computed in
+  SQL at write time — A identifiers (reference and party identifiers, also as exact whole
+  lexemes), B party name, keywords and file name, C company and binder names, D text — with a
+  GIN index, and b-tree indexes led by ``firm_id`` for the filters;
 * ``classeur_french``: French stop words, ``unaccent``, French snowball stemmer (accents folded
   before stemming, as in the whoosh analysis); without the ``unaccent`` extension, accents are
   folded in Python before ``to_tsvector`` / ``websearch_to_tsquery``;
@@ -40,38 +41,20 @@ from core.search.backend import (
     SearchHit,
     SearchQuery,
     SearchResult,
+    query_field_names,
 )
 from core.search.models import TS_CONFIG
 
-SCHEMA_VERSION = "pg-1"
+SCHEMA_VERSION = "pg-2"
 
-#: ``ts_rank`` weights of the D, C, B and A labels (text; names; supplier and file name;
-#: identifiers).
+#: ``ts_rank`` weights of the D, C, B and A labels (text; names; party name, keywords and file
+#: name; identifiers).
 RANK_WEIGHTS = "{0.1, 0.3, 0.6, 1.0}"
 #: Rank added to a document whose amount equals an amount typed as the whole query.
 AMOUNT_BOOST = 1.0
 
-#: ``field:value`` names accepted in a query (whoosh field names and their French aliases).
-FIELD_NAMES: dict[str, str] = {
-    "text": "text",
-    "texte": "text",
-    "filename": "filename",
-    "fichier": "filename",
-    "supplier": "supplier",
-    "fournisseur": "supplier",
-    "company_name": "company_name",
-    "dossier": "company_name",
-    "societe": "company_name",
-    "binder_name": "binder_name",
-    "invoice_number": "invoice_number",
-    "numero": "invoice_number",
-    "facture": "invoice_number",
-    "siren": "siren",
-    "vat_number": "vat_number",
-    "tva": "vat_number",
-}
-_IDENTIFIER_COLUMNS = frozenset({"invoice_number", "siren", "vat_number"})
-_SORT_COLUMNS = {"date": "d.invoice_date", "amount": "d.amount", "created": "d.created_at"}
+_IDENTIFIER_COLUMNS = frozenset({"reference", "party_ids"})
+_SORT_COLUMNS = {"date": "d.date", "amount": "d.amount", "created": "d.created_at"}
 
 _FIELD_RE = re.compile(r'(?<![\w:])([A-Za-z_]+):("[^"]*"?|\S*)')
 _PREFIX_RE = re.compile(r"(?<![\w*?])([^\W_][^\W_]*)\*(?=\s|$)")
@@ -111,14 +94,16 @@ class _ParsedQuery:
         return bool(self.words.strip() or self.prefixes)
 
 
-def parse_query(q: str) -> _ParsedQuery:
+def parse_query(q: str, aliases: dict[str, str] | None = None) -> _ParsedQuery:
     """Split a whoosh-style query into ``websearch_to_tsquery`` words and extra conditions.
 
-    ``field:value`` (known names only) becomes a condition on that column; ``word*`` a prefix
+    ``field:value`` (the names of :func:`query_field_names`, with the binder types'
+    ``aliases``) becomes a condition on that column; ``word*`` a prefix
     term; whoosh's ``AND`` (implicit anyway) is dropped and ``NOT x`` becomes ``-x``. The whole
     string also matches an identifier exactly (spaces removed) or an amount. Never raises.
     """
     parsed = _ParsedQuery()
+    names = query_field_names(aliases)
     if _WILDCARD_ONLY_RE.match(q):
         parsed.match_all = bool(q.strip())
         return parsed
@@ -134,7 +119,7 @@ def parse_query(q: str) -> _ParsedQuery:
             parsed.amount = None
 
     def take_field(m: re.Match[str]) -> str:
-        name = FIELD_NAMES.get(m.group(1).lower())
+        name = names.get(m.group(1).lower())
         if name is None:
             return m.group(0)
         value = m.group(2).strip('"').strip()
@@ -202,7 +187,7 @@ class PostgresBackend(SearchBackend):
     """Full-text search in PostgreSQL, behind the :class:`SearchBackend` interface.
 
     ``database_url`` is a SQLAlchemy URL of a PostgreSQL database migrated to
-    ``0002_search_pg``; the backend has its own engine (connection pool), independent of the
+    ``0006_search_generic``; the backend has its own engine (connection pool), independent of the
     app's session, so index writes commit on their own.
     """
 
@@ -228,15 +213,19 @@ class PostgresBackend(SearchBackend):
                     "EXISTS (SELECT 1 FROM pg_ts_config_map m "
                     "JOIN pg_ts_config c ON c.oid = m.mapcfg "
                     "JOIN pg_ts_dict d ON d.oid = m.mapdict "
-                    "WHERE c.cfgname = :cfg AND d.dictname = 'unaccent')"
+                    "WHERE c.cfgname = :cfg AND d.dictname = 'unaccent'), "
+                    # The generic columns of migration 0006_search_generic.
+                    "EXISTS (SELECT 1 FROM information_schema.columns "
+                    "WHERE table_name = 'search_documents' AND column_name = 'party_ids' "
+                    "AND table_schema = current_schema())"
                 ),
                 {"cfg": TS_CONFIG},
             ).one()
-            if not (found[0] and found[1]):
+            if not (found[0] and found[1] and found[3]):
                 self.engine.dispose()
                 raise RuntimeError(
-                    "La table de recherche PostgreSQL n'existe pas : lancez "
-                    "« classeur db upgrade » avant d'utiliser ce moteur de recherche."
+                    "La table de recherche PostgreSQL n'existe pas ou n'est pas à jour : "
+                    "lancez « classeur db upgrade » avant d'utiliser ce moteur de recherche."
                 )
             #: False when the server has no ``unaccent``: accents are folded in Python.
             self.unaccent: bool = bool(found[2])
@@ -250,8 +239,10 @@ class PostgresBackend(SearchBackend):
         return value if self.unaccent else _fold_accents(value)
 
     def _row(self, doc: IndexedDocument) -> dict[str, Any]:
-        idents = [v for v in (doc.invoice_number, doc.siren, doc.vat_number) if v]
+        idents = [v for v in (doc.reference, *doc.party_ids) if v]
         normalized = sorted({normalize_identifier(v) for v in idents} - {""})
+        party_ids = [normalize_identifier(v) for v in doc.party_ids]
+        keywords = "\n".join(doc.keywords)
         created = doc.created_at
         if created.tzinfo is None:
             created = created.replace(tzinfo=UTC)
@@ -265,18 +256,19 @@ class PostgresBackend(SearchBackend):
             "binder_type": doc.binder_type,
             "state": doc.state,
             "filename": doc.filename,
-            "supplier": doc.supplier,
-            "invoice_number": doc.invoice_number,
-            "siren": doc.siren,
-            "vat_number": doc.vat_number,
-            "invoice_date": doc.invoice_date,
+            "party_name": doc.party_name,
+            # Without spaces, lowercase, space-separated: one exact value each.
+            "party_ids": " ".join(filter(None, party_ids)) or None,
+            "reference": doc.reference,
+            "date": doc.date,
+            "keywords": keywords or None,
             "amount": Decimal(doc.amount) if doc.amount is not None else None,
             "created_at": created,
             "text": (doc.text or "").replace("\x00", ""),
             "w_ident": self._fold(" ".join(idents)),
             "w_exact": _tsvector_literal(normalized),
             "w_b": self._fold(
-                " ".join(filter(None, (doc.supplier, _filename_words(doc.filename))))
+                " ".join(filter(None, (doc.party_name, keywords, _filename_words(doc.filename))))
             ),
             "w_c": self._fold(f"{doc.company_name} {doc.binder_name}"),
             "w_d": self._fold((doc.text or "").replace("\x00", "")),
@@ -284,14 +276,13 @@ class PostgresBackend(SearchBackend):
 
     _COLUMNS = (
         "id, firm_id, company_id, company_name, binder_id, binder_name, binder_type, state, "
-        "filename, supplier, invoice_number, siren, vat_number, invoice_date, amount, "
-        "created_at, text"
+        "filename, party_name, party_ids, reference, date, amount, keywords, created_at, text"
     )
     _UPSERT = text(
         f"INSERT INTO search_documents ({_COLUMNS}, indexed_at, tsv) VALUES ("
         ":id, :firm_id, :company_id, :company_name, :binder_id, :binder_name, :binder_type, "
-        ":state, :filename, :supplier, :invoice_number, :siren, :vat_number, :invoice_date, "
-        ":amount, :created_at, :text, clock_timestamp(), "
+        ":state, :filename, :party_name, :party_ids, :reference, :date, :amount, :keywords, "
+        ":created_at, :text, clock_timestamp(), "
         f"setweight(to_tsvector('{TS_CONFIG}', :w_ident) || CAST(:w_exact AS tsvector), 'A') "
         f"|| setweight(to_tsvector('{TS_CONFIG}', :w_b), 'B') "
         f"|| setweight(to_tsvector('{TS_CONFIG}', :w_c), 'C') "
@@ -420,8 +411,8 @@ class PostgresBackend(SearchBackend):
                 where.append(f"d.{column} = :{name}")
                 params[name] = value
         for name, column, op in (
-            ("date_from", "invoice_date", ">="),
-            ("date_to", "invoice_date", "<="),
+            ("date_from", "date", ">="),
+            ("date_to", "date", "<="),
             ("amount_min", "amount", ">="),
             ("amount_max", "amount", "<="),
         ):
@@ -430,7 +421,9 @@ class PostgresBackend(SearchBackend):
                 where.append(f"d.{column} {op} :{name}")
                 params[name] = value
 
-        parsed = parse_query(query.q) if query.q.strip() else _ParsedQuery(match_all=True)
+        parsed = (
+            parse_query(query.q, query.aliases) if query.q.strip() else _ParsedQuery(match_all=True)
+        )
         searching = not parsed.match_all
         tsq = "NULL::tsquery"
         rank = "0.0"
@@ -505,6 +498,10 @@ class PostgresBackend(SearchBackend):
         field_words: str | None = None
         for n, (name, value) in enumerate(parsed.fields):
             key = f"field{n}"
+            if name == "party_ids":
+                params[key] = normalize_identifier(value)
+                conditions.append(f":{key} = ANY(string_to_array(coalesce(d.party_ids, ''), ' '))")
+                continue
             if name in _IDENTIFIER_COLUMNS:
                 params[key] = normalize_identifier(value)
                 conditions.append(
@@ -536,15 +533,15 @@ class PostgresBackend(SearchBackend):
     def _highlights(
         self, conn: Connection, tsq: str, params: dict[str, Any], ids: Sequence[int]
     ) -> dict[int, dict[str, str]]:
-        """``ts_headline`` snippets of the text, supplier and file name of these rows."""
+        """``ts_headline`` snippets of the text, party name and file name of these rows."""
         sql = (
             f"WITH q AS MATERIALIZED (SELECT {tsq} AS tsq) "
             "SELECT d.id, d.filename, "
             f"ts_headline('{TS_CONFIG}', {_ESCAPE_SQL.format('d.text')}, q.tsq, "
             f"'{_HEADLINE_TEXT}') AS h_text, "
-            "CASE WHEN d.supplier IS NOT NULL THEN "
-            f"ts_headline('{TS_CONFIG}', {_ESCAPE_SQL.format('d.supplier')}, q.tsq, "
-            f"'{_HEADLINE_ALL}') END AS h_supplier, "
+            "CASE WHEN d.party_name IS NOT NULL THEN "
+            f"ts_headline('{TS_CONFIG}', {_ESCAPE_SQL.format('d.party_name')}, q.tsq, "
+            f"'{_HEADLINE_ALL}') END AS h_party_name, "
             f"ts_headline('{TS_CONFIG}', translate({_ESCAPE_SQL.format('d.filename')}, "
             f"'{_FILENAME_SEPARATORS}', '     '), q.tsq, '{_HEADLINE_ALL}') AS h_filename "
             "FROM search_documents d, q WHERE d.id = ANY(:page_ids)"
@@ -554,8 +551,8 @@ class PostgresBackend(SearchBackend):
             snippets: dict[str, str] = {}
             if row.h_text and "<mark>" in row.h_text:
                 snippets["text"] = row.h_text.strip()
-            if row.h_supplier and "<mark>" in row.h_supplier:
-                snippets["supplier"] = row.h_supplier
+            if row.h_party_name and "<mark>" in row.h_party_name:
+                snippets["party_name"] = row.h_party_name
             if row.h_filename and "<mark>" in row.h_filename:
                 snippets["filename"] = _restore_filename(
                     row.h_filename, html.escape(row.filename, quote=False)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Iterator
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from core.binders.models import Binder
+from core.binders.searchable import Searchable, search_aliases, searchable_of
 from core.db import db
 from core.documents.models import Document, DocumentState
 from core.exports.models import ExportState, ExportStatus
@@ -44,40 +43,37 @@ def open_backend(config: Any) -> SearchBackend:
     raise ValueError(f"CLASSEUR_SEARCH_BACKEND must be whoosh or postgres, not {kind!r}")
 
 
-def _summary(document: Document, binder_type: str) -> dict[str, Any]:
+def searchable(document: Document, binder_type: str) -> Searchable:
+    """The generic searchable fields of a document, as its binder type declares them."""
     bt = classeur().binder_types.get(binder_type)
-    if bt is None or bt.summary is None or not document.fields:
+    return searchable_of(bt, document.fields, doc_id=document.id)
+
+
+def query_aliases() -> dict[str, str]:
+    """The query names (``fournisseur:``) every binder type adds to the core's."""
+    return search_aliases(classeur().binder_types.all())
+
+
+def _binder_types_of(documents: list[Document]) -> dict[int, str]:
+    """Binder type name of each document's binder."""
+    binder_ids = {d.binder_id for d in documents}
+    if not binder_ids:
         return {}
-    try:
-        return bt.summary(document.fields) or {}
-    except Exception:
-        log.exception("summary of document %s failed", document.id)
-        return {}
+    types = dict(
+        db.session.execute(select(Binder.id, Binder.type).where(Binder.id.in_(binder_ids))).all()
+    )
+    return {d.id: types.get(d.binder_id, "") for d in documents}
 
 
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def _as_decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
+def searchable_fields(documents: list[Document]) -> dict[int, tuple[str, Searchable]]:
+    """(binder type, generic searchable fields) of each document, as the results show them."""
+    types = _binder_types_of(documents)
+    return {d.id: (types[d.id], searchable(d, types[d.id])) for d in documents}
 
 
 def to_indexed(document: Document, binder: Binder, company: Company) -> IndexedDocument:
-    """What the index knows of a document."""
-    summary = _summary(document, binder.type)
+    """What the index knows of a document: its text, names and generic searchable fields."""
+    generic = searchable(document, binder.type)
     return IndexedDocument(
         id=document.id,
         firm_id=document.firm_id,
@@ -89,12 +85,12 @@ def to_indexed(document: Document, binder: Binder, company: Company) -> IndexedD
         state=str(document.state),
         filename=document.filename,
         text=(document.text or "")[:MAX_TEXT],
-        supplier=summary.get("supplier"),
-        invoice_number=summary.get("invoice_number"),
-        siren=summary.get("siren"),
-        vat_number=summary.get("vat_number"),
-        invoice_date=_as_date(summary.get("invoice_date")),
-        amount=_as_decimal(summary.get("amount")),
+        party_name=generic.party_name,
+        party_ids=generic.party_ids,
+        reference=generic.reference,
+        date=generic.date,
+        amount=generic.amount,
+        keywords=generic.keywords,
         created_at=document.created_at,
     )
 
@@ -204,6 +200,8 @@ def search(query: SearchQuery, *, export_error: bool = False) -> SearchResult:
     if export_error:
         errors = export_error_ids(query.firm_id)
         query.restrict_ids = errors if query.restrict_ids is None else query.restrict_ids & errors
+    if not query.aliases:
+        query.aliases = query_aliases()
     backend = classeur().search
     return backend.search(query)
 

@@ -8,16 +8,18 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort
 from marshmallow import Schema, fields
 
 from core.auth.permissions import requires
 from core.binders.models import Binder
+from core.binders.searchable import searchable_labels
 from core.db import db
 from core.documents.models import STATE_LABELS, Document
 from core.search.backend import SearchQuery
-from core.search.services import search
+from core.search.services import search, searchable_fields
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
@@ -27,16 +29,22 @@ api_bp = ApiBlueprint(
     "api_search", __name__, url_prefix="/api/v1/search", description="Full-text search"
 )
 
-SORTS = {
-    "relevance": "Pertinence",
-    "-date": "Date de facture (récentes)",
-    "date": "Date de facture (anciennes)",
-    "-amount": "Montant (décroissant)",
-    "amount": "Montant (croissant)",
-    "-created": "Dépôt (récents)",
-    "created": "Dépôt (anciens)",
-}
+#: Accepted sorts; their labels name the date and amount as the binder type does.
+SORTS = ("relevance", "-date", "date", "-amount", "amount", "-created", "created")
 MAX_PER_PAGE = 100
+
+
+def sort_labels(labels: dict[str, Any]) -> dict[str, str]:
+    """The sort choices, with the generic date and amount named by ``labels``."""
+    return {
+        "relevance": _("Pertinence"),
+        "-date": _("%(date)s (récentes)", date=labels["date"]),
+        "date": _("%(date)s (anciennes)", date=labels["date"]),
+        "-amount": _("%(amount)s (décroissant)", amount=labels["amount"]),
+        "amount": _("%(amount)s (croissant)", amount=labels["amount"]),
+        "-created": _("Dépôt (récents)"),
+        "created": _("Dépôt (anciens)"),
+    }
 
 
 class SearchError(ValueError):
@@ -137,6 +145,7 @@ def parse_search(args: Any) -> ParsedSearch:
 
 def run_search(parsed: ParsedSearch) -> tuple[Any, list[tuple[Document, dict[str, str]]]]:
     """Search, then load the hits through the scoped document query (defence in depth)."""
+
     # The index query may take a while: do not hold the database meanwhile (SQLite).
     from core.search.services import export_error_ids
 
@@ -156,6 +165,11 @@ def run_search(parsed: ParsedSearch) -> tuple[Any, list[tuple[Document, dict[str
     return result, hits
 
 
+def money(amount: Decimal) -> str:
+    """An amount the French way: ``-1 234,56``."""
+    return f"{amount:,.2f}".replace(",", "\u202f").replace(".", ",")
+
+
 @bp.route("")
 @requires("search.use")
 def search_page() -> Any:
@@ -165,6 +179,8 @@ def search_page() -> Any:
     error = None
     result, hits = None, []
     searched = bool(request.args)
+    registry = classeur().binder_types
+    chosen = registry.get(request.args.get("binder_type") or "")
     if searched:
         try:
             parsed = parse_search(request.args)
@@ -176,12 +192,18 @@ def search_page() -> Any:
     def page_url(n: int) -> str:
         return url_for("search.search_page", **{**args, "page": n})
 
+    generic = searchable_fields([d for d, _h in hits])
+
     return render_template(
         "search/search.html",
         companies=companies,
         binders=binders,
-        binder_types=classeur().binder_types.all(),
-        sorts=SORTS,
+        binder_types=registry.all(),
+        labels=searchable_labels(chosen),
+        type_labels={t.name: searchable_labels(t) for t in registry.all()},
+        sorts=sort_labels(searchable_labels(chosen)),
+        generic=generic,
+        money=money,
         args=args,
         error=error,
         result=result,
@@ -223,6 +245,7 @@ def api_search() -> Any:
     except SearchError as exc:
         abort(422, message=exc.message, field=exc.field, code="invalid")
     result, hits = run_search(parsed)
+    generic = searchable_fields([d for d, _h in hits])
     return {
         "total": result.total,
         "total_is_exact": result.total_is_exact,
@@ -234,7 +257,9 @@ def api_search() -> Any:
                 "filename": d.filename,
                 "company_id": d.company_id,
                 "binder_id": d.binder_id,
+                "binder_type": generic[d.id][0],
                 "state": str(d.state),
+                "searchable": generic[d.id][1].as_json(),
                 "highlights": highlights,
                 "url": url_for("documents.show", document_id=d.id),
             }

@@ -52,36 +52,32 @@ from core.search.backend import (
     SearchHit,
     SearchQuery,
     SearchResult,
+    query_field_names,
 )
 
 log = logging.getLogger("classeur.search")
 
 #: Bump when the schema or the analysis changes: existing indexes are then recreated empty.
-SCHEMA_VERSION = "whoosh-1"
+#: whoosh-2: generic searchable fields (party, identifiers, reference, date, keywords).
+SCHEMA_VERSION = "whoosh-2"
 VERSION_FILE = "schema_version"
 
 #: Fields searched by a free-text query, with their boosts.
 QUERY_FIELDS: dict[str, float] = {
     "text": 1.0,
     "filename": 2.0,
-    "supplier": 3.0,
+    "party_name": 3.0,
+    "keywords": 2.0,
     "company_name": 1.5,
     "binder_name": 1.0,
-    "invoice_number": 5.0,
-    "siren": 5.0,
-    "vat_number": 5.0,
+    "reference": 5.0,
+    "party_ids": 5.0,
 }
-#: French names accepted in ``field:value`` queries.
-FIELD_ALIASES: dict[str, list[str]] = {
-    "supplier": ["fournisseur"],
-    "invoice_number": ["numero", "facture"],
-    "vat_number": ["tva"],
-    "filename": ["fichier"],
-    "company_name": ["dossier", "societe"],
-    "text": ["texte"],
-}
-HIGHLIGHT_FIELDS = ("text", "filename", "supplier")
-_SORT_FIELDS = {"date": "invoice_date", "amount": "amount", "created": "created"}
+#: Word fields (French analysis) and identifier fields (whole, lowercase, without spaces).
+_WORD_FIELDS = ("text", "filename", "party_name", "keywords", "company_name", "binder_name")
+_IDENTIFIER_FIELDS = ("reference", "party_ids")
+HIGHLIGHT_FIELDS = ("text", "filename", "party_name")
+_SORT_FIELDS = {"date": "date", "amount": "amount", "created": "created"}
 _AMOUNT_RE = re.compile(
     r"^\s*(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+)(?:[,.](\d{1,2}))?\s*(?:€|eur|euros?)?\s*$",
     re.IGNORECASE,
@@ -104,12 +100,13 @@ def build_schema() -> Schema:
         company_name=TEXT(analyzer=fr),
         binder_name=TEXT(analyzer=fr),
         filename=TEXT(analyzer=fr, stored=True),
-        supplier=TEXT(analyzer=fr, stored=True),
-        invoice_number=ID(analyzer=ident),
-        siren=ID(analyzer=ident),
-        vat_number=ID(analyzer=ident),
-        invoice_date=NUMERIC(int, bits=32, sortable=True),
+        party_name=TEXT(analyzer=fr, stored=True),
+        # Identifiers are indexed without their spaces, space-separated: one term each.
+        party_ids=ID(analyzer=ident),
+        reference=ID(analyzer=ident),
+        date=NUMERIC(int, bits=32, sortable=True),
         amount=NUMERIC(Decimal, bits=64, decimal_places=2, sortable=True),
+        keywords=TEXT(analyzer=fr),
         created=NUMERIC(int, bits=64, sortable=True),
         text=TEXT(analyzer=fr, stored=True),
     )
@@ -130,18 +127,19 @@ def document_fields(doc: IndexedDocument) -> dict[str, Any]:
         "text": doc.text or "",
         "created": _timestamp_ms(doc.created_at),
     }
-    if doc.supplier:
-        fields["supplier"] = doc.supplier
-    if doc.invoice_number:
-        fields["invoice_number"] = normalize_identifier(doc.invoice_number)
-    if doc.siren:
-        fields["siren"] = normalize_identifier(doc.siren)
-    if doc.vat_number:
-        fields["vat_number"] = normalize_identifier(doc.vat_number)
-    if doc.invoice_date is not None:
-        fields["invoice_date"] = doc.invoice_date.toordinal()
+    if doc.party_name:
+        fields["party_name"] = doc.party_name
+    party_ids = " ".join(filter(None, (normalize_identifier(v) for v in doc.party_ids)))
+    if party_ids:
+        fields["party_ids"] = party_ids
+    if doc.reference and normalize_identifier(doc.reference):
+        fields["reference"] = normalize_identifier(doc.reference)
+    if doc.date is not None:
+        fields["date"] = doc.date.toordinal()
     if doc.amount is not None:
         fields["amount"] = Decimal(doc.amount)
+    if doc.keywords:
+        fields["keywords"] = "\n".join(doc.keywords)
     return fields
 
 
@@ -602,7 +600,7 @@ class WhooshBackend(SearchBackend):
         allowed = self._allowed_docnums(shard, searcher, sq)
         if allowed is not None and not len(allowed):
             return SearchResult([], 0, True, page, per_page)
-        text_q = self._parse(sq.q) if sq.q.strip() else None
+        text_q = self._parse(sq.q, sq.aliases) if sq.q.strip() else None
         leaves = searcher.leaf_searchers()
         filter_q = DocnumSetQuery(allowed, leaves) if allowed is not None else None
         if text_q is query.NullQuery:  # only punctuation or stop words: nothing to look for
@@ -679,7 +677,7 @@ class WhooshBackend(SearchBackend):
         if sq.date_from is not None or sq.date_to is not None:
             terms.append(
                 query.NumericRange(
-                    "invoice_date",
+                    "date",
                     sq.date_from.toordinal() if sq.date_from else None,
                     sq.date_to.toordinal() if sq.date_to else None,
                 )
@@ -728,11 +726,15 @@ class WhooshBackend(SearchBackend):
 
     # -- query parsing ---------------------------------------------------------------------
 
-    def _parse(self, text: str) -> query.Query:
+    def _parse(self, text: str, aliases: dict[str, str] | None = None) -> query.Query:
         parser = qparser.MultifieldParser(
             list(QUERY_FIELDS), self.schema, fieldboosts=QUERY_FIELDS, group=qparser.AndGroup
         )
-        parser.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
+        by_field: dict[str, list[str]] = {}
+        for alias, name in query_field_names(aliases).items():
+            if alias != name:
+                by_field.setdefault(name, []).append(alias)
+        parser.add_plugin(qparser.FieldAliasPlugin(by_field))
         try:
             parsed = parser.parse(text)
         except Exception:  # noqa: BLE001 - bad syntax is searched as plain words
@@ -753,10 +755,10 @@ class WhooshBackend(SearchBackend):
             stems = [t.text for t in analyzer(word)]
             alternatives: list[query.Query] = [
                 query.Term(name, stem, boost=QUERY_FIELDS[name])
-                for name in ("text", "filename", "supplier", "company_name", "binder_name")
+                for name in _WORD_FIELDS
                 for stem in stems
             ]
-            for name in ("invoice_number", "siren", "vat_number"):
+            for name in _IDENTIFIER_FIELDS:
                 alternatives.append(query.Term(name, word.lower(), boost=QUERY_FIELDS[name]))
             groups.append(query.Or(alternatives))
         if not groups:
@@ -765,12 +767,12 @@ class WhooshBackend(SearchBackend):
 
     @staticmethod
     def _identifier_queries(text: str) -> list[query.Query]:
-        """Exact matches of the whole string as an invoice/VAT number, SIREN or amount."""
+        """Exact matches of the whole string as a reference, a party identifier or an amount."""
         extra: list[query.Query] = []
         ident = normalize_identifier(text)
         if len(ident) >= 3 and " " in text.strip():
             # Single words are matched by the parser already.
-            for name in ("invoice_number", "siren", "vat_number"):
+            for name in _IDENTIFIER_FIELDS:
                 extra.append(query.Term(name, ident, boost=QUERY_FIELDS[name]))
         match = _AMOUNT_RE.match(text)
         if match:

@@ -11,6 +11,7 @@ from core.auth.permissions import public, requires
 from core.db import db
 from core.documents.models import Document
 from core.exports.models import ExportState, ExportStatus
+from core.search.services import searchable_fields
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
@@ -52,8 +53,12 @@ def dashboard() -> Any:
         .order_by(ExportStatus.exported_at.desc(), ExportStatus.id.desc())
         .limit(100)
     ).all()
+    # A document is named by the reference its binder type makes searchable (an invoice's
+    # number...), else by its file name.
+    generic = searchable_fields([document for _s, document, _c in [*errors, *warnings]])
     return render_template(
         "web/dashboard.html",
+        references={doc_id: g.reference for doc_id, (_t, g) in generic.items() if g.reference},
         counts=counts,
         by_connector=by_connector,
         errors=errors,

@@ -37,8 +37,9 @@ def ids(backend: PostgresBackend, **kwargs: object) -> list[int]:
 
 
 def test_parse_query_translates_whoosh_syntax() -> None:
-    parsed = parse_query('fournisseur:"EDF Pro" factur* NOT avoir AND tva:FR03 552')
-    assert parsed.fields == [("supplier", "EDF Pro"), ("vat_number", "FR03")]
+    aliases = {"fournisseur": "party_name", "tva": "party_ids"}
+    parsed = parse_query('fournisseur:"EDF Pro" factur* NOT avoir AND tva:FR03 552', aliases)
+    assert parsed.fields == [("party_name", "EDF Pro"), ("party_ids", "FR03")]
     assert parsed.prefixes == ["factur"]
     assert parsed.words.split() == ["-avoir", "552"]
     assert parse_query("*").match_all
@@ -46,11 +47,17 @@ def test_parse_query_translates_whoosh_syntax() -> None:
     assert parse_query("1 234,56 €").amount == Decimal("1234.56")
     assert parse_query("552 081 317").exact == "552081317"
     assert parse_query("firm_id:2").fields == []  # not a searchable field: plain words
+    assert parse_query("tiers:edf reference:FA-1").fields == [
+        ("party_name", "edf"),
+        ("reference", "FA-1"),
+    ]
+    # An alias naming no generic field is ignored.
+    assert parse_query("x:1", {"x": "firm_id"}).fields == []
 
 
 def test_table_layout_and_unaccent(pg: PostgresBackend, empty_search_pg_url: str) -> None:
     assert pg.unaccent  # Debian's PostgreSQL 15 ships the extension
-    pg.index([make_doc(1, text="x", supplier="Électricité Dupont")])
+    pg.index([make_doc(1, text="x", party_name="Électricité Dupont")])
     engine = create_engine(empty_search_pg_url)
     with engine.connect() as conn:
         indexes = dict(
@@ -68,13 +75,13 @@ def test_table_layout_and_unaccent(pg: PostgresBackend, empty_search_pg_url: str
     assert "'electricit':" in tsv and "B" in tsv.split("'electricit':")[1][:4]
 
 
-def test_supplier_and_identifiers_rank_above_text(pg: PostgresBackend) -> None:
+def test_party_and_identifiers_rank_above_text(pg: PostgresBackend) -> None:
     pg.index(
         [
             make_doc(1, text="Orange orange orange : facture de téléphone, réseau Orange."),
-            make_doc(2, text="Facture de téléphone.", supplier="Orange"),
+            make_doc(2, text="Facture de téléphone.", party_name="Orange"),
             make_doc(3, text="Référence FA-77 citée dans le texte."),
-            make_doc(4, text="Rien.", invoice_number="FA-77"),
+            make_doc(4, text="Rien.", reference="FA-77"),
         ]
     )
     assert ids(pg, q="orange")[0] == 2
@@ -170,9 +177,9 @@ def test_rebuild_removes_stale_rows_and_keeps_concurrent_writes(pg: PostgresBack
 def test_sort_puts_missing_values_last(pg: PostgresBackend) -> None:
     pg.index(
         [
-            make_doc(1, text="note", invoice_date=date(2024, 2, 1), amount=Decimal("5")),
+            make_doc(1, text="note", date=date(2024, 2, 1), amount=Decimal("5")),
             make_doc(2, text="note"),
-            make_doc(3, text="note", invoice_date=date(2024, 1, 1), amount=Decimal("9")),
+            make_doc(3, text="note", date=date(2024, 1, 1), amount=Decimal("9")),
         ]
     )
     assert ids(pg, q="note", sort="date") == [3, 1, 2]

@@ -19,7 +19,7 @@ FIRM, OTHER_FIRM = 1, 2
 
 
 def make_doc(doc_id: int, **overrides: object) -> IndexedDocument:
-    """A purchase invoice of firm 1, company 10, binder 100, unless overridden."""
+    """A document of firm 1, company 10, binder 100, unless overridden."""
     values: dict[str, object] = {
         "id": doc_id,
         "firm_id": FIRM,
@@ -31,12 +31,12 @@ def make_doc(doc_id: int, **overrides: object) -> IndexedDocument:
         "state": "to_review",
         "filename": f"scan_{doc_id}.pdf",
         "text": "Document sans intérêt particulier.",
-        "supplier": None,
-        "invoice_number": None,
-        "siren": None,
-        "vat_number": None,
-        "invoice_date": None,
+        "party_name": None,
+        "party_ids": (),
+        "reference": None,
+        "date": None,
         "amount": None,
+        "keywords": (),
         "created_at": datetime(2024, 3, 1, 9, doc_id % 60),
     }
     values.update(overrides)
@@ -83,13 +83,13 @@ def test_identifiers_and_amount_are_searchable(backend: SearchBackend) -> None:
         [
             make_doc(
                 1,
-                supplier="EDF Entreprises",
-                invoice_number="FA-2024-00123",
-                siren="552 081 317",
-                vat_number="FR03552081317",
+                party_name="EDF Entreprises",
+                reference="FA-2024-00123",
+                party_ids=("552 081 317", "FR03552081317", "FR76 3000 4000 0312 3456 7890 143"),
                 amount=Decimal("1234.56"),
+                keywords=("Avoir",),
             ),
-            make_doc(2, supplier="Orange", invoice_number="FA-2024-00124", amount=Decimal("12")),
+            make_doc(2, party_name="Orange", reference="FA-2024-00124", amount=Decimal("12")),
         ]
     )
     backend.flush()
@@ -100,17 +100,27 @@ def test_identifiers_and_amount_are_searchable(backend: SearchBackend) -> None:
     assert ids(backend, q="FR03552081317") == [1]
     assert ids(backend, q="1 234,56 €") == [1]
     assert ids(backend, q="1234.56") == [1]
+    assert ids(backend, q="FR7630004000031234567890143") == [1]
+    assert ids(backend, q="FR76 3000 4000 0312 3456 7890 143") == [1]
     assert ids(backend, q="edf") == [1]
-    assert ids(backend, q="fournisseur:orange") == [2]
+    assert ids(backend, q="avoirs") == [1]  # keywords are words (stemmed)
+    assert ids(backend, q="tiers:orange") == [2]
+    assert ids(backend, q="reference:fa-2024-00124") == [2]
+    assert ids(backend, q="identifiant:552081317") == [1]
+    # A binder type's own names for the generic fields.
+    aliases = {"fournisseur": "party_name", "tva": "party_ids", "facture": "reference"}
+    assert ids(backend, q="fournisseur:orange", aliases=aliases) == [2]
+    assert ids(backend, q="tva:FR03552081317", aliases=aliases) == [1]
+    assert ids(backend, q="facture:FA-2024-00123", aliases=aliases) == [1]
 
 
 def test_filters(backend: SearchBackend) -> None:
     backend.index(
         [
-            make_doc(1, text="loyer", company_id=10, invoice_date=date(2024, 1, 15)),
+            make_doc(1, text="loyer", company_id=10, date=date(2024, 1, 15)),
             make_doc(2, text="loyer", company_id=11, binder_id=101, amount=Decimal("50.00")),
             make_doc(3, text="loyer", binder_type="bank_statements", state="validated"),
-            make_doc(4, text="loyer", invoice_date=date(2024, 3, 1), amount=Decimal("900.10")),
+            make_doc(4, text="loyer", date=date(2024, 3, 1), amount=Decimal("900.10")),
         ]
     )
     backend.flush()
@@ -139,7 +149,7 @@ def test_sorting_and_pagination(backend: SearchBackend) -> None:
             i,
             text="facture téléphone",
             amount=Decimal(100 - i),
-            invoice_date=date(2024, 1, 1 + i),
+            date=date(2024, 1, 1 + i),
             created_at=datetime(2024, 5, 1, 10, i),
         )
         for i in range(1, 26)
@@ -177,7 +187,7 @@ def test_highlights_are_escaped_and_marked(backend: SearchBackend) -> None:
             make_doc(
                 1,
                 text="Client <script>alert(1)</script> : facture d'électricité n° 42",
-                supplier="EDF & Cie",
+                party_name="EDF & Cie",
                 filename="facture_edf.pdf",
             )
         ]
@@ -187,7 +197,7 @@ def test_highlights_are_escaped_and_marked(backend: SearchBackend) -> None:
     assert "<mark>électricité</mark>" in hit.highlights["text"]
     assert "<script>" not in hit.highlights["text"]
     assert "&lt;/script&gt;" in hit.highlights["text"]
-    assert hit.highlights["supplier"] == "<mark>EDF</mark> &amp; Cie"
+    assert hit.highlights["party_name"] == "<mark>EDF</mark> &amp; Cie"
     assert "<mark>edf</mark>" in hit.highlights["filename"]
     assert hit.score > 0
 
@@ -259,9 +269,9 @@ def test_restrict_ids(backend: SearchBackend) -> None:
         ")",
         "fournisseur:",
         "[",
-        "siren:[1 TO",
+        "party_ids:[1 TO",
         "amount:[x TO y]",
-        "invoice_date:abc",
+        "date:abc",
         "facture ~~ ^^ {",
         "NOT",
         "*?*",
