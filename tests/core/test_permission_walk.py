@@ -88,6 +88,8 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
         a2_supplier_id, a2_memory_id = _a_supplier(app, a2.id, "Quetzal Fournitures")
         b_item_id = _a_quarantine_item(app, b1.id, "zygote@zorglub.example")
         a2_item_id = _a_quarantine_item(app, a2.id, "quiproquo@quetzal.example")
+        b_batch_id = _a_batch(app, b1.id, "Zorglub-journal.txt")
+        a2_batch_id = _a_batch(app, a2.id, "quinconce-journal.txt")
         from core.documents.models import Document
         from core.search.services import flush, index_documents
 
@@ -115,6 +117,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "supplier_id": b_supplier_id,
             "memory_id": b_memory_id,
             "item_id": b_item_id,
+            "batch_id": b_batch_id,
             "user_id": b_admin.id,
         },
         "a2_ids": {
@@ -126,6 +129,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "supplier_id": a2_supplier_id,
             "memory_id": a2_memory_id,
             "item_id": a2_item_id,
+            "batch_id": a2_batch_id,
         },
         "a1_doc": a1_doc,
     }
@@ -204,6 +208,40 @@ def _an_account(app: Any, company_id: int, label: str) -> int | None:
     return account.id
 
 
+def _a_batch(app: Any, company_id: int, filename: str) -> int:
+    """A period export of the company (a FEC journal version) with its file in storage."""
+    import hashlib
+    from datetime import date
+
+    from core.exports.batches import ExportBatch
+    from core.tenancy.models import Company
+
+    content = f"JournalCode\t{filename}\n".encode()
+    sha = hashlib.sha256(content).hexdigest()
+    path = app.extensions["classeur"].storage.path(sha)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    batch = ExportBatch(
+        firm_id=db.session.get(Company, company_id).firm_id,
+        company_id=company_id,
+        exporter="fec_export",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 1, 31),
+        version=1,
+        sha256=sha,
+        size=len(content),
+        filename=filename,
+        media_type="text/plain",
+        storage_key=sha,
+        document_ids=[],
+        document_count=0,
+        files=[],
+    )
+    db.session.add(batch)
+    db.session.commit()
+    return batch.id
+
+
 def _url_value(name: str, ids: dict[str, Any]) -> Any:
     """A real value of the other tenant for URL variable ``name``."""
     mapping: dict[str, Any] = {
@@ -215,6 +253,8 @@ def _url_value(name: str, ids: dict[str, Any]) -> Any:
         "supplier_id": ids.get("supplier_id"),
         "memory_id": ids.get("memory_id"),
         "item_id": ids.get("item_id"),
+        "batch_id": ids.get("batch_id"),
+        "fmt": "csv",
         "connector": "meg_export",
         "plugin": "ocr_tesseract",
         "page": 1,
