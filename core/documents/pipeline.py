@@ -5,7 +5,7 @@ compare-and-set on its state (received → extracting), so two workers never rea
 document, and a document left ``extracting`` by a dead process is put back by the recoverer.
 
 The words with positions of OCRed pages (``extract_text`` texts carrying ``.words``) are handed
-to ``extract_fields`` as ``layout`` and kept beside the original, gzipped JSON in
+to the binder type's ``extract`` as ``layout`` and kept beside the original, gzipped JSON in
 ``storage.derived_dir(sha256) / "ocr-words.json.gz"``, for later steps (a supplier's template is
 learned when the document is validated, days after it was read): :func:`stored_ocr_words`.
 """
@@ -141,6 +141,14 @@ def stored_ocr_words(document: Document) -> Layout | None:
     return load_ocr_words(classeur().storage.derived_dir(document.sha256))
 
 
+def _binder_type_on(binder_type: str, document: Document) -> bool:
+    """Whether the plugin owning ``binder_type`` is on for the document's company."""
+    from core.plugins.activation import catalog, plugin_enabled
+
+    plugin = catalog().plugin_of_binder_type(binder_type)
+    return plugin is None or plugin_enabled(document.firm_id, document.company_id, plugin)
+
+
 def process_document(document_id: int) -> str | None:
     """Read one document to the end: text, fields, state ``to_review``, index. Idempotent."""
     if not _claim(document_id):
@@ -162,14 +170,14 @@ def process_document(document_id: int) -> str | None:
         _keep_ocr_words(document, layout)
         path = state.storage.path(document.sha256)
         binder_type = state.binder_types.get(binder.type)
-        if binder_type is not None and binder_type.extract is not None:
-            # The binder type reads its own fields...
+        fields = None
+        if (
+            binder_type is not None
+            and binder_type.extract is not None
+            and _binder_type_on(binder_type.name, document)
+        ):
+            # The binder type reads its own fields (if its plugin is on for the company).
             fields = binder_type.extract(document=document, text=text, path=path, layout=layout)
-        else:
-            # ... or another plugin reads them for a type that has no reader of its own.
-            fields = state.hooks.extract_fields(
-                document=document, text=text, path=path, binder_type=binder.type, layout=layout
-            )
         if fields and binder_type is not None:
             fields = binder_type.validate_fields(fields)
         document = session.get(Document, document_id)

@@ -169,7 +169,7 @@ def extract_text(
     ``words`` attribute, a list of dicts ``{"text", "x0", "y0", "x1", "y1", "conf", "block",
     "line"}`` (coordinates in fractions of the page, 0..1 from the top-left corner of the
     upright page; ``conf`` 0..1; ``line`` a line number unique within the page). The core
-    hands them to ``extract_fields`` as ``layout`` and keeps them with the document (see
+    hands them to the binder type's ``extract`` as ``layout`` and keeps them with the document (see
     :func:`core.documents.pipeline.stored_ocr_words`).
     Stops at first non-None result.
     """
@@ -193,29 +193,6 @@ def read_region(
     ``extract_text``'s words, or None when this plugin does not read such files.
     Stops at first non-None result.
     """
-
-
-@hookspec
-def extract_fields(
-    document: Document,
-    text: str,
-    path: Path,
-    binder_type: str,
-    layout: dict[int, list[dict[str, Any]]] | None,
-) -> dict[str, Any] | None:
-    """Return the fields of ``document`` for its binder type, or None if not this plugin's.
-
-    Called once the text is known. The first non-empty dict returned by a plugin owning
-    ``binder_type`` is stored, after validation by the binder type, as ``document.fields``.
-
-    ``layout`` holds the OCR words of the pages read by OCR, ``{page (1-based): [word, ...]}``
-    with words as described in ``extract_text``; None when no page was read by OCR (text
-    layer, e-invoice). Pages absent from it came from the text layer. An implementation may
-    leave ``layout`` out of its parameters.
-    """
-
-
-# --- Notifications --------------------------------------------------------------------------
 
 
 @hookspec

@@ -198,23 +198,6 @@ class Hooks:
             document=document, path=path, page=page, box=box, digits=digits, config=config or {}
         )
 
-    def extract_fields(
-        self,
-        document: Document,
-        text: str,
-        path: Path,
-        binder_type: str,
-        layout: dict[int, list[dict[str, Any]]] | None = None,
-    ) -> dict[str, Any] | None:
-        results = self._for_document("extract_fields", document)(
-            document=document, text=text, path=path, binder_type=binder_type, layout=layout
-        )
-        # pluggy returns results last-registered first; the first non-empty one wins.
-        for result in results:
-            if result:
-                return result
-        return None
-
     def after_document_stored(self, document: Document) -> None:
         self._for_document("after_document_stored", document)(document=document)
 

@@ -479,7 +479,7 @@ def extract_document(
     layout: dict[int, list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """Fields of a purchase invoice read by the core (text layer, OCR or e-invoice) plus the
-    accounting proposal. ``layout`` is the OCR words per page (``extract_fields`` hook), None
+    accounting proposal. ``layout`` is the OCR words per page (the binder type's ``extract``), None
     when no page was OCRed. Never raises for a readable document: a failed reading gives
     empty fields with confidence 0."""
     import inspect

@@ -1,5 +1,5 @@
-"""The document hooks, through a recording plugin: stored, extract_text, extract_fields,
-and a failed reading kept with its original and retried."""
+"""The document hooks, through a recording plugin: stored, extract_text, a binder type's own
+reader (``extract``), and a failed reading kept with its original and retried."""
 
 from __future__ import annotations
 
@@ -34,12 +34,15 @@ class Recorder:
             raise RuntimeError("Tesseract a planté sur la page 1")
         return {p: f"texte de la page {p} par le plugin de test" for p in pages}
 
-    @hookimpl
-    def extract_fields(self, document, text, path, binder_type):
-        self.fields_calls.append(binder_type)
-        if binder_type != "other":
-            return None
+    def count_words(self, document, text, path, layout=None):
+        self.fields_calls.append("word_counts")
         return {"word_count": len(text.split())}
+
+    @hookimpl
+    def register_binder_types(self, register):
+        from core.binders.registry import BinderType
+
+        register(BinderType(name="word_counts", label="Comptages", extract=self.count_words))
 
     @hookimpl
     def after_document_stored(self, document):
@@ -80,13 +83,13 @@ def test_hook_extract_text(client, setup, recorder):
     assert "par le plugin de test" in text
 
 
-def test_hook_extract_fields(client, setup, factory, recorder):
-    other = factory.binder(setup["company"], "other", name="Divers")
+def test_binder_type_reads_its_fields(client, setup, factory, recorder):
+    other = factory.binder(setup["company"], "word_counts", name="Comptages")
     doc = upload(
         client, other.id, setup["h"], ("a.pdf", make_pdf_bytes(["un deux trois quatre"]))
     ).get_json()["documents"][0]
     body = ready(client, doc["id"], setup["h"])
-    assert "other" in recorder.fields_calls
+    assert recorder.fields_calls == ["word_counts"]  # only for its own binders
     assert body["fields"]["word_count"] >= 4
 
 

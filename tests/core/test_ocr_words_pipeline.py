@@ -1,5 +1,5 @@
-"""OCR words through the reading pipeline: real Tesseract, words handed to ``extract_fields``
-as ``layout``, kept beside the original and read back with ``stored_ocr_words``."""
+"""OCR words through the reading pipeline: real Tesseract, words handed to the binder type's
+``extract`` as ``layout``, kept beside the original and read back with ``stored_ocr_words``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from core.binders.registry import BinderType
 from core.plugins.hookspecs import hookimpl
 from tests.conftest import make_pdf_bytes, make_scan_bytes
 from tests.conftest import upload_files as upload
@@ -17,15 +18,18 @@ SCAN_LINES = ["FACTURE Quincaillerie Rambouillet", "Total TTC 1 234,56 EUR"]
 
 
 class LayoutRecorder:
-    """Records the ``layout`` every ``extract_fields`` call receives."""
+    """A binder type "scans" whose ``extract`` records the ``layout`` it receives."""
 
     def __init__(self):
         self.layouts = []
 
-    @hookimpl
-    def extract_fields(self, document, text, path, binder_type, layout):
-        self.layouts.append((binder_type, layout))
+    def extract(self, document, text, path, layout=None):
+        self.layouts.append(("scans", layout))
         return None
+
+    @hookimpl
+    def register_binder_types(self, register):
+        register(BinderType(name="scans", label="Numérisations", extract=self.extract))
 
 
 @pytest.fixture
@@ -66,8 +70,8 @@ def stored(app, doc_id):
 
 
 @pytest.mark.slow
-def test_scan_words_reach_extract_fields_and_are_kept(client, setup, factory, recorder, app):
-    binder = factory.binder(setup["company"], "admin_documents", name="Administratif")
+def test_scan_words_reach_the_binder_type_and_are_kept(client, setup, factory, recorder, app):
+    binder = factory.binder(setup["company"], "scans", name="Numérisations")
     scan = make_scan_bytes(SCAN_LINES)
     doc_id = upload(client, binder.id, setup["h"], ("scan.png", scan)).get_json()["documents"][0][
         "id"
@@ -75,7 +79,7 @@ def test_scan_words_reach_extract_fields_and_are_kept(client, setup, factory, re
     body = ready(client, doc_id, setup["h"])
     assert body["state"] == "to_review" and body["text_source"] == "ocr"
     ((binder_type, layout),) = recorder.layouts
-    assert binder_type == "admin_documents" and list(layout) == [1]
+    assert binder_type == "scans" and list(layout) == [1]
     words = {word["text"]: word for word in layout[1]}
     assert "Rambouillet" in words
     word = words["Rambouillet"]
@@ -88,11 +92,11 @@ def test_scan_words_reach_extract_fields_and_are_kept(client, setup, factory, re
 
 
 def test_text_layer_gives_no_layout_and_keeps_nothing(client, setup, factory, recorder, app):
-    binder = factory.binder(setup["company"], "admin_documents", name="Administratif")
+    binder = factory.binder(setup["company"], "scans", name="Numérisations")
     pdf = make_pdf_bytes(["Attestation de vigilance URSSAF"])
     doc_id = upload(client, binder.id, setup["h"], ("a.pdf", pdf)).get_json()["documents"][0]["id"]
     assert ready(client, doc_id, setup["h"])["text_source"] == "text"
-    assert recorder.layouts == [("admin_documents", None)]
+    assert recorder.layouts == [("scans", None)]
     kept, path = stored(app, doc_id)
     assert kept is None and not path.exists()
 

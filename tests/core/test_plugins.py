@@ -28,7 +28,6 @@ def test_hook_list_is_the_documented_first_set():
         "register_cli_commands",
         "register_company_tabs",
         "extract_text",
-        "extract_fields",
         "after_document_stored",
         "after_document_validated",
         "after_export",
