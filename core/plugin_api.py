@@ -3,7 +3,7 @@
 Everything a plugin may rely on is re-exported here, grouped by purpose; the rest of the core
 is internal and may change without notice. The import contract "a plugin imports the plugin
 API and its own package only" (``setup.cfg``, checked on every test run) keeps it so. The
-surface is documented in ``docs/plugins.md``; ``__all__`` lists it.
+surface is documented in ``docs/plugins/api.md`` (a test keeps it complete); ``__all__`` lists it.
 
 A plugin's modules write ``from core.plugin_api import hookimpl, BinderType, db, ...``.
 """
