@@ -86,12 +86,8 @@ def company_details(company: Company) -> dict[str, dict[str, Any]]:
     """``collection_address``: in the company's JSON and on its page."""
     from plugins.mail_collect.services import collection_address, mailbox_for
 
-    return {
-        "collection_address": {
-            "label": "Adresse de collecte",
-            "value": collection_address(mailbox_for(company), company),
-        }
-    }
+    address = collection_address(mailbox_for(company), company)
+    return {"collection_address": {"label": "Adresse de collecte", "value": address}}
 
 
 @hookimpl

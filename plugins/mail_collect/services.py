@@ -9,12 +9,13 @@ Message-ID: a message received twice is filed once), then each attachment goes t
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import io
 import logging
 import os
 import re
-import secrets
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
@@ -95,10 +96,25 @@ def collection_address(mailbox: Mailbox, company: Company) -> str:
     return f"{_slug(company.dossier_code)}.{mailbox.token}@{setting('MAIL_DOMAIN')}"
 
 
-def _new_token() -> str:
-    # 12 base-32 characters: 60 random bits, lower case, no ambiguous symbol in an address.
-    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-    return "".join(secrets.choice(alphabet) for _ in range(12))
+def _token(company: Company) -> str:
+    """The company's address token: 12 base-32 characters (60 bits) of an HMAC of its id under
+    the app's secret key, so the address is known before its row exists and stays the same
+    once the row keeps it (a later change of secret key leaves stored tokens as they are)."""
+    key = str(current_app.config.get("SECRET_KEY") or current_app.secret_key or "").encode()
+    digest = hmac.new(key, f"mail_collect:{company.id}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:12]
+
+
+def _new_mailbox(company: Company) -> Mailbox:
+    return Mailbox(
+        firm_id=company.firm_id,
+        company_id=company.id,
+        token=_token(company),
+        enabled=False,
+        allowed_senders=[],
+        imap_enabled=False,
+        state="idle",
+    )
 
 
 def get_mailbox(company_id: int) -> Mailbox | None:
@@ -110,47 +126,42 @@ def mailbox_in_session(company: Company) -> Mailbox:
     """The company's mailbox, created (flushed, not committed) in the current session."""
     mailbox = get_mailbox(company.id)
     if mailbox is None:
-        mailbox = Mailbox(
-            firm_id=company.firm_id,
-            company_id=company.id,
-            token=_new_token(),
-            enabled=False,
-            allowed_senders=[],
-            imap_enabled=False,
-            state="idle",
-        )
+        mailbox = _new_mailbox(company)
         db.session.add(mailbox)
         db.session.flush()
     return mailbox
 
 
+def _may_hold_write_lock() -> bool:
+    """Whether the current session's open transaction may hold SQLite's write lock (a
+    writing request, or work outside a request): a second session would wait for it."""
+    from flask import has_request_context, request
+
+    if db.session.get_bind().dialect.name != "sqlite":
+        return False
+    return not has_request_context() or request.method not in ("GET", "HEAD")
+
+
 def mailbox_for(company: Company) -> Mailbox:
     """The company's mailbox, created and committed on first use in a session of its own, so
-    that its address is stable even when asked from a read-only page or API answer."""
-    mailbox = get_mailbox(company.id)
-    if mailbox is not None:
-        return mailbox
+    that its address is stable even when first asked from a read-only page or API answer.
+
+    Inside a transaction that may hold SQLite's write lock the row is not created (another
+    session would wait for that lock): a mailbox not yet stored, with the same token, is
+    returned."""
+    if db.session.in_transaction() and _may_hold_write_lock():
+        return get_mailbox(company.id) or _new_mailbox(company)
     with db.fresh_session() as session:
         for _ in range(3):
             found = session.scalar(select(Mailbox).where(Mailbox.company_id == company.id))
             if found is not None:
                 return found
-            mailbox = Mailbox(
-                firm_id=company.firm_id,
-                company_id=company.id,
-                token=_new_token(),
-                enabled=False,
-                allowed_senders=[],
-                imap_enabled=False,
-                state="idle",
-            )
+            mailbox = _new_mailbox(company)
             session.add(mailbox)
             try:
                 session.commit()
             except IntegrityError:  # created meanwhile by another request
                 session.rollback()
-                continue
-            return mailbox
     raise RuntimeError(f"no mailbox for company {company.id}")
 
 

@@ -43,6 +43,18 @@ def test_collection_address_in_the_company_api_and_page(app, factory, client, au
     assert listed[company.id]["collection_address"] == first["collection_address"]
     assert listed[other.id]["collection_address"] != first["collection_address"]
 
+    # A company created through the API has its address in the answer.
+    created = client.post(
+        "/api/v1/companies", json={"name": "Nouvelle", "dossier_code": "NV01"}, headers=headers
+    ).get_json()
+    assert re.match(r"^nv01\.[a-z2-7]{12}@", created["collection_address"])
+    assert (
+        client.get(f"/api/v1/companies/{created['id']}", headers=headers).get_json()[
+            "collection_address"
+        ]
+        == created["collection_address"]
+    )
+
     auth.login(admin)
     page = client.get(f"/companies/{company.id}").get_data(as_text=True)
     assert "Adresse de collecte" in page
