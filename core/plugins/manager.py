@@ -24,15 +24,10 @@ log = logging.getLogger("classeur.plugins")
 
 ENTRY_POINT_GROUP = "classeur.plugins"
 
-#: Built-in plugins, registered explicitly in this order. ``core`` is always loaded.
-BUILTIN_PLUGINS: dict[str, str] = {
-    "core": "core.default_plugin",
-    "binder_purchases": "plugins.binder_purchases",
-    "ocr_tesseract": "plugins.ocr_tesseract",
-    "meg_export": "plugins.meg_export",
-    "fec_export": "plugins.fec_export",
-    "mail_collect": "plugins.mail_collect",
-}
+#: The core's own plugin, always loaded first. Every other plugin, the ones shipped with
+#: Classeur included, is declared once: as an entry point of the ``classeur.plugins`` group
+#: (``setup.cfg``), in the order they are registered.
+BUILTIN_PLUGINS: dict[str, str] = {"core": "core.default_plugin"}
 
 
 class PluginConfigError(RuntimeError):
@@ -48,7 +43,7 @@ def _split(value: str | list[str] | None) -> list[str]:
 
 
 def available_plugins() -> dict[str, Callable[[], ModuleType]]:
-    """Every installed plugin: built-ins first, then the entry-point group's."""
+    """Every installed plugin: the core's, then the entry-point group's."""
     found: dict[str, Callable[[], ModuleType]] = {}
     for name, module in BUILTIN_PLUGINS.items():
         found[name] = lambda module=module: importlib.import_module(module)

@@ -55,9 +55,24 @@ def test_every_hook_has_a_test(name):
     assert found, f"no test_hook_{name} test"
 
 
-def test_builtin_plugins_are_loaded_in_order(app):
+def test_plugins_are_declared_once_as_entry_points(app):
+    """The core loads its own plugin first, then every entry point of ``classeur.plugins``;
+    it names no plugin of its own (the shipped ones are entry points like any other)."""
+    import configparser
+    from pathlib import Path
+
+    from core.plugins.manager import BUILTIN_PLUGINS
+
+    assert BUILTIN_PLUGINS == {"core": "core.default_plugin"}
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parents[2] / "setup.cfg")
+    declared = [
+        line.split("=")[0].strip()
+        for line in config["options.entry_points"]["classeur.plugins"].strip().splitlines()
+    ]
     names = app.extensions["classeur"].hooks.plugin_names()
-    assert names[:4] == ["core", "binder_purchases", "ocr_tesseract", "meg_export"]
+    assert names[0] == "core"
+    assert sorted(names[1:]) == sorted(declared)
 
 
 def test_allow_list_loads_only_named_plugins():
