@@ -13,7 +13,13 @@ from werkzeug.exceptions import HTTPException
 
 import core.tasks.after_commit  # noqa: F401 - registers the after-commit step
 from core.binders.registry import BinderTypeRegistry
-from core.config import CONTENT_SECURITY_POLICY, load_config, read_or_create_secret, secret_key_path
+from core.config import (
+    CONTENT_SECURITY_POLICY,
+    apply_plugin_defaults,
+    load_config,
+    read_or_create_secret,
+    secret_key_path,
+)
 from core.db import db
 from core.exports.registry import ExporterRegistry
 from core.extensions import api, babel, csrf, limiter, login_manager
@@ -77,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     pm = build_plugin_manager(app.config)
     hooks = Hooks(pm)
+    apply_plugin_defaults(app.config, hooks.config_defaults())
     binder_types = BinderTypeRegistry()
     binder_type_owners = hooks.register_binder_types(register=binder_types.register)
     exporters = ExporterRegistry()

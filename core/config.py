@@ -48,9 +48,6 @@ DEFAULTS: dict[str, Any] = {
     "MAX_REQUEST_BYTES": 200 * 1024 * 1024,
     "MAX_PAGES": 200,
     "MAX_PIXELS": 89_478_485,
-    # OCR: timeout per page in seconds, pool size (0 = cpu count).
-    "OCR_TIMEOUT": 120,
-    "OCR_PROCESSES": 0,
     # Search backend: "whoosh" (default).
     "SEARCH_BACKEND": "whoosh",
     # Export retries: attempts before a transient error becomes an error, base delay (s).
@@ -59,13 +56,6 @@ DEFAULTS: dict[str, Any] = {
     "EXPORT_RETRY_BASE": 0.5,
     # Longest wait between two attempts (s): a remote system back up is drained quickly.
     "EXPORT_RETRY_MAX_DELAY": 300.0,
-    # MEG sandbox / MEG server base URL and OAuth client.
-    "MEG_BASE_URL": "http://127.0.0.1:8100",
-    "MEG_CLIENT_ID": "classeur",
-    "MEG_CLIENT_SECRET": "classeur-sandbox-secret",
-    # Seconds before a MEG call times out, and longest Retry-After waited inside a worker.
-    "MEG_TIMEOUT": 15,
-    "MEG_MAX_INLINE_WAIT": 5,
     # Public base URL of Classeur (OAuth redirect URIs); empty = taken from the request.
     "PUBLIC_URL": "",
     # Session cookie behind TLS.
@@ -124,6 +114,30 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{data_dir / 'classeur.db'}"
     return config
+
+
+def apply_plugin_defaults(config: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Fill the plugins' settings into ``config`` (the ``config_defaults`` hook): a value
+    already given (``create_app``'s ``config``) wins, then ``CLASSEUR_<NAME>`` in the
+    environment, then the plugin's default; text is converted to the default's type."""
+    for key, default in defaults.items():
+        value = config.get(key)
+        if value is None:
+            value = os.environ.get(f"CLASSEUR_{key}")
+        if value is None:
+            config[key] = default
+            continue
+        if isinstance(value, str) and default is not None and not isinstance(default, str):
+            try:
+                if isinstance(default, bool):
+                    value = value.strip().lower() in {"1", "true", "yes", "on"}
+                elif isinstance(default, int):
+                    value = int(value)
+                elif isinstance(default, float):
+                    value = float(value)
+            except ValueError as exc:
+                raise ConfigError(f"CLASSEUR_{key}={value!r} is not a valid number") from exc
+        config[key] = value
 
 
 def secret_key_path(data_dir: str | Path) -> Path:

@@ -76,6 +76,17 @@ def register_exporters(register: Callable[[Exporter], None]) -> None:
 
 
 @hookspec
+def config_defaults() -> dict[str, Any]:
+    """Declare the plugin's settings with their defaults, e.g. ``{"MEG_TIMEOUT": 15}``.
+
+    Each is set by ``CLASSEUR_<NAME>`` in the environment or by the ``config`` given to
+    ``create_app`` (converted to the default's type) and is in ``app.config`` from start-up,
+    before any other hook but the plugin manager's own. A plugin names its settings with its
+    own prefix; the core keeps only its own.
+    """
+
+
+@hookspec
 def register_tasks(register: Callable[[TaskSpec], None]) -> None:
     """Contribute background tasks by calling ``register(TaskSpec(...))``.
 

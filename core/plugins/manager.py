@@ -120,6 +120,14 @@ class Hooks:
         """Returns ``{exporter name: plugin name}``."""
         return self._contribute("register_exporters", register)
 
+    def config_defaults(self) -> dict[str, Any]:
+        """Every plugin's declared settings (the first plugin to declare a name wins)."""
+        merged: dict[str, Any] = {}
+        for declared in reversed(self.pm.hook.config_defaults()):
+            for key, value in (declared or {}).items():
+                merged.setdefault(key, value)
+        return merged
+
     def register_tasks(self, register: Callable[..., None]) -> None:
         self.pm.hook.register_tasks(register=register)
 

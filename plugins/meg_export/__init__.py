@@ -32,6 +32,19 @@ def plugin_info() -> PluginInfo:
 
 
 @hookimpl
+def config_defaults() -> dict[str, Any]:
+    """The MEG server (the sandbox by default) and its OAuth client; seconds before a MEG call
+    times out, and the longest Retry-After waited inside a worker."""
+    return {
+        "MEG_BASE_URL": "http://127.0.0.1:8100",
+        "MEG_CLIENT_ID": "classeur",
+        "MEG_CLIENT_SECRET": "classeur-sandbox-secret",
+        "MEG_TIMEOUT": 15,
+        "MEG_MAX_INLINE_WAIT": 5,
+    }
+
+
+@hookimpl
 def register_exporters(register: Callable[[Any], None]) -> None:
     """Register the MEG exporter (purchase invoices only)."""
     from plugins.meg_export.exporter import MegExporter

@@ -24,6 +24,12 @@ def plugin_info() -> PluginInfo:
     )
 
 
+@hookimpl
+def config_defaults() -> dict[str, Any]:
+    """OCR: timeout per page in seconds, size of the Tesseract pool (0 = one per core)."""
+    return {"OCR_TIMEOUT": 120, "OCR_PROCESSES": 0}
+
+
 _engine: Any = None
 _engine_lock = threading.Lock()
 
