@@ -174,7 +174,10 @@ class Hooks:
         return without_disabled(self.pm, hook, firm_id, company_id, explicit=explicit)
 
     def _for_document(self, hook: str, document: Document) -> Any:
-        return self._for(hook, document.firm_id, document.company_id)
+        # A document read outside any firm (``classeur extract FILE``) has no switches.
+        return self._for(
+            hook, getattr(document, "firm_id", None), getattr(document, "company_id", None)
+        )
 
     def seed_demo_company(self, company: Company) -> None:
         # Plugins off by default (connectors) still prepare the demo; switched off, they don't.
