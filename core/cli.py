@@ -69,11 +69,14 @@ class ClasseurGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from core.plugins.manager import PluginConfigError
         from core.tasks.celery_runner import CeleryNotInstalled
 
         try:
             return super().invoke(ctx)
         except CeleryNotInstalled as exc:  # CLASSEUR_TASK_RUNNER=celery without the extra
+            raise click.ClickException(str(exc)) from exc
+        except PluginConfigError as exc:  # CLASSEUR_PLUGINS names a plugin not installed
             raise click.ClickException(str(exc)) from exc
 
 
@@ -357,6 +360,14 @@ def plugins_list(firm_id: int | None) -> None:
     with app_context() as app:
         state = app.extensions["classeur"]
         firm = {}
+        if firm_id is None:  # one firm (the usual installation): show its switches
+            from sqlalchemy import select
+
+            from core.db import db as database
+            from core.tenancy.models import Firm
+
+            firms = database.session.scalars(select(Firm.id).limit(2)).all()
+            firm_id = firms[0] if len(firms) == 1 else None
         if firm_id is not None:
             from core.plugins.activation import plugin_states
 
@@ -380,7 +391,7 @@ def plugins_list(firm_id: int | None) -> None:
 
 
 def _switch_plugin(
-    name: str, enabled: bool | None, firm_id: int | None, company_id: int | None
+    name: str, enabled: bool | None, firm_id: int | None, company_ref: str | None
 ) -> None:
     from sqlalchemy import select
 
@@ -388,14 +399,13 @@ def _switch_plugin(
     from core.errors import ServiceError
     from core.exports.services import submit_exports
     from core.plugins.activation import switch_plugin
-    from core.tenancy.models import Company, Firm
+    from core.tenancy.models import Firm
 
     with app_context():
-        if company_id is not None:
-            company = database.session.get(Company, company_id)
-            if company is None or (firm_id is not None and company.firm_id != firm_id):
-                fail(f"No company {company_id}" + (f" in firm {firm_id}." if firm_id else "."))
-            firm_id = company.firm_id
+        company_id = None
+        if company_ref is not None:
+            company = _company_by_ref(company_ref, firm_id)
+            firm_id, company_id = company.firm_id, company.id
         elif firm_id is None:
             firms = database.session.scalars(select(Firm.id)).all()
             if len(firms) != 1:
@@ -416,9 +426,33 @@ def _switch_plugin(
         )
 
 
+def _company_by_ref(ref: str, firm_id: int | None) -> Any:
+    """The company of ``ref``: its dossier code (``DEMO01``) or its id, within ``firm_id``
+    when given; a code two firms use needs ``--firm``."""
+    from sqlalchemy import select
+
+    from core.db import db as database
+    from core.tenancy.models import Company
+
+    stmt = select(Company).where(Company.dossier_code == ref.strip())
+    if firm_id is not None:
+        stmt = stmt.where(Company.firm_id == firm_id)
+    found = database.session.scalars(stmt).all()
+    if not found and ref.strip().isdigit():
+        company = database.session.get(Company, int(ref))
+        found = [company] if company and firm_id in (None, company.firm_id) else []
+    if not found:
+        fail(f"No company {ref!r}" + (f" in firm {firm_id}." if firm_id else "."))
+    if len(found) > 1:
+        fail(f"Several firms have a company {ref!r}: say which with --firm ID.")
+    return found[0]
+
+
 _firm_option = click.option("--firm", "firm_id", type=int, help="Firm id (default: the only one).")
 _company_option = click.option(
-    "--company", "company_id", type=int, help="Company id: switch for this company only."
+    "--company",
+    "company_ref",
+    help="Company (dossier code or id): switch for this company only.",
 )
 
 
@@ -426,27 +460,27 @@ _company_option = click.option(
 @click.argument("name")
 @_firm_option
 @_company_option
-def plugins_enable(name: str, firm_id: int | None, company_id: int | None) -> None:
+def plugins_enable(name: str, firm_id: int | None, company_ref: str | None) -> None:
     """Switch plugin NAME on for a firm, or for one company."""
-    _switch_plugin(name, True, firm_id, company_id)
+    _switch_plugin(name, True, firm_id, company_ref)
 
 
 @plugins.command("disable")
 @click.argument("name")
 @_firm_option
 @_company_option
-def plugins_disable(name: str, firm_id: int | None, company_id: int | None) -> None:
+def plugins_disable(name: str, firm_id: int | None, company_ref: str | None) -> None:
     """Switch plugin NAME off for a firm, or for one company."""
-    _switch_plugin(name, False, firm_id, company_id)
+    _switch_plugin(name, False, firm_id, company_ref)
 
 
 @plugins.command("inherit")
 @click.argument("name")
 @_firm_option
 @_company_option
-def plugins_inherit(name: str, firm_id: int | None, company_id: int | None) -> None:
+def plugins_inherit(name: str, firm_id: int | None, company_ref: str | None) -> None:
     """Forget a switch: a company follows its firm again, a firm the plugin's default."""
-    _switch_plugin(name, None, firm_id, company_id)
+    _switch_plugin(name, None, firm_id, company_ref)
 
 
 # --- documents -------------------------------------------------------------------------------

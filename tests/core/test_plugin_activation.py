@@ -430,13 +430,17 @@ def test_plugins_api(app, client, factory, two):
     )
 
 
-def _cli(app_config, *args):
-    env = {
+def _env(app_config):
+    return {
         **os.environ,
         "CLASSEUR_DATA_DIR": app_config["DATA_DIR"],
         "CLASSEUR_DATABASE_URL": app_config["DATABASE_URL"],
         "CLASSEUR_SECRET_KEY": "test-secret",
     }
+
+
+def _cli(app_config, *args):
+    env = _env(app_config)
     return subprocess.run(
         [sys.executable, "-m", "core", "plugins", *args],
         capture_output=True,
@@ -466,8 +470,20 @@ def test_cli_plugins_list_enable_disable(app, app_config, two):
     assert on.returncode == 0, on.stderr
     assert _enabled(app, firm, "meg_export", c1)
     assert "firm: on" in _cli(app_config, "list", "--firm", str(firm.id)).stdout
-    back = _cli(app_config, "inherit", "ocr_tesseract", "--company", str(c1.id))
-    assert back.returncode == 0 and _enabled(app, firm, "ocr_tesseract", c1)
+    back = _cli(app_config, "inherit", "ocr_tesseract", "--company", "ALPHA")
+    assert back.returncode == 0 and _enabled(app, firm, "ocr_tesseract", c1)  # by its code
+    unknown = _cli(app_config, "disable", "ocr_tesseract", "--company", "NOPE99")
+    assert unknown.returncode == 1 and "No company 'NOPE99'" in unknown.stderr
+    bad_setting = subprocess.run(
+        [sys.executable, "-m", "core", "plugins", "list"],
+        capture_output=True,
+        text=True,
+        env={**_env(app_config), "CLASSEUR_PLUGINS": "nosuch"},
+        timeout=120,
+    )
+    assert bad_setting.returncode == 1
+    assert "Unknown plugin(s) in configuration: nosuch" in bad_setting.stderr
+    assert "Traceback" not in bad_setting.stderr
     wrong = _cli(app_config, "disable", "nope", "--firm", str(firm.id))
     assert wrong.returncode == 1 and "Module inconnu : nope" in wrong.stderr
     core = _cli(app_config, "disable", "core", "--firm", str(firm.id))
