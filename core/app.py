@@ -79,7 +79,21 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
-    api.init_app(app, spec_kwargs={"components": {"securitySchemes": _security_schemes()}})
+    api.init_app(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": _security_schemes()},
+            # Every operation needs a token (or the pages' session cookie) unless it says so.
+            "security": [{"bearerAuth": []}],
+            "info": {
+                "description": "Classeur's JSON API. Send `Authorization: Bearer <token>` "
+                "(`classeur tokens create --email ... [--scopes read,write,admin]`): `read` "
+                "reads, `write` changes documents and companies, `admin` manages users and "
+                'modules. Errors are `{"error": {"code", "message", "field"}}` '
+                "with a French message."
+            },
+        },
+    )
 
     pm = build_plugin_manager(app.config)
     hooks = Hooks(pm)

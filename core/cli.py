@@ -317,7 +317,12 @@ def tokens() -> None:
 @tokens.command("create")
 @click.option("--email", required=True)
 @click.option("--name", default="cli")
-@click.option("--scopes", default="read,write", show_default=True)
+@click.option(
+    "--scopes",
+    default="read,write",
+    show_default=True,
+    help="Comma-separated: read, write, admin (users, modules: an admin user only).",
+)
 @click.option("--days", default=365, show_default=True, type=int, help="0 = never expires.")
 @with_app()
 def tokens_create(app: Flask, email: str, name: str, scopes: str, days: int) -> None:

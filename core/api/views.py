@@ -186,6 +186,12 @@ def register_fields_schemas(api: Api, registry: Any) -> None:
         name = f"Fields_{binder_type.name}"
         api.spec.components.schema(name, component=component)
         refs.append({"$ref": f"#/components/schemas/{name}"})
+    # Plugins add facts to a company (``company_details``: the e-mail collection's address...).
+    company = api.spec.components.schemas.get("Company")
+    if company is not None:
+        company["additionalProperties"] = {
+            "description": "Facts added by plugins (company_details), e.g. collection_address."
+        }
     api.spec.components.schema(
         "FieldsPatch",
         component={

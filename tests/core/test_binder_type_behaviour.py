@@ -163,6 +163,10 @@ def test_the_schemas_are_served(client: Any, setup: dict) -> None:
     patch = spec["paths"]["/api/v1/documents/{document_id}/fields"]["patch"]
     body = patch["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/FieldsPatch"}
+    # Every operation asks for a token unless it says otherwise, and plugins' company facts
+    # (collection_address...) are allowed in the Company schema.
+    assert spec["security"] == [{"bearerAuth": []}]
+    assert schemas["Company"]["additionalProperties"] not in (False, None)
 
 
 def test_purchase_fields_keep_their_french_input(client: Any, app: Any, factory: Any) -> None:
