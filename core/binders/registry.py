@@ -105,14 +105,43 @@ _TYPE_LABELS = {
 }
 
 
-def _french(error: Any) -> FieldsError:
-    """A JSON Schema error in the words of the firm's staff, naming the field's path."""
+def _label(binder_type: BinderType, error: Any) -> str:
+    """How the firm's staff call the field in error: the property's ``title`` in the schema,
+    else the binder type's ``field_labels``, else its path."""
+    path = [str(p) for p in error.absolute_path]
+    if not path:
+        return "Les champs"
+    node: Any = binder_type.fields_schema or {}
+    title = None
+    for part in path:
+        if not isinstance(node, dict):
+            break
+        if part.isdigit():
+            node = node.get("items", {})
+            continue
+        node = (node.get("properties") or {}).get(part, {})
+        title = node.get("title") if isinstance(node, dict) else None
+    if title is None and len(path) == 1:
+        title = (binder_type.extra or {}).get("field_labels", {}).get(path[0])
+    return f"« {title or '.'.join(path)} »"
+
+
+_FORMATS = {
+    "date": "une date AAAA-MM-JJ",
+    "date-time": "une date et heure ISO 8601",
+    "email": "une adresse e-mail",
+    "uri": "une adresse web",
+}
+
+
+def _french(binder_type: BinderType, error: Any) -> FieldsError:
+    """A JSON Schema error in the words of the firm's staff, naming the field."""
     path = ".".join(str(p) for p in error.absolute_path) or None
-    where = f"« {path} »" if path else "Les champs"
+    where = _label(binder_type, error)
     kind = error.validator
+    value = error.validator_value
     if kind == "type":
-        expected = error.validator_value
-        expected = [expected] if isinstance(expected, str) else expected
+        expected = [value] if isinstance(value, str) else value
         labels = " ou ".join(_TYPE_LABELS.get(t, t) for t in expected)
         return FieldsError(f"{where} : {labels} attendu.", path)
     if kind == "additionalProperties":
@@ -123,10 +152,19 @@ def _french(error: Any) -> FieldsError:
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         return FieldsError(f"{where} : le champ « {missing} » est obligatoire.", path)
     if kind == "enum":
-        allowed = ", ".join(str(v) for v in error.validator_value if v is not None)
+        allowed = ", ".join(str(v) for v in value if v is not None)
         return FieldsError(f"{where} : valeur non permise (au choix : {allowed}).", path)
     if kind in ("maxLength", "maxItems"):
-        return FieldsError(f"{where} : trop long (au plus {error.validator_value}).", path)
+        return FieldsError(f"{where} : trop long (au plus {value}).", path)
+    if kind in ("minLength", "minItems"):
+        return FieldsError(f"{where} : trop court (au moins {value}).", path)
+    if kind in ("minimum", "exclusiveMinimum"):
+        return FieldsError(f"{where} : doit être au moins {value}.", path)
+    if kind in ("maximum", "exclusiveMaximum"):
+        return FieldsError(f"{where} : doit être au plus {value}.", path)
+    if kind == "format":
+        expected = _FORMATS.get(str(value), str(value))
+        return FieldsError(f"{where} : {expected} attendue, pas « {error.instance} ».", path)
     if kind == "pattern":
         return FieldsError(f"{where} : format non reconnu « {error.instance} ».", path)
     return FieldsError(f"{where} : valeur invalide.", path)
@@ -140,10 +178,12 @@ def check_fields_schema(binder_type: BinderType, fields: dict[str, Any]) -> None
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    validator = Draft202012Validator(binder_type.fields_schema)
+    validator = Draft202012Validator(
+        binder_type.fields_schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
     error = best_match(validator.iter_errors(fields))
     if error is not None:
-        raise _french(error)
+        raise _french(binder_type, error)
 
 
 def default_binder(company: Any, binder_type: str) -> Any:

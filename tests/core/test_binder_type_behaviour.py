@@ -20,7 +20,8 @@ CONTRACT_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "counterparty": {"type": ["string", "null"], "maxLength": 50},
-        "term_months": {"type": ["integer", "null"]},
+        "term_months": {"type": ["integer", "null"], "minimum": 1, "title": "Durée (mois)"},
+        "signed_on": {"type": ["string", "null"], "format": "date", "title": "Signé le"},
         "kind": {"enum": ["lease", "service", None]},
     },
 }
@@ -130,7 +131,14 @@ def test_field_changes_are_checked_against_the_schema(client: Any, setup: dict) 
     bad_type = client.patch(url, json={"term_months": "douze"}, headers=setup["h"])
     assert bad_type.status_code == 422
     assert bad_type.get_json()["error"]["field"] == "term_months"
-    assert "nombre entier" in bad_type.get_json()["error"]["message"]
+    assert bad_type.get_json()["error"]["message"] == (
+        "« Durée (mois) » : un nombre entier ou vide attendu."
+    )
+    too_small = client.patch(url, json={"term_months": 0}, headers=setup["h"]).get_json()
+    assert too_small["error"]["message"] == "« Durée (mois) » : doit être au moins 1."
+    bad_date = client.patch(url, json={"signed_on": "2026-02-30"}, headers=setup["h"])
+    assert bad_date.status_code == 422
+    assert "une date AAAA-MM-JJ attendue" in bad_date.get_json()["error"]["message"]
     unknown = client.patch(url, json={"rent": 900}, headers=setup["h"])
     assert unknown.status_code == 422
     assert unknown.get_json()["error"]["message"] == "Champ inconnu : « rent »."
@@ -154,9 +162,7 @@ def test_the_schemas_are_served(client: Any, setup: dict) -> None:
     assert purchases["properties"]["supplier"]["properties"]["siren"]
     spec = client.get("/api/v1/openapi.json").get_json()
     schemas = spec["components"]["schemas"]
-    assert schemas["Fields_contracts"]["properties"]["term_months"] == {
-        "type": ["integer", "null"]
-    }
+    assert schemas["Fields_contracts"]["properties"]["term_months"]["minimum"] == 1
     assert "Fields_purchase_invoices" in schemas
     refs = [item.get("$ref") for item in schemas["FieldsPatch"]["anyOf"]]
     assert "#/components/schemas/Fields_contracts" in refs
