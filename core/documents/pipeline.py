@@ -62,7 +62,8 @@ Layout = dict[int, list[dict[str, Any]]]
 
 
 def read_text(document: Document) -> tuple[list[str], str, Layout | None]:
-    """Text of every page, where it came from (text, ocr, mixed, einvoice), and the OCR words.
+    """Text of every page, where it came from (text, ocr, mixed, einvoice; none: a scan no
+    plugin could read), and the OCR words.
 
     The words are ``{page: [word, ...]}`` for the pages whose OCR text carried ``.words``
     (see the ``extract_text`` hook), None when no page did.
@@ -95,6 +96,10 @@ def read_text(document: Document) -> tuple[list[str], str, Layout | None]:
                     if words is not None:
                         layout[page] = [dict(word) for word in words]
             source = "ocr" if len(missing) == len(pages) else "mixed"
+        elif len(missing) == len(pages):
+            # A scan, and no reader of scans answered (none installed, or switched off for
+            # this company on the "Modules" page): stored and searchable by name, no text.
+            source = "none"
     return pages, source, (layout or None)
 
 

@@ -19,7 +19,7 @@ from core.db import db
 from core.exports.registry import ExportResult
 from core.plugins.activation import PluginInfo
 from core.plugins.hookspecs import hookimpl
-from tests.conftest import make_pdf_bytes, make_scan_bytes, wait_for
+from tests.conftest import Auth, make_pdf_bytes, make_scan_bytes, wait_for
 from tests.conftest import upload_files as upload
 from tests.conftest import wait_ready as ready
 
@@ -244,7 +244,22 @@ def test_reader_off_for_one_company_reads_no_scan_there_only(app, client, factor
         text = client.get(f"/api/v1/documents/{doc_id}/text", headers=h).get_data(as_text=True)
         results[company.name] = (body.get("text_source"), text)
     assert results["Beta"][0] == "ocr" and "URSSAF" in results["Beta"][1].upper()
-    assert results["Alpha"][0] != "ocr" and "URSSAF" not in results["Alpha"][1].upper()
+    assert results["Alpha"][0] == "none" and "URSSAF" not in results["Alpha"][1].upper()
+    # The page says why there is no text, and where to switch the reader on.
+    auth = Auth(client)
+    auth.login(factory.user(firm, "admin"))
+    alpha_doc = max(_ids_in(app, c1))
+    page = client.get(f"/documents/{alpha_doc}").get_data(as_text=True)
+    assert "Document numérisé non lu" in page and "Administration → Modules" in page
+
+
+def _ids_in(app, company):
+    from core.documents.models import Document
+
+    with app.app_context():
+        return list(
+            db.session.scalars(select(Document.id).where(Document.company_id == company.id))
+        )
 
 
 def test_binder_type_off_refuses_new_binders_and_uploads_but_keeps_documents(
