@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from core.plugin_api import ServiceError, batch_file, db, export_period, fail, requires, scoping
-from plugins.fec_export.exporter import NAME
+from plugins.fec_export.exporter import NAME, audit_export, batch_notes
 
 bp = Blueprint(
     "api_fec_export",
@@ -56,7 +56,9 @@ def company_fec(query: dict[str, Any], company_id: int) -> Any:
     """The company's purchase journal over ``[start, end]`` in the FEC format.
 
     Records the export like the tab "Journal d'achats" does (the same version while nothing
-    changed); each invoice in it shows « Exporté ».
+    changed), in the firm's audit log too; each invoice in it shows « Exporté ».
+    ``X-Export-Warnings``: the number of invoices whose self-assessed VAT (intra-EU, extra-EU,
+    reverse charge) could not be computed — to enter by hand (listed on the tab).
     """
     company = scoping.get_company(company_id)
     try:
@@ -68,6 +70,8 @@ def company_fec(query: dict[str, Any], company_id: int) -> Any:
         fail(exc)
         raise
     batch = done.batch
+    audit_export(company, done, "api", current_user.id)
+    db.session.commit()
     path, filename, media_type = batch_file(batch)
     response = Response(path.read_bytes(), mimetype=None, content_type=media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -75,4 +79,8 @@ def company_fec(query: dict[str, Any], company_id: int) -> Any:
     response.headers["X-Export-Documents"] = str(batch.document_count)
     if done.rejected:
         response.headers["X-Export-Rejected"] = str(len(done.rejected))
+    notes = batch_notes(batch)
+    if notes:
+        # Invoices in the file whose self-assessed VAT could not be computed (to enter by hand).
+        response.headers["X-Export-Warnings"] = str(len(notes))
     return response

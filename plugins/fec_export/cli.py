@@ -53,7 +53,7 @@ def export(
         db,
         export_period,
     )
-    from plugins.fec_export.exporter import NAME
+    from plugins.fec_export.exporter import NAME, audit_export, batch_notes
 
     with app_context():
         stmt = select(Company).where(Company.dossier_code == code)
@@ -73,6 +73,8 @@ def export(
             db.session.rollback()
             raise _Refused(exc.message) from exc
         batch = done.batch
+        audit_export(companies[0], done, "cli")
+        db.session.commit()
         path, filename, _media = batch_file(batch)
         content = path.read_bytes()
         if out is None:
@@ -90,3 +92,5 @@ def export(
         )
         for document_id, message in sorted(done.rejected.items()):
             click.echo(f"  document {document_id} : {message}", err=True)
+        for note in batch_notes(batch):
+            click.echo(f"  à saisir : {note}", err=True)

@@ -13,11 +13,21 @@ from datetime import UTC, date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from core.plugin_api import Company, ExportError, PeriodExportContext
+from core.plugin_api import (
+    Company,
+    ExportError,
+    PeriodExport,
+    PeriodExportContext,
+    ServiceError,
+    audit,
+    batch_file,
+)
 from plugins.fec_export.formats import render_csv, render_fec
 from plugins.fec_export.journal import Entry, JournalSettings, build_entry
 
 NAME = "fec_export"
+#: The format of the batch's list of invoices to complete by hand (plain text).
+NOTES_FORMAT = "notes"
 #: The company settings' section of the tab "Journal d'achats".
 SETTINGS_SECTION = NAME
 PARIS = ZoneInfo("Europe/Paris")
@@ -135,8 +145,13 @@ class FecExporter:
         """``<SIREN>_journal_achats_<start>_<end>.csv``."""
         return f"{siren_of(company)}_journal_achats_{start:%Y%m%d}_{end:%Y%m%d}.csv"
 
+    def notes_filename(self, company: Company, start: date, end: date) -> str:
+        """``<SIREN>_a_saisir_<start>_<end>.txt``."""
+        return f"{siren_of(company)}_a_saisir_{start:%Y%m%d}_{end:%Y%m%d}.txt"
+
     def export_period(self, context: PeriodExportContext) -> bytes:
-        """The FEC's bytes; the CSV journal is attached. Invoices that cannot make a balanced
+        """The FEC's bytes; the CSV journal is attached, and the list of the invoices to
+        complete by hand (``notes``) when there are any. Invoices that cannot make a balanced
         entry are rejected one by one (their status says why); the others are numbered."""
         company = context.company
         siren_of(company)
@@ -150,4 +165,73 @@ class FecExporter:
                 "text/csv; charset=utf-8",
                 render_csv(entries, settings),
             )
+        notes = render_notes(entries, context.documents)
+        if notes:
+            context.attach(
+                NOTES_FORMAT,
+                self.notes_filename(company, context.start, context.end),
+                "text/plain; charset=utf-8",
+                notes.encode("utf-8"),
+            )
         return render_fec(entries, settings)
+
+
+def warnings_of(entries: list[Entry], documents: list[Any]) -> list[tuple[int, str, str]]:
+    """(document id, what: the entry's label, number and document, warning) for each
+    warning of the entries."""
+    names = {d.id: d.filename for d in documents}
+    out = []
+    for entry in entries:
+        for warning in entry.warnings:
+            what = f"{entry.label or entry.piece_ref} (écriture {entry.number}, "
+            what += f"document {entry.document_id} « {names.get(entry.document_id, '')} »)"
+            out.append((entry.document_id, what, warning))
+    return out
+
+
+def render_notes(entries: list[Entry], documents: list[Any]) -> str:
+    """The invoices of the file to complete by hand, one a line (empty when none)."""
+    lines = [f"{what} : {warning}" for _id, what, warning in warnings_of(entries, documents)]
+    if not lines:
+        return ""
+    head = (
+        "Factures du FEC à compléter dans le logiciel comptable (le FEC reste équilibré et "
+        "valide ; ces écritures n'ont pas de TVA autoliquidée) :"
+    )
+    return "\r\n".join([head, *lines]) + "\r\n"
+
+
+def batch_notes(batch: Any) -> list[str]:
+    """The lines of a batch's list of invoices to complete by hand (none: ``[]``)."""
+    if not any(item.get("format") == NOTES_FORMAT for item in batch.files or []):
+        return []
+    try:
+        path, _name, _type = batch_file(batch, NOTES_FORMAT)
+        text = path.read_bytes().decode("utf-8")
+    except (ServiceError, OSError, UnicodeDecodeError):
+        return []
+    return [line for line in text.splitlines()[1:] if line.strip()]
+
+
+def audit_export(
+    company: Company, done: PeriodExport, via: str, user_id: int | None = None
+) -> None:
+    """Record an export in the firm's audit log (action ``fec_export``) — the tab's, the
+    API's (``via`` "api") and the command line's ("cli") alike; the caller commits."""
+    batch = done.batch
+    audit(
+        "fec_export",
+        target=f"company:{company.id}",
+        details={
+            "batch": batch.id,
+            "version": batch.version,
+            "start": batch.period_start.isoformat(),
+            "end": batch.period_end.isoformat(),
+            "created": done.created,
+            "documents": batch.document_count,
+            "rejected": len(done.rejected),
+            "via": via,
+        },
+        firm_id=company.firm_id,
+        user_id=user_id,
+    )

@@ -7,7 +7,10 @@ importing that plugin. One invoice is one entry:
 - debit: each charge or asset line (accounts 6xxx / 2xxx of ``accounting.lines``, HT), and
   its deductible VAT on 445660 (goods and services) or 445620 (a class-2 asset line);
 - credit: the supplier's account (401 by default, per company) with the supplier's
-  auxiliary account (CompAuxNum / CompAuxLib), for the invoice's total TTC.
+  auxiliary account (CompAuxNum / CompAuxLib), for the invoice's total TTC;
+- intra-EU, extra-EU and reverse-charge VAT lines that state no VAT: the self-assessed VAT
+  (base × rate) in debit on 445662 and in credit on 4452, balanced on its own; when the rate
+  is unknown the entry carries a warning (« TVA autoliquidée non passée : à saisir »).
 
 A credit note (``document_kind`` ``credit_note``, or negative totals) is the same entry
 reversed. Amounts are ``Decimal`` rounded to the cent; when the lines do not add up to the
@@ -32,6 +35,13 @@ ZERO = Decimal("0")
 ROUNDING_TOLERANCE = Decimal("0.05")
 VAT_GOODS_SERVICES = "445660"
 VAT_ASSETS = "445620"
+#: Self-assessed VAT (autoliquidation): deductible on 445662, due on 4452.
+VAT_SELF_DEDUCTIBLE = "445662"
+VAT_SELF_DUE = "4452"
+#: VAT regimes (of a VAT line, or of the invoice) where the buyer self-assesses the VAT.
+SELF_ASSESSED_REGIMES = {"intra_eu", "reverse_charge", "extra_eu"}
+#: The warning of an invoice whose self-assessed VAT could not be computed.
+SELF_ASSESSED_MISSING = "TVA autoliquidée non passée : à saisir"
 
 #: Labels of the usual purchase accounts (Plan Comptable Général), longest prefix wins.
 PCG_LABELS: dict[str, str] = {
@@ -47,8 +57,10 @@ PCG_LABELS: dict[str, str] = {
     "2184": "Mobilier",
     "401": "Fournisseurs",
     "404": "Fournisseurs d'immobilisations",
+    "4452": "TVA due intracommunautaire",
     "44562": "TVA déductible sur immobilisations",
     "44566": "TVA déductible sur autres biens et services",
+    "445662": "TVA déductible intracommunautaire (autoliquidée)",
     "6": "Charges",
     "60": "Achats",
     "601": "Achats stockés - matières premières",
@@ -109,7 +121,7 @@ class Line:
     credit: Decimal
     aux_code: str = ""
     aux_label: str = ""
-    #: "charge", "vat" or "supplier".
+    #: "charge", "vat", "self_vat" (self-assessed VAT, both sides) or "supplier".
     role: str = "charge"
 
 
@@ -128,6 +140,10 @@ class Entry:
     lines: list[Line] = field(default_factory=list)
     #: The rounding difference put on the largest charge line (0 when none).
     rounding: Decimal = ZERO
+    #: The self-assessed VAT posted (445662 debit, 4452 credit; 0 when none).
+    self_assessed: Decimal = ZERO
+    #: French warnings for the accountant (the entry is in the file, but incomplete).
+    warnings: list[str] = field(default_factory=list)
 
 
 def _amount(value: Any, where: str, *, required: bool = True) -> Decimal | None:
@@ -248,6 +264,51 @@ def _vat_total(fields: dict[str, Any]) -> Decimal:
     return _amount(fields.get("total_tax"), "total_tax", required=False) or ZERO
 
 
+def _regime(line: dict[str, Any], fields: dict[str, Any]) -> str:
+    """A VAT line's regime: its own, else the invoice's (``mixed`` says nothing)."""
+    regime = line.get("regime")
+    if regime:
+        return str(regime)
+    invoice_regime = str(fields.get("vat_regime") or "standard")
+    return "standard" if invoice_regime == "mixed" else invoice_regime
+
+
+def self_assessed_vat(fields: dict[str, Any]) -> tuple[Decimal, list[str]]:
+    """The VAT the buyer self-assesses (intra-EU, extra-EU, reverse charge) and what could not
+    be computed.
+
+    For each VAT line of such a regime that states no VAT: base × rate, rounded to the cent.
+    A line without a rate (or at 0 %), or an invoice of such a regime without VAT lines, gives
+    a French warning instead (``SELF_ASSESSED_MISSING``): the accountant enters it by hand.
+    """
+    vat_lines = [v for v in fields.get("vat_lines") or [] if isinstance(v, dict)]
+    total, missing = ZERO, []
+    if not vat_lines:
+        if str(fields.get("vat_regime") or "standard") in SELF_ASSESSED_REGIMES:
+            missing.append(f"{SELF_ASSESSED_MISSING} (aucune ligne de TVA ni taux sur la facture)")
+        return total, missing
+    for index, line in enumerate(vat_lines):
+        if _regime(line, fields) not in SELF_ASSESSED_REGIMES:
+            continue
+        where = f"vat_lines[{index}]"
+        stated = _amount(line.get("amount"), f"{where}.amount", required=False)
+        if stated:
+            continue  # the supplier invoiced the VAT: it is posted as stated
+        base = _amount(line.get("base"), f"{where}.base", required=False)
+        try:
+            rate = Decimal(str(line.get("rate")).replace(",", ".").strip())
+        except InvalidOperation:
+            rate = ZERO
+        if base is None or not rate.is_finite() or rate <= 0:
+            missing.append(
+                f"{SELF_ASSESSED_MISSING} (ligne de TVA {index + 1} : taux absent ou à 0 %, "
+                f"base {base if base is not None else '?'})"
+            )
+            continue
+        total += (base * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    return total, missing
+
+
 def build_entry(
     document: Any,
     number: int,
@@ -328,6 +389,16 @@ def build_entry(
         role="supplier",
     )
     signed.append((supplier_line, -ttc * sign))
+    # Self-assessed VAT: deductible and due, the same amount on both sides (balanced alone).
+    self_vat, warnings = self_assessed_vat(fields)
+    if self_vat:
+        for account, amount in ((VAT_SELF_DEDUCTIBLE, self_vat), (VAT_SELF_DUE, -self_vat)):
+            signed.append(
+                (
+                    Line(account, account_label(account), label, ZERO, ZERO, role="self_vat"),
+                    amount * sign,
+                )
+            )
     difference = -sum((amount for _line, amount in signed), ZERO)
     rounding = ZERO
     if difference:
@@ -355,6 +426,8 @@ def build_entry(
         valid_date=valid_date,
         credit_note=credit_note,
         rounding=rounding,
+        self_assessed=self_vat,
+        warnings=warnings,
     )
     for line, amount in signed:
         if not amount:

@@ -23,16 +23,25 @@ from core.plugin_api import (
     get_batch,
     period_batches,
     period_label,
+    plugin_enabled,
     requires,
     scoping,
     update_company_settings,
 )
-from plugins.fec_export.exporter import NAME, SETTINGS_SECTION, clean_settings, journal_settings
+from plugins.fec_export.exporter import (
+    NAME,
+    NOTES_FORMAT,
+    SETTINGS_SECTION,
+    audit_export,
+    batch_notes,
+    clean_settings,
+    journal_settings,
+)
 
 bp = Blueprint("fec_export", __name__, template_folder="templates")
 
 #: Download formats: the FEC (the batch's file) and the CSV journal stored with it.
-FORMATS = {"fec": None, "csv": "csv"}
+FORMATS = {"fec": None, "csv": "csv", NOTES_FORMAT: NOTES_FORMAT}
 
 
 def _default_period() -> tuple[date, date]:
@@ -74,13 +83,16 @@ def _exported_count(company_id: int) -> int:
 
 
 def _render(company: Any, *, start: str, end: str, error: str | None = None, status: int = 200):
+    batches = period_batches(company, NAME)
     return (
         render_template(
             "fec_export/company_tab.html",
             company=company,
             tabs=classeur().company_tabs,
             active_tab="fec_export",
-            batches=period_batches(company, NAME),
+            connector_on=plugin_enabled(company.firm_id, company.id, NAME),
+            batches=batches,
+            notes={b.id: batch_notes(b) for b in batches[:20]},
             settings=journal_settings(company),
             start=start,
             end=end,
@@ -120,16 +132,7 @@ def export(company_id: int) -> Any:
         db.session.rollback()
         return _render(company, start=start, end=end, error=exc.message, status=exc.status)
     batch = done.batch
-    audit(
-        "fec_export",
-        target=f"company:{company.id}",
-        details={
-            "batch": batch.id,
-            "version": batch.version,
-            "start": batch.period_start.isoformat(),
-            "end": batch.period_end.isoformat(),
-        },
-    )
+    audit_export(company, done, "page", current_user.id)
     db.session.commit()
     where = period_label(batch.period_start, batch.period_end)
     if done.created:
@@ -150,6 +153,16 @@ def export(company_id: int) -> Any:
                 v=batch.version,
             ),
             "success",
+        )
+    notes = batch_notes(batch)
+    if notes:
+        flash(
+            _(
+                "%(n)s facture(s) intracommunautaire(s), hors UE ou en autoliquidation sans taux "
+                "de TVA : TVA autoliquidée non passée, à saisir (liste ci-dessous).",
+                n=len(notes),
+            ),
+            "error",
         )
     if done.rejected:
         flash(
@@ -202,4 +215,10 @@ def download(company_id: int, batch_id: int, fmt: str) -> Any:
         abort(404)
     if batch.exporter != NAME or not path.exists():
         abort(404)
-    return send_file(path, mimetype=media_type, as_attachment=True, download_name=filename)
+    response = send_file(
+        path, mimetype=media_type.split(";")[0].strip(), as_attachment=True, download_name=filename
+    )
+    # The stored media type carries its charset already: set as it is (Flask would add
+    # "; charset=utf-8" to a text/* mimetype a second time).
+    response.headers["Content-Type"] = media_type
+    return response
