@@ -11,7 +11,7 @@ import email
 import mimetypes
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy
+from email import errors, policy
 from email.message import Message
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
@@ -21,6 +21,12 @@ MAX_DEPTH = 8
 MAX_ATTACHMENTS = 200
 #: Inline images smaller than this, referenced by the body (Content-ID), are signature logos.
 LOGO_BYTES = 32 * 1024
+#: Defects of a part's transfer encoding (found when its payload is decoded).
+ENCODING_DEFECTS = (
+    errors.InvalidBase64CharactersDefect,
+    errors.InvalidBase64PaddingDefect,
+    errors.InvalidBase64LengthDefect,
+)
 
 
 class MalformedMessage(Exception):
@@ -39,6 +45,9 @@ class Attachment:
     content_type: str
     payload: bytes
     depth: int = 0
+    #: The transfer encoding (base64...) could not be decoded cleanly: ``payload`` may be
+    #: garbage (a refusal of the intake is then reported as an encoding problem).
+    encoding_error: bool = False
 
 
 @dataclass
@@ -47,6 +56,9 @@ class ParsedMessage:
 
     message_id: str | None
     sender: str | None
+    #: The first ``Return-Path`` header (the envelope sender written by the delivering server,
+    #: for IMAP): ``""`` for ``<>``, None when there is none.
+    return_path: str | None
     subject: str | None
     sent_at: datetime | None
     attachments: list[Attachment] = field(default_factory=list)
@@ -87,6 +99,16 @@ def sender_address(msg: Message) -> str | None:
         _, address = parseaddr(raw)
         addresses = [address] if "@" in address else []
     return addresses[0].strip().lower()[:320] if addresses else None
+
+
+def return_path(msg: Message) -> str | None:
+    """The address of the first ``Return-Path`` header, lower case; ``""`` for the null
+    sender ``<>``; None without the header."""
+    raw = _header(msg, "Return-Path")
+    if raw is None:
+        return None
+    _, address = parseaddr(raw)
+    return address.strip().lower()[:320] if "@" in address else ""
 
 
 def _date(msg: Message) -> datetime | None:
@@ -159,9 +181,10 @@ def _walk(part: Message, depth: int, out: ParsedMessage) -> None:
     payload = part.get_payload(decode=True)
     if payload is None:
         payload = b""
+    broken = any(isinstance(d, ENCODING_DEFECTS) for d in getattr(part, "defects", []))
     number = len(out.attachments) + 1
     out.attachments.append(
-        Attachment(_filename(part, content_type, number), content_type, payload, depth)
+        Attachment(_filename(part, content_type, number), content_type, payload, depth, broken)
     )
 
 
@@ -183,6 +206,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
     parsed = ParsedMessage(
         message_id=normalize_message_id(_header(msg, "Message-ID")),
         sender=sender_address(msg),
+        return_path=return_path(msg),
         subject=subject[:500] if subject else None,
         sent_at=_date(msg),
     )

@@ -64,6 +64,7 @@ REASON_LABELS = {
     "no_attachment": "Aucune pièce jointe",
     "no_binder": "Aucun classeur",
     "too_many_parts": "Trop de pièces jointes",
+    "undecodable": "Pièce jointe illisible (encodage)",
 }
 EVENT_ACTION = "email_received"
 #: Senders allowed for the demo companies (``classeur init --demo``).
@@ -229,14 +230,49 @@ def parse_senders(text: str) -> list[str]:
     return found
 
 
+def _domain(address: str) -> str:
+    return "@" + address.lower().rsplit("@", 1)[1]
+
+
 def sender_allowed(mailbox: Mailbox, sender: str | None) -> bool:
     """Whether ``sender`` is one of the mailbox's allowed addresses or domains."""
     if not sender or "@" not in sender:
         return False
     sender = sender.lower()
-    domain = "@" + sender.rsplit("@", 1)[1]
     allowed = set(mailbox.allowed_senders or [])
-    return sender in allowed or domain in allowed
+    return sender in allowed or _domain(sender) in allowed
+
+
+def envelope_allowed(mailbox: Mailbox, envelope: str, sender: str) -> bool:
+    """Whether the envelope sender (SMTP ``MAIL FROM``, or ``Return-Path`` for IMAP) of a
+    message whose ``From:`` is allowed may send too: it is allowed itself, or it is in the
+    ``From:`` address's domain (``bounces@client.fr`` for ``compta@client.fr``). The null
+    sender ``<>`` is not."""
+    if not envelope or "@" not in envelope:
+        return False
+    return sender_allowed(mailbox, envelope) or _domain(envelope) == _domain(sender)
+
+
+def sender_refusal(
+    mailbox: Mailbox, parsed: ParsedMessage, source: str, envelope_sender: str | None
+) -> str | None:
+    """Why the message's sender is not allowed (French), or None when it is.
+
+    The ``From:`` address must be allowed; so must the envelope sender when it is known — the
+    SMTP receiver's ``MAIL FROM`` (``envelope_sender``), an IMAP message's ``Return-Path`` —
+    see :func:`envelope_allowed`. SPF and DKIM are not checked: the receiver sits behind the
+    firm's MX (which may check them) or on loopback."""
+    hint = "Ajoutez-le aux expéditeurs autorisés de l'entreprise, ou libérez le message."
+    if not sender_allowed(mailbox, parsed.sender):
+        return f"Expéditeur non autorisé : {parsed.sender or 'adresse absente'}. {hint}"
+    envelope = envelope_sender if source == "smtp" else parsed.return_path
+    if envelope is None or envelope_allowed(mailbox, envelope, parsed.sender or ""):
+        return None
+    what = "l'enveloppe SMTP (MAIL FROM)" if source == "smtp" else "le Return-Path"
+    return (
+        f"Expéditeur non autorisé : {what} est {envelope or '<> (vide)'}, l'en-tête From "
+        f"{parsed.sender} — l'en-tête From seul peut être usurpé. {hint}"
+    )
 
 
 # --- IMAP settings --------------------------------------------------------------------------
@@ -362,6 +398,7 @@ def _claim(
     size: int,
     parsed: ParsedMessage | None,
     source: str,
+    envelope_sender: str | None = None,
 ) -> MailMessage:
     """The message's row: the existing one (received before), or a new one, committed."""
     stmt = select(MailMessage).where(
@@ -375,7 +412,7 @@ def _claim(
         company_id=company.id,
         message_id=message_id,
         source=source,
-        sender=parsed.sender if parsed else None,
+        sender=((parsed.sender if parsed else None) or envelope_sender or None),
         subject=parsed.subject if parsed else None,
         sent_at=parsed.sent_at if parsed else None,
         raw_sha256=sha256,
@@ -412,41 +449,60 @@ def _quarantine(
     return reason
 
 
-def origin_text(row: MailMessage) -> str:
-    """The origin of a collected document, in French (shown in its history)."""
-    parts = [f"Reçu par e-mail de {row.sender or 'expéditeur inconnu'}"]
+def origin_text(
+    row: MailMessage, filename: str | None = None, released_by: str | None = None
+) -> str:
+    """The origin of a collected document, in French: the message of its history's event
+    (whose action ``email_received`` the page shows as it is, so the text says it all)."""
+    via = {"smtp": "SMTP", "imap": "relève IMAP"}.get(row.source, row.source)
+    parts = [
+        f"Collecte par e-mail ({via}) : reçu par e-mail de {row.sender or 'expéditeur inconnu'}"
+    ]
+    if filename:
+        parts.append(f"pièce jointe « {filename} »")
     if row.subject:
         parts.append(f"objet « {row.subject} »")
     if row.sent_at:
         parts.append(f"envoyé le {row.sent_at.strftime('%d/%m/%Y %H:%M')} UTC")
     if not row.message_id.startswith("sha256:"):
         parts.append(f"Message-ID <{row.message_id}>")
+    if released_by:
+        parts.append(f"libéré de la quarantaine par {released_by}")
     return " — ".join(parts)
 
 
 def _store(
-    row: MailMessage, binder: Binder, attachment: Any, user_id: int | None
+    row: MailMessage,
+    binder: Binder,
+    attachment: Any,
+    user_id: int | None,
+    released_by: str | None = None,
 ) -> tuple[int, bool]:
-    """Store one attachment through the core's intake, record its origin; commits.
+    """Store one attachment through the core's intake, record its origin (and who released
+    it from the quarantine: the event's ``user_id``, named in its message); commits.
 
     Returns (document id, whether it is new); raises the intake's :class:`ServiceError`."""
     stored = store_upload(binder, io.BytesIO(attachment.payload), attachment.filename, user_id)
     document = stored.document
+    message = origin_text(row, attachment.filename, released_by)
     already = db.session.scalar(
         select(DocumentEvent.id).where(
             DocumentEvent.document_id == document.id,
             DocumentEvent.action == EVENT_ACTION,
-            DocumentEvent.message == origin_text(row),
+            DocumentEvent.message == message,
         )
     )
     if already is None:
+        after = {**row.origin(), "filename": attachment.filename}
+        if user_id is not None:
+            after["released_by"] = user_id
         db.session.add(
             DocumentEvent(
                 document_id=document.id,
                 user_id=user_id,
                 action=EVENT_ACTION,
-                message=origin_text(row),
-                after={**row.origin(), "filename": attachment.filename},
+                message=message,
+                after=after,
             )
         )
     if document.id not in (row.document_ids or []):
@@ -456,7 +512,12 @@ def _store(
 
 
 def _file(
-    row: MailMessage, company: Company, parsed: ParsedMessage, outcome: Outcome, user_id: int | None
+    row: MailMessage,
+    company: Company,
+    parsed: ParsedMessage,
+    outcome: Outcome,
+    user_id: int | None,
+    released_by: str | None = None,
 ) -> None:
     """File every attachment not yet filed nor quarantined; refused ones go to quarantine."""
     binder = target_binder(company)
@@ -486,18 +547,11 @@ def _file(
         if index in waiting:
             continue
         try:
-            document_id, new = _store(row, binder, attachment, user_id)
+            document_id, new = _store(row, binder, attachment, user_id, released_by)
         except ServiceError as exc:
             db.session.rollback()
-            outcome.quarantined.append(
-                _quarantine(
-                    row,
-                    index,
-                    attachment.filename,
-                    exc.code,
-                    f"{attachment.filename} : {exc.message}",
-                )
-            )
+            code, reason = _refusal(attachment, exc)
+            outcome.quarantined.append(_quarantine(row, index, attachment.filename, code, reason))
             db.session.commit()
             continue
         outcome.document_ids.append(document_id)
@@ -516,9 +570,30 @@ def _file(
         )
 
 
-def receive(company_id: int, raw: bytes, *, source: str, user_id: int | None = None) -> Outcome:
+def _refusal(attachment: Any, exc: ServiceError) -> tuple[str, str]:
+    """The quarantine's (code, French reason) of an attachment the intake refused: an
+    attachment whose transfer encoding was broken is said to be so, not "type not accepted"."""
+    if getattr(attachment, "encoding_error", False):
+        return (
+            "undecodable",
+            f"{attachment.filename} : Pièce jointe illisible (encodage) — son contenu "
+            f"({attachment.content_type}) est mal encodé dans le message (base64 invalide) ; "
+            "demandez à l'expéditeur de la renvoyer.",
+        )
+    return exc.code, f"{attachment.filename} : {exc.message}"
+
+
+def receive(
+    company_id: int,
+    raw: bytes,
+    *,
+    source: str,
+    user_id: int | None = None,
+    envelope_sender: str | None = None,
+) -> Outcome:
     """File one received message for a company; commits. A message already received (same
-    Message-ID for this company) is not filed again (``duplicate``)."""
+    Message-ID for this company) is not filed again (``duplicate``). ``envelope_sender`` is
+    the SMTP ``MAIL FROM`` (``""`` for ``<>``; None when unknown): it must be allowed too."""
     company = db.session.get(Company, company_id)
     if company is None:
         raise LookupError(f"no company {company_id}")
@@ -531,25 +606,17 @@ def receive(company_id: int, raw: bytes, *, source: str, user_id: int | None = N
     except MalformedMessage as exc:
         parsed, malformed = None, exc.message
     message_id = (parsed.message_id if parsed else None) or f"sha256:{sha256}"
-    row = _claim(company, message_id, sha256, len(raw), parsed, source)
+    row = _claim(company, message_id, sha256, len(raw), parsed, source, envelope_sender)
     outcome = Outcome(message_pk=row.id)
     if row.state == "done":
         outcome.duplicate = True
         outcome.document_ids = list(row.document_ids or [])
         return outcome
+    refusal = None if parsed is None else sender_refusal(mailbox, parsed, source, envelope_sender)
     if parsed is None:
         outcome.quarantined.append(_quarantine(row, None, None, "malformed", str(malformed)))
-    elif not sender_allowed(mailbox, parsed.sender):
-        outcome.quarantined.append(
-            _quarantine(
-                row,
-                None,
-                None,
-                "unknown_sender",
-                f"Expéditeur non autorisé : {parsed.sender or 'adresse absente'}. Ajoutez-le aux "
-                "expéditeurs autorisés de l'entreprise, ou libérez le message.",
-            )
-        )
+    elif refusal is not None:
+        outcome.quarantined.append(_quarantine(row, None, None, "unknown_sender", refusal))
     else:
         _file(row, company, parsed, outcome, user_id)
     row.state = "done"
@@ -568,10 +635,11 @@ def receive(company_id: int, raw: bytes, *, source: str, user_id: int | None = N
 # --- quarantine -----------------------------------------------------------------------------
 
 
-def release(item: QuarantineItem, user_id: int | None) -> list[int]:
+def release(item: QuarantineItem, user_id: int | None, released_by: str | None = None) -> list[int]:
     """ "Libérer": file what the item holds (the whole message, or one attachment) despite
-    its reason; commits. Returns the documents filed; raises a French :class:`ServiceError`
-    (the item stays) when it still cannot be filed."""
+    its reason; commits. The documents' events name who released it (``user_id``, and
+    ``released_by`` — their e-mail — in the message). Returns the documents filed; raises a
+    French :class:`ServiceError` (the item stays) when it still cannot be filed."""
     row = db.session.get(MailMessage, item.message_pk)
     company = db.session.get(Company, item.company_id)
     if row is None or company is None:
@@ -600,7 +668,7 @@ def release(item: QuarantineItem, user_id: int | None) -> list[int]:
         db.session.delete(item)
         db.session.commit()
         outcome = Outcome(message_pk=row.id)
-        _file(row, company, parsed, outcome, user_id)
+        _file(row, company, parsed, outcome, user_id, released_by)
         db.session.commit()
         submit_processing(outcome.new_document_ids)
         return outcome.document_ids
@@ -608,9 +676,11 @@ def release(item: QuarantineItem, user_id: int | None) -> list[int]:
         raise ServiceError("Pièce jointe introuvable dans le message.", code="not_found")
     attachment = parsed.attachments[item.part_index]
     try:
-        document_id, new = _store(row, binder, attachment, user_id)
-    except ServiceError:
+        document_id, new = _store(row, binder, attachment, user_id, released_by)
+    except ServiceError as exc:
         db.session.rollback()
+        if attachment.encoding_error:
+            raise ServiceError(_refusal(attachment, exc)[1], code="undecodable") from exc
         raise
     db.session.delete(item)
     db.session.commit()

@@ -71,9 +71,17 @@ class CollectHandler:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
+        # The envelope sender (MAIL FROM; "" for the null sender <>): checked with From:.
+        sender = str(envelope.mail_from or "").strip().strip("<>").lower()
         for company_id in getattr(envelope, "mail_collect_companies", []):
             try:
-                await self._run(services.receive, company_id, raw, source="smtp")
+                await self._run(
+                    services.receive,
+                    company_id,
+                    raw,
+                    source="smtp",
+                    envelope_sender=sender,
+                )
             except Exception:
                 # Nothing was acknowledged: the sender's server keeps the message and retries.
                 log.exception("message for company %s not stored", company_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.plugin_api import (
@@ -126,8 +127,24 @@ def quarantine() -> Any:
         .limit(500)
     ).all()
     return render_template(
-        "mail_collect/quarantine.html", rows=rows, reasons=services.REASON_LABELS
+        "mail_collect/quarantine.html",
+        rows=[(item, message, company, reason_parts(item)) for item, message, company in rows],
     )
+
+
+def reason_parts(item: QuarantineItem) -> tuple[str | None, str]:
+    """(label, detail) of an item's reason, each said once: a reason that starts with its
+    label ("Expéditeur non autorisé : x") is split there rather than shown after it again."""
+    label = services.REASON_LABELS.get(item.reason_code)
+    reason = item.reason or ""
+    if not label:
+        return None, reason
+    for text in (reason, reason.split(" : ", 1)[-1] if " : " in reason else ""):
+        if text.startswith(label):
+            detail = text[len(label) :].lstrip(" :—-")
+            prefix = reason[: len(reason) - len(text)]
+            return label, (prefix + detail).strip()
+    return label, reason
 
 
 @bp.route("/mail-collect/quarantine/<int:item_id>/release", methods=["POST"])
@@ -137,7 +154,7 @@ def release(item_id: int) -> Any:
     item = _item(item_id)
     target = f"mail_collect_quarantine:{item.id}"
     try:
-        documents = services.release(item, None)
+        documents = services.release(item, current_user.id, current_user.email)
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -151,8 +168,18 @@ def release(item_id: int) -> Any:
 @bp.route("/mail-collect/quarantine/<int:item_id>/delete", methods=["POST"])
 @requires("admin.view")
 def delete(item_id: int) -> Any:
-    """ "Supprimer": drop the item (and the message's copy once nothing refers to it)."""
+    """ "Supprimer": drop the item (and the message's copy once nothing refers to it), once
+    « Confirmer la suppression » is ticked (a required checkbox of the form: no script)."""
     item = _item(item_id)
+    if request.form.get("confirm") != "on":
+        flash(
+            _(
+                "Cochez « Confirmer la suppression » pour supprimer ce message de la "
+                "quarantaine : rien n'a été supprimé."
+            ),
+            "error",
+        )
+        return redirect(url_for("mail_collect.quarantine"))
     target = f"mail_collect_quarantine:{item.id}"
     services.delete(item)
     audit("mail_collect_delete", target=target)

@@ -194,7 +194,8 @@ def test_quarantine_page_release_and_delete_firm_scoped(csrf_app):
     assert "nouveau@client.example" not in outside
     assert (
         outsider.post(
-            f"/mail-collect/quarantine/{stranger_id}/delete", data={"csrf_token": _csrf(outside)}
+            f"/mail-collect/quarantine/{stranger_id}/delete",
+            data={"csrf_token": _csrf(outside), "confirm": "on"},
         ).status_code
         == 404
     )
@@ -239,7 +240,7 @@ def test_quarantine_page_release_and_delete_firm_scoped(csrf_app):
     assert "notes.txt" in again  # still there
     deleted = client.post(
         f"/mail-collect/quarantine/{refused_id}/delete",
-        data={"csrf_token": token},
+        data={"csrf_token": token, "confirm": "on"},
         follow_redirects=True,
     ).get_data(as_text=True)
     assert "La quarantaine est vide." in deleted

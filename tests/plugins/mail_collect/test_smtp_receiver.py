@@ -43,12 +43,15 @@ def test_attachments_land_in_the_purchase_binder_with_their_origin(
     assert event.after["subject"] == "Facture de novembre"
     assert event.after["message_id"] == "f1-2026@martin.fr"
     assert event.after["date"].startswith("2026-11-30T09:15")
-    assert "Reçu par e-mail de compta@martin.fr" in event.message
+    assert event.message.startswith(
+        "Collecte par e-mail (SMTP) : reçu par e-mail de compta@martin.fr — pièce jointe "
+        "« facture-f1.pdf »"
+    )
     assert "Message-ID <f1-2026@martin.fr>" in event.message
     # The origin shows in the document's history.
     auth.login(collect.admin)
     page = client.get(f"/documents/{documents[0].id}").get_data(as_text=True)
-    assert "Reçu par e-mail de compta@martin.fr" in page
+    assert "reçu par e-mail de compta@martin.fr" in page
     assert collect.quarantine() == []
 
 
@@ -153,7 +156,7 @@ def test_malformed_message_is_quarantined_and_the_receiver_keeps_running(
     (item,) = collect.quarantine()
     assert item.reason_code == "malformed"
     assert "illisible" in item.reason
-    # A message whose only attachment is broken base64: the garbage is refused by the intake.
+    # A message whose only attachment is broken base64: said to be undecodable.
     raw = (
         b"From: compta@martin.fr\r\nTo: x\r\nSubject: casse\r\nMessage-ID: <b64@martin.fr>\r\n"
         b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
@@ -165,7 +168,8 @@ def test_malformed_message_is_quarantined_and_the_receiver_keeps_running(
     send(receiver, raw, collect.address)
     (broken,) = collect.quarantine()[1:]
     assert broken.filename == "f.pdf"
-    assert broken.reason_code in {"corrupt", "empty", "unsupported_type"}
+    assert broken.reason_code == "undecodable"
+    assert "Pièce jointe illisible (encodage)" in broken.reason
     # Still receiving.
     good = message_factory(attachments=[("ok.pdf", make_pdf_bytes(["ok"]), "application/pdf")])
     send(receiver, good, collect.address)
