@@ -361,7 +361,7 @@ def _register_handlers(app: Flask) -> None:
             "can": can,
             "state_labels": STATE_LABELS,
             "export_labels": EXPORT_LABELS,
-            "event_labels": EVENT_LABELS,
+            "event_labels": {**app.extensions["classeur"].plugins.labels(), **EVENT_LABELS},
         }
 
     @app.errorhandler(500)

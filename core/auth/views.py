@@ -132,6 +132,9 @@ def revoke_token(token_id: int) -> Any:
 def audit_log() -> Any:
     """The firm's audit log: logins, settings, connector switches, validations, exports."""
     firm_id = current_membership().firm_id
+    from core.state import classeur
+
+    labels = {**classeur().plugins.labels(), **EVENT_LABELS, **AUDIT_LABELS}
     users = {
         u.id: u.email
         for u in db.session.scalars(
@@ -142,7 +145,7 @@ def audit_log() -> Any:
         (
             e.created_at,
             users.get(e.user_id, "—"),
-            AUDIT_LABELS.get(e.action, e.action),
+            labels.get(e.action, e.action),
             e.target or "",
             e.ip or "",
         )
@@ -169,7 +172,7 @@ def audit_log() -> Any:
             (
                 e.created_at,
                 users.get(e.user_id, "—"),
-                EVENT_LABELS.get(e.action, e.action),
+                labels.get(e.action, e.action),
                 f"{filename} {e.message or ''}",
                 "",
             )
@@ -187,4 +190,5 @@ AUDIT_LABELS = {
     "connector_switch": "Connecteur activé/désactivé",
     "connector_link": "Liaison de connecteur",
     "connector_unlink": "Déliaison de connecteur",
+    "plugin_switch": "Module activé/désactivé",
 }

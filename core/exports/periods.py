@@ -228,7 +228,7 @@ def export_period(
     if not connector_enabled(company.firm_id, company.id, exporter.name):
         raise ServiceError(
             f"L'export « {exporter.label} » est désactivé pour cette entreprise : activez-le "
-            "dans « Administration », « Connecteurs ».",
+            "dans « Administration » → « Modules ».",
             "exporter",
             code="disabled",
             status=409,

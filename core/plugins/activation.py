@@ -54,6 +54,9 @@ class PluginInfo:
     kind: str = "other"
     default_enabled: bool = True
     description: str = ""
+    #: French names of the codes the plugin writes in documents' histories and the audit log
+    #: (``{"email_received": "Reçu par e-mail"}``), shown instead of the codes.
+    labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -81,6 +84,14 @@ class PluginCatalog:
     binder_types: dict[str, str] = field(default_factory=dict)
     #: exporter name → plugin name
     exporters: dict[str, str] = field(default_factory=dict)
+
+    def labels(self) -> dict[str, str]:
+        """Every plugin's names of its event and audit codes."""
+        merged: dict[str, str] = {}
+        for info in self.infos.values():
+            for code, label in info.labels.items():
+                merged.setdefault(code, label)
+        return merged
 
     def get(self, name: str) -> PluginInfo | None:
         """The plugin ``name``'s information, or None when it is not loaded."""

@@ -31,6 +31,10 @@ def plugin_info() -> PluginInfo:
         default_enabled=True,
         description="Lecture des factures d'achat, contrôles, mémoire des fournisseurs et "
         "proposition d'imputation comptable.",
+        labels={
+            "not_duplicate": "Marqué « pas un doublon »",
+            "supplier_learned": "Fournisseur appris",
+        },
     )
 
 

@@ -25,6 +25,10 @@ def plugin_info() -> PluginInfo:
         kind="period_exporter",
         default_enabled=False,
         description="Produit le journal des achats d'une période au format FEC et CSV.",
+        labels={
+            "fec_export": "Journal d'achats exporté",
+            "fec_export_settings": "Paramétrage du journal d'achats",
+        },
     )
 
 

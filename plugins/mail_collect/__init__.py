@@ -36,6 +36,11 @@ def plugin_info() -> PluginInfo:
         default_enabled=True,
         description="Classe les pièces jointes des e-mails reçus à l'adresse de collecte de "
         "chaque entreprise ou relevés dans sa boîte IMAP.",
+        labels={
+            "email_received": "Reçu par e-mail",
+            "mail_collect_release": "Quarantaine : message libéré",
+            "mail_collect_delete": "Quarantaine : message supprimé",
+        },
     )
 
 

@@ -28,6 +28,7 @@ def plugin_info() -> PluginInfo:
         kind="exporter",
         default_enabled=False,
         description="Publie les factures d'achat validées dans le module Achats de MEG.",
+        labels={"meg_link": "Liaison MEG", "meg_unlink": "Déliaison MEG"},
     )
 
 

@@ -158,3 +158,22 @@ def test_hook_register_cli_commands(tmp_path):
     group = click.Group()
     app.extensions["classeur"].hooks.register_cli_commands(cli=group)
     assert "tmp-cmd" in group.commands
+
+
+def test_plugins_name_their_history_and_audit_codes(app, client, factory, auth):
+    """A plugin's event and audit codes read in French on the pages (``PluginInfo.labels``)."""
+    labels = app.extensions["classeur"].plugins.labels()
+    assert labels["email_received"] == "Reçu par e-mail"
+    assert labels["fec_export"] == "Journal d'achats exporté"
+    firm = factory.firm()
+    admin = factory.user(firm, "admin")
+    auth.login(admin)
+    with app.app_context():
+        from core.auth.audit import audit
+        from core.db import db
+
+        audit("fec_export", target="company:1", user_id=admin.id, firm_id=firm.id)
+        db.session.commit()
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "Journal d&#39;achats exporté" in page or "Journal d'achats exporté" in page
+    assert ">fec_export<" not in page
