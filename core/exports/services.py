@@ -233,6 +233,34 @@ def release_skipped(firm_id: int, connector: str, company_id: int | None = None)
     return ids
 
 
+def set_aside(firm_id: int, connector: str, company_id: int | None = None) -> list[int]:
+    """Put aside what waits for or failed with a connector now switched off for its company:
+    its statuses become ``skipped`` (they leave « Documents en erreur ») and are released
+    when it is switched on again; flushes. Documents already sent are left as they are."""
+    stmt = (
+        select(ExportStatus)
+        .join(Document, Document.id == ExportStatus.document_id)
+        .where(
+            ExportStatus.firm_id == firm_id,
+            ExportStatus.connector == connector,
+            ExportStatus.state.in_([ExportState.PENDING, ExportState.ERROR]),
+        )
+    )
+    if company_id is not None:
+        stmt = stmt.where(Document.company_id == company_id)
+    ids = []
+    for status, company in db.session.execute(stmt.add_columns(Document.company_id)):
+        if not connector_enabled(firm_id, company, connector):
+            status.state = ExportState.SKIPPED
+            status.message = DISABLED_MESSAGE
+            status.code = status.field = None
+            status.transient = False
+            status.next_attempt_at = None
+            ids.append(status.id)
+    db.session.flush()
+    return ids
+
+
 def _backoff(attempts: int, retry_after: float | None) -> timedelta:
     base = float(current_app.config.get("EXPORT_RETRY_BASE", 2.0))
     ceiling = float(current_app.config.get("EXPORT_RETRY_MAX_DELAY", 300.0))

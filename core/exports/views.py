@@ -14,7 +14,7 @@ from core.db import db
 from core.documents.models import Document
 from core.errors import ServiceError
 from core.exports.models import ConnectorSetting, ExportState, ExportStatus
-from core.exports.services import release_skipped, set_connector_enabled
+from core.exports.services import release_skipped, set_aside, set_connector_enabled
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
@@ -84,6 +84,7 @@ def switch(connector: str) -> Any:
     audit(
         "connector_switch", target=f"{connector}:{company_id or 'firm'}", details={"enabled": value}
     )
+    set_aside(firm_id, connector, company_id)
     to_run = release_skipped(firm_id, connector) if enabled else []
     db.session.commit()
     flash(_("Connecteur mis à jour."), "success")

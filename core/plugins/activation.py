@@ -344,14 +344,17 @@ def set_switch(
 def switch_plugin(
     firm_id: int, plugin: str, enabled: bool | None, company_id: int | None = None
 ) -> list[int]:
-    """:func:`set_plugin_enabled`, then queue what the plugin's exporters kept waiting while
-    off, where it is now on; flushes. Returns export status ids to submit after commit."""
-    from core.exports.services import release_skipped
+    """:func:`set_plugin_enabled`, then, for the plugin's exporters, put aside what waits or
+    failed where it is now off and queue what waited where it is now on; flushes. Returns the
+    export status ids queued (sent once committed)."""
+    from core.exports.services import release_skipped, set_aside
 
     set_plugin_enabled(firm_id, plugin, enabled, company_id)
     to_run: list[int] = []
-    if enabled is not False:
-        for exporter in catalog().exporters_of(plugin):
+    for exporter in catalog().exporters_of(plugin):
+        # Off somewhere now: what waited or failed there is put aside; on: released.
+        set_aside(firm_id, exporter, company_id)
+        if enabled is not False:
             to_run += release_skipped(firm_id, exporter, company_id)
     return to_run
 

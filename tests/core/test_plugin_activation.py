@@ -331,6 +331,42 @@ def test_exporter_off_for_one_company_is_skipped_then_released(app, factory, two
     wait_for(lambda: states().get(docs[0].id) == "exported")
 
 
+def test_switching_a_connector_off_puts_its_errors_aside(app, factory, two):
+    """Errors (and sends waiting) of a connector switched off for a company leave « Documents
+    en erreur »: they wait as skipped and go out when it is switched on again."""
+    from core.exports.models import ExportState, ExportStatus
+
+    firm, c1, c2 = two["firm"], two["c1"], two["c2"]
+    _switch(app, firm, "switched", True)
+    docs = [
+        factory.document(factory.binder(c, "purchase_invoices"), state="validated")
+        for c in (c1, c2)
+    ]
+    with app.app_context():
+        for d in docs:
+            db.session.add(
+                ExportStatus(
+                    document_id=d.id,
+                    firm_id=firm.id,
+                    connector="switched",
+                    state=ExportState.ERROR,
+                    message="Refusé",
+                )
+            )
+        db.session.commit()
+
+    def state(d):
+        with app.app_context():
+            return db.session.scalar(
+                select(ExportStatus.state).where(ExportStatus.document_id == d.id)
+            )
+
+    _switch(app, firm, "switched", False, c1)
+    assert (state(docs[0]), state(docs[1])) == ("skipped", "error")  # only where it is off
+    released = _switch(app, firm, "switched", None, c1)
+    assert released and state(docs[0]) == "pending"
+
+
 # --- the "Modules" page, the API, the command line -------------------------------------------
 
 
