@@ -29,12 +29,12 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from whoosh import index, matching, qparser, query, sorting
-from whoosh.fields import ID, NUMERIC, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.searching import Searcher
 from whoosh.writing import MERGE_SMALL, IndexWriter
 
@@ -54,12 +54,19 @@ from core.search.backend import (
     SearchResult,
     query_field_names,
 )
+from core.search.mentions import (
+    document_mentions,
+    normalize_reference,
+    reference_alternatives,
+    understand,
+)
 
 log = logging.getLogger("classeur.search")
 
 #: Bump when the schema or the analysis changes: existing indexes are then recreated empty.
 #: whoosh-2: generic searchable fields (party, identifiers, reference, date, keywords).
-SCHEMA_VERSION = "whoosh-2"
+#: whoosh-3: ``mentions`` (amounts, dates, identifiers however printed; core.search.mentions).
+SCHEMA_VERSION = "whoosh-3"
 VERSION_FILE = "schema_version"
 
 #: Fields searched by a free-text query, with their boosts.
@@ -78,10 +85,6 @@ _WORD_FIELDS = ("text", "filename", "party_name", "keywords", "company_name", "b
 _IDENTIFIER_FIELDS = ("reference", "party_ids")
 HIGHLIGHT_FIELDS = ("text", "filename", "party_name")
 _SORT_FIELDS = {"date": "date", "amount": "amount", "created": "created"}
-_AMOUNT_RE = re.compile(
-    r"^\s*(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+)(?:[,.](\d{1,2}))?\s*(?:€|eur|euros?)?\s*$",
-    re.IGNORECASE,
-)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _FILTER_CACHE_SIZE = 128
 
@@ -107,6 +110,8 @@ def build_schema() -> Schema:
         date=NUMERIC(int, bits=32, sortable=True),
         amount=NUMERIC(Decimal, bits=64, decimal_places=2, sortable=True),
         keywords=TEXT(analyzer=fr),
+        # Amounts, days, months and identifiers, normalised (``a:2395812``, ``d:20261015``).
+        mentions=KEYWORD(lowercase=False, scorable=True),
         created=NUMERIC(int, bits=64, sortable=True),
         text=TEXT(analyzer=fr, stored=True),
     )
@@ -140,6 +145,9 @@ def document_fields(doc: IndexedDocument) -> dict[str, Any]:
         fields["amount"] = Decimal(doc.amount)
     if doc.keywords:
         fields["keywords"] = "\n".join(doc.keywords)
+    mentions = document_mentions(doc)
+    if mentions:
+        fields["mentions"] = " ".join(mentions)
     return fields
 
 
@@ -727,6 +735,30 @@ class WhooshBackend(SearchBackend):
     # -- query parsing ---------------------------------------------------------------------
 
     def _parse(self, text: str, aliases: dict[str, str] | None = None) -> query.Query:
+        """The query of what a user typed: amounts, dates and identifiers however written
+        (``core.search.mentions``) are required mentions; the other words go to the parser
+        (field names, quotes, boolean words), a reference-like word also matching without its
+        punctuation. Nothing searchable gives ``NullQuery`` (no hits), never something else."""
+        understood = understand(text)
+        if understood.empty:
+            return query.NullQuery
+        required: list[query.Query] = [
+            query.Or([query.Term("mentions", token) for token in group])
+            if len(group) > 1
+            else query.Term("mentions", group[0], boost=5.0)
+            for group in understood.groups
+        ]
+        if re.search(r"[\w*?]", understood.words):
+            words_q = self._parse_words(understood.words, aliases)
+            if words_q is not query.NullQuery:
+                required.append(words_q)
+            elif not required:
+                return query.NullQuery
+        if not required:
+            return query.NullQuery
+        return required[0] if len(required) == 1 else query.And(required)
+
+    def _parse_words(self, text: str, aliases: dict[str, str] | None) -> query.Query:
         parser = qparser.MultifieldParser(
             list(QUERY_FIELDS), self.schema, fieldboosts=QUERY_FIELDS, group=qparser.AndGroup
         )
@@ -767,22 +799,20 @@ class WhooshBackend(SearchBackend):
 
     @staticmethod
     def _identifier_queries(text: str) -> list[query.Query]:
-        """Exact matches of the whole string as a reference, a party identifier or an amount."""
+        """Exact matches of the whole string as a reference or a party identifier, with or
+        without its spaces and punctuation (``FA-2026/0042`` finds ``FA20260042``)."""
         extra: list[query.Query] = []
         ident = normalize_identifier(text)
         if len(ident) >= 3 and " " in text.strip():
             # Single words are matched by the parser already.
             for name in _IDENTIFIER_FIELDS:
                 extra.append(query.Term(name, ident, boost=QUERY_FIELDS[name]))
-        match = _AMOUNT_RE.match(text)
-        if match:
-            integer = re.sub(r"\D", "", match.group(1))
-            try:
-                amount = Decimal(f"{integer}.{match.group(2) or '0'}")
-            except InvalidOperation:
-                amount = None
-            if amount is not None:
-                extra.append(query.NumericRange("amount", amount, amount, boost=5.0))
+        token = reference_alternatives(text.strip())
+        if token is None and " " in text.strip():
+            compact = normalize_reference(text)
+            token = f"i:{compact}" if len(compact) >= 3 and re.search(r"\d", compact) else None
+        if token is not None:
+            extra.append(query.Term("mentions", token, boost=QUERY_FIELDS["reference"]))
         return extra
 
     # -- misc ------------------------------------------------------------------------------

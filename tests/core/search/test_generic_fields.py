@@ -422,7 +422,9 @@ def test_db_upgrade_rebuilds_an_old_whoosh_index(contracts_app: Any, corpus: dic
     # The contracts plugin is not installed in that process: its documents are still indexed
     # by text and file name.
     assert f"search index rebuilt: {len(corpus['docs'])} documents" in result.stdout
-    assert (data_dir / "index" / "schema_version").read_text().strip() == "whoosh-2"
+    from core.search.whoosh_backend import SCHEMA_VERSION
+
+    assert (data_dir / "index" / "schema_version").read_text().strip() == SCHEMA_VERSION
     client = contracts_app.test_client()
     h = corpus["h"]
     assert ids(client, h, q="ancien") == []
