@@ -6,6 +6,7 @@ from core.documents.models import Document, DocumentEvent, DocumentState
 from core.exports.batches import ExportBatch
 from core.exports.models import ConnectorSetting, ExportState, ExportStatus
 from core.search.models import SearchDocument
+from core.search.saved import SavedSearch
 from core.tenancy.models import Company, Firm, Membership, Role, membership_companies
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Firm",
     "Membership",
     "Role",
+    "SavedSearch",
     "SearchDocument",
     "User",
     "membership_companies",

@@ -1,13 +1,18 @@
-"""Page "Rechercher" and ``GET /api/v1/search``: the same parameters, the same scoping."""
+"""Page "Rechercher" and ``GET /api/v1/search``: the same parameters, the same scoping.
+
+The page shows each result's party, number, date, amount, company, binder and state with its
+highlight, facets with counts (``core.search.results``), pagination that does not count every
+hit, saved searches (``core.search.saved``) and a CSV of the results (page and API).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort
@@ -17,9 +22,24 @@ from core.auth.permissions import requires
 from core.binders.models import Binder
 from core.binders.searchable import searchable_labels
 from core.db import db
-from core.documents.models import STATE_LABELS, Document
-from core.search.backend import SearchQuery
-from core.search.services import search, searchable_fields
+from core.documents.models import STATE_LABELS
+from core.search import saved as saved_searches
+from core.search.backend import SearchQuery, SearchResult
+from core.search.results import (
+    CSV_MAX_ROWS,
+    FACET_SAMPLE,
+    Facets,
+    ResultRow,
+    build_rows,
+    compute_facets,
+    count,
+    csv_lines,
+    is_complete,
+    matching_ids,
+    money,
+    snippet,
+)
+from core.search.services import export_error_ids, search
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
@@ -143,75 +163,245 @@ def parse_search(args: Any) -> ParsedSearch:
     return ParsedSearch(query, export_error)
 
 
-def run_search(parsed: ParsedSearch) -> tuple[Any, list[tuple[Document, dict[str, str]]]]:
-    """Search, then load the hits through the scoped document query (defence in depth)."""
+@dataclass
+class Outcome:
+    """A page of results: the rows, the facets and what is known of the total."""
 
-    # The index query may take a while: do not hold the database meanwhile (SQLite).
-    from core.search.services import export_error_ids
+    result: SearchResult
+    rows: list[ResultRow]
+    facets: Facets | None
+    #: Exact when ``total_is_exact``, otherwise a lower bound ("plus de N résultats").
+    total: int
+    total_is_exact: bool
+    has_next: bool
 
+
+def _restrict_to_export_errors(parsed: ParsedSearch) -> None:
+    # The export state is in the database, never in the index.
     if parsed.export_error:
         errors = export_error_ids(parsed.query.firm_id)
         restrict = parsed.query.restrict_ids
         parsed.query.restrict_ids = errors if restrict is None else restrict & errors
+
+
+def run_search(
+    parsed: ParsedSearch, *, with_facets: bool = False, args: dict[str, str] | None = None
+) -> Outcome:
+    """Search, then load the hits through the scoped document query (defence in depth).
+
+    With ``with_facets``, also count the facets over the first :data:`FACET_SAMPLE` matches
+    (or exactly in SQL when the database can apply every filter); this also turns an
+    estimated total into an exact one or a sure lower bound.
+    """
+    _restrict_to_export_errors(parsed)
+    # The index query may take a while: do not hold the database meanwhile (SQLite).
     db.session.commit()
-    result = search(parsed.query)
-    ids = [h.id for h in result.hits]
-    rows = (
-        {d.id: d for d in db.session.scalars(scoping.documents_stmt().where(Document.id.in_(ids)))}
-        if ids
-        else {}
-    )
-    hits = [(rows[h.id], h.highlights) for h in result.hits if h.id in rows]
-    return result, hits
+    q = parsed.query
+    result = search(q)
+    rows = build_rows((h.id, h.highlights) for h in result.hits)
+    total, exact = result.total, result.total_is_exact
+    facets = None
+    if with_facets:
+        if q.page == 1 and exact and result.total <= len(result.hits):
+            sample, complete = [h.id for h in result.hits], True
+        else:
+            sample, answer = matching_ids(replace(q, sort="relevance"), FACET_SAMPLE)
+            complete = is_complete(answer, sample, FACET_SAMPLE)
+        facets = compute_facets(
+            q, args or {}, export_error=parsed.export_error, sample=sample, complete=complete
+        )
+        if not exact:
+            if complete:
+                total, exact = len(sample), True
+            elif facets.exact_total is not None:
+                total, exact = facets.exact_total, True
+    if not exact:
+        # Never more than what was seen: "plus de N" must be true.
+        seen = (q.page - 1) * q.per_page + len(result.hits)
+        sampled = facets.counted if facets is not None else 0
+        total = max(seen, sampled)
+    has_next = len(result.hits) >= q.per_page and (not exact or q.page * q.per_page < total)
+    return Outcome(result, rows, facets, total, exact, has_next)
 
 
-def money(amount: Decimal) -> str:
-    """An amount the French way: ``-1 234,56``."""
-    return f"{amount:,.2f}".replace(",", "\u202f").replace(".", ",")
+def _page_context(args: dict[str, str]) -> dict[str, Any]:
+    companies = db.session.scalars(scoping.companies_stmt().order_by(Company.name)).all()
+    binders = db.session.scalars(scoping.binders_stmt().order_by(Binder.name)).all()
+    registry = classeur().binder_types
+    chosen = registry.get(args.get("binder_type") or "")
+    return {
+        "companies": companies,
+        "binders": binders,
+        "binder_types": registry.all(),
+        "labels": searchable_labels(chosen),
+        "sorts": sort_labels(searchable_labels(chosen)),
+        "company_names": {c.id: c for c in companies},
+        "money": money,
+        "count": count,
+        "snippet": snippet,
+        "csv_max": CSV_MAX_ROWS,
+        "saved_params": saved_searches.clean_params(args),
+    }
 
 
 @bp.route("")
 @requires("search.use")
 def search_page() -> Any:
-    """ "Rechercher": query box, filters, the checkbox "Erreur lors de l'export", results."""
-    companies = db.session.scalars(scoping.companies_stmt().order_by(Company.name)).all()
-    binders = db.session.scalars(scoping.binders_stmt().order_by(Binder.name)).all()
+    """ "Rechercher": query box, filters, the checkbox "Erreur lors de l'export", results,
+    facets, pages, "Enregistrer cette recherche" and "Exporter en CSV"."""
     error = None
-    result, hits = None, []
+    outcome = None
     searched = bool(request.args)
-    registry = classeur().binder_types
-    chosen = registry.get(request.args.get("binder_type") or "")
+    args = request.args.to_dict()
     if searched:
         try:
             parsed = parse_search(request.args)
-            result, hits = run_search(parsed)
         except SearchError as exc:
             error = exc
-    args = request.args.to_dict()
+        else:
+            outcome = run_search(parsed, with_facets=True, args=args)
 
     def page_url(n: int) -> str:
         return url_for("search.search_page", **{**args, "page": n})
 
-    generic = searchable_fields([d for d, _h in hits])
+    def facet_url(params: dict[str, str]) -> str:
+        return url_for("search.search_page", **params)
 
+    def clear_url(names: list[str]) -> str:
+        return url_for(
+            "search.search_page",
+            **{k: v for k, v in args.items() if k not in names and k != "page"},
+        )
+
+    csv_args = {k: v for k, v in args.items() if k not in {"page", "per_page"}}
     return render_template(
         "search/search.html",
-        companies=companies,
-        binders=binders,
-        binder_types=registry.all(),
-        labels=searchable_labels(chosen),
-        type_labels={t.name: searchable_labels(t) for t in registry.all()},
-        sorts=sort_labels(searchable_labels(chosen)),
-        generic=generic,
-        money=money,
+        **_page_context(args),
         args=args,
         error=error,
-        result=result,
-        hits=hits,
+        outcome=outcome,
+        result=outcome.result if outcome else None,
+        rows=outcome.rows if outcome else [],
+        facets=outcome.facets if outcome else None,
         searched=searched,
         page_url=page_url,
-        company_names={c.id: c for c in companies},
+        facet_url=facet_url,
+        clear_url=clear_url,
+        csv_url=url_for("search.export_csv", **csv_args),
     )
+
+
+def _csv_response(parsed: ParsedSearch) -> Response:
+    """The results of ``parsed`` (its sort, at most :data:`CSV_MAX_ROWS`) as a CSV file."""
+    _restrict_to_export_errors(parsed)
+    db.session.commit()
+    ids, answer = matching_ids(parsed.query, CSV_MAX_ROWS)
+    complete = is_complete(answer, ids, CSV_MAX_ROWS)
+    rows: list[ResultRow] = []
+    for start in range(0, len(ids), 500):
+        rows.extend(build_rows((i, {}) for i in ids[start : start + 500]))
+        db.session.expunge_all()  # rows keep their values; the session stays small
+
+    def url_of(doc_id: int) -> str:
+        return url_for("documents.show", document_id=doc_id, _external=True)
+
+    body = "".join(csv_lines(rows, url_of)).encode("utf-8")
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="recherche.csv"'
+    response.headers["X-Classeur-Rows"] = str(len(rows))
+    # The file holds the first CSV_MAX_ROWS results only: said in a header, not in the data.
+    response.headers["X-Classeur-Truncated"] = "0" if complete else "1"
+    return response
+
+
+@bp.route("/export.csv")
+@requires("search.use")
+def export_csv() -> Any:
+    """ "Exporter en CSV": the results of the page's search, the same columns."""
+    try:
+        parsed = parse_search(request.args)
+    except SearchError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("search.search_page", **request.args.to_dict()))
+    return _csv_response(parsed)
+
+
+# -- saved searches ---------------------------------------------------------------------------
+
+
+@bp.app_context_processor
+def _saved_search_menu() -> dict[str, Any]:
+    def menu_saved_searches() -> list[saved_searches.SavedSearch]:
+        from flask_login import current_user
+
+        if not current_user.is_authenticated or not current_user.memberships:
+            return []
+        return saved_searches.saved_searches()
+
+    return {"menu_saved_searches": menu_saved_searches}
+
+
+@bp.route("/saved", methods=["GET"])
+@requires("search.use")
+def saved_list() -> Any:
+    """ "Recherches enregistrées": the user's saved searches; open, rename, delete."""
+    return render_template(
+        "search/saved.html", saved=saved_searches.saved_searches(), max_name=saved_searches.MAX_NAME
+    )
+
+
+@bp.route("/saved", methods=["POST"])
+@requires("search.use")
+def save() -> Any:
+    """ "Enregistrer cette recherche": the posted query and filters under a name."""
+    params = saved_searches.clean_params(request.form)
+    try:
+        saved = saved_searches.save_search(request.form.get("name"), request.form)
+    except saved_searches.SavedSearchError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("search.search_page", **params))
+    db.session.commit()
+    flash(_("Recherche « %(name)s » enregistrée.", name=saved.name), "success")
+    return redirect(url_for("search.search_page", **params))
+
+
+@bp.route("/saved/<int:saved_id>")
+@requires("search.use")
+def saved_open(saved_id: int) -> Any:
+    """Run a saved search (its parameters on the search page)."""
+    saved = saved_searches.get_saved_search(saved_id)
+    params = saved_searches.clean_params(saved.params)
+    return redirect(url_for("search.search_page", **(params or {"q": ""})))
+
+
+@bp.route("/saved/<int:saved_id>/rename", methods=["POST"])
+@requires("search.use")
+def saved_rename(saved_id: int) -> Any:
+    """Rename a saved search."""
+    saved = saved_searches.get_saved_search(saved_id)
+    try:
+        saved_searches.rename_search(saved, request.form.get("name"))
+    except saved_searches.SavedSearchError as exc:
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Recherche renommée « %(name)s ».", name=saved.name), "success")
+    return redirect(url_for("search.saved_list"))
+
+
+@bp.route("/saved/<int:saved_id>/delete", methods=["POST"])
+@requires("search.use")
+def saved_delete(saved_id: int) -> Any:
+    """Delete a saved search."""
+    saved = saved_searches.get_saved_search(saved_id)
+    name = saved.name
+    saved_searches.delete_search(saved)
+    db.session.commit()
+    flash(_("Recherche « %(name)s » supprimée.", name=name), "success")
+    return redirect(url_for("search.saved_list"))
+
+
+# -- API --------------------------------------------------------------------------------------
 
 
 class SearchArgsSchema(Schema):
@@ -228,6 +418,7 @@ class SearchArgsSchema(Schema):
     sort = fields.String()
     page = fields.Integer()
     per_page = fields.Integer()
+    format = fields.String()
 
 
 @api_bp.route("")
@@ -239,30 +430,57 @@ class SearchArgsSchema(Schema):
     ]
 )
 def api_search() -> Any:
-    """Full-text search with filters; ``export_error=true`` keeps documents in export error."""
+    """Full-text search with filters; ``export_error=true`` keeps documents in export error.
+
+    ``format=csv`` (or ``GET /api/v1/search.csv``) answers with the results as CSV (the
+    page's columns, at most 5,000 rows; ``X-Classeur-Truncated: 1`` when there were more).
+    """
     try:
         parsed = parse_search(request.args)
     except SearchError as exc:
         abort(422, message=exc.message, field=exc.field, code="invalid")
-    result, hits = run_search(parsed)
-    generic = searchable_fields([d for d, _h in hits])
+    fmt = request.args.get("format") or "json"
+    if fmt == "csv":
+        return _csv_response(parsed)
+    if fmt != "json":
+        abort(422, message=f"Format inconnu : {fmt} (json ou csv).", field="format", code="invalid")
+    outcome = run_search(parsed)
     return {
-        "total": result.total,
-        "total_is_exact": result.total_is_exact,
-        "page": result.page,
-        "per_page": result.per_page,
+        "total": outcome.result.total,
+        "total_is_exact": outcome.result.total_is_exact,
+        "page": outcome.result.page,
+        "per_page": outcome.result.per_page,
+        "has_next": outcome.has_next,
         "results": [
             {
-                "id": d.id,
-                "filename": d.filename,
-                "company_id": d.company_id,
-                "binder_id": d.binder_id,
-                "binder_type": generic[d.id][0],
-                "state": str(d.state),
-                "searchable": generic[d.id][1].as_json(),
-                "highlights": highlights,
-                "url": url_for("documents.show", document_id=d.id),
+                "id": row.document.id,
+                "filename": row.document.filename,
+                "company_id": row.document.company_id,
+                "company_name": row.company_name,
+                "binder_id": row.document.binder_id,
+                "binder_name": row.binder_name,
+                "binder_type": row.binder_type,
+                "state": str(row.document.state),
+                "searchable": row.searchable.as_json(),
+                "highlights": row.highlights,
+                "url": url_for("documents.show", document_id=row.document.id),
             }
-            for d, highlights in hits
+            for row in outcome.rows
         ],
     }
+
+
+@requires("search.use")
+def api_search_csv() -> Any:
+    """``GET /api/v1/search.csv``: :func:`api_search` with ``format=csv``."""
+    try:
+        parsed = parse_search(request.args)
+    except SearchError as exc:
+        abort(422, message=exc.message, field=exc.field, code="invalid")
+    return _csv_response(parsed)
+
+
+@api_bp.record_once
+def _register_csv_alias(state: Any) -> None:
+    # A blueprint rule always gets the "/api/v1/search/" prefix: this one is the app's.
+    state.app.add_url_rule("/api/v1/search.csv", "api_search_csv", api_search_csv)
