@@ -89,6 +89,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
         b_item_id = _a_quarantine_item(app, b1.id, "zygote@zorglub.example")
         a2_item_id = _a_quarantine_item(app, a2.id, "quiproquo@quetzal.example")
         b_batch_id = _a_batch(app, b1.id, "Zorglub-journal.txt")
+        b_saved_id = _a_saved_search(firm_b.id, b_admin.id, "Zephyrin recherche")
         a2_batch_id = _a_batch(app, a2.id, "quinconce-journal.txt")
         from core.documents.models import Document
         from core.search.services import flush, index_documents
@@ -118,6 +119,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "memory_id": b_memory_id,
             "item_id": b_item_id,
             "batch_id": b_batch_id,
+            "saved_id": b_saved_id,
             "user_id": b_admin.id,
         },
         "a2_ids": {
@@ -130,6 +132,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "memory_id": a2_memory_id,
             "item_id": a2_item_id,
             "batch_id": a2_batch_id,
+            "saved_id": b_saved_id,
         },
         "a1_doc": a1_doc,
     }
@@ -242,6 +245,16 @@ def _a_batch(app: Any, company_id: int, filename: str) -> int:
     return batch.id
 
 
+def _a_saved_search(firm_id: int, user_id: int, name: str) -> int:
+    """A saved search of a user of the other firm ("Recherches enregistrées")."""
+    from core.search.saved import SavedSearch
+
+    saved = SavedSearch(firm_id=firm_id, user_id=user_id, name=name, params={"q": "zygomatique"})
+    db.session.add(saved)
+    db.session.commit()
+    return saved.id
+
+
 def _url_value(name: str, ids: dict[str, Any]) -> Any:
     """A real value of the other tenant for URL variable ``name``."""
     mapping: dict[str, Any] = {
@@ -254,6 +267,7 @@ def _url_value(name: str, ids: dict[str, Any]) -> Any:
         "memory_id": ids.get("memory_id"),
         "item_id": ids.get("item_id"),
         "batch_id": ids.get("batch_id"),
+        "saved_id": ids.get("saved_id"),
         "fmt": "csv",
         "connector": "meg_export",
         "plugin": "ocr_tesseract",
