@@ -263,8 +263,20 @@ def understand(query: str) -> Understood:
     ``i:FA20260042``; field syntax (``fournisseur:edf``) is left to the parser.
     """
     text = query.strip()
-    # Quotes around a value ("23 958,12") only mark it as one thing: drop them there.
-    text = re.sub(rf"[{_QUOTES}]([^{_QUOTES}]*)[{_QUOTES}]", r" \1 ", text)
+    # Quotes around an amount, a date or an identifier ("23 958,12") only mark it as one
+    # thing: drop them there. A quoted phrase, or a field's value (fournisseur:"EDF Pro"),
+    # stays the parser's.
+
+    def unquote(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        if match.start() > 0 and text[match.start() - 1] == ":":
+            return match.group(0)
+        holds = any(True for finder in (_amounts(inner), _dates(inner)) for _ in finder) or any(
+            _looks_like_identifier(item) for item in _identifiers(inner, checked=False)
+        )
+        return f" {inner} " if holds else match.group(0)
+
+    text = re.sub(rf"[{_QUOTES}]([^{_QUOTES}]*)[{_QUOTES}]", unquote, text)
     spans: list[_Found] = []
     for finder in (_dates(text), _amounts(text), _identifiers(text, checked=False)):
         for item in finder:

@@ -42,6 +42,33 @@ class TSVector(TypeDecorator):
         return dialect.type_descriptor(Text())
 
 
+class TextArray(TypeDecorator):
+    """A list of short strings: ``text[]`` on PostgreSQL (GIN-indexed ``mentions``), JSON text
+    elsewhere (the table is only used by the PostgreSQL backend)."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(Text()))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql" or value is None:
+            return value
+        import json
+
+        return json.dumps(list(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql" or value is None:
+            return value
+        import json
+
+        return json.loads(value)
+
+
 class SearchDocument(Base):
     """One searchable document, as the PostgreSQL backend indexes it.
 
@@ -63,6 +90,7 @@ class SearchDocument(Base):
         Index("ix_search_documents_firm_date", "firm_id", "date"),
         Index("ix_search_documents_firm_amount", "firm_id", "amount"),
         Index("ix_search_documents_firm_created", "firm_id", "created_at"),
+        Index("ix_search_documents_mentions", "mentions", postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -84,6 +112,8 @@ class SearchDocument(Base):
     indexed_at: Mapped[datetime]
     text: Mapped[str] = mapped_column(Text)
     tsv: Mapped[str] = mapped_column(TSVector())
+    #: Amounts, days, months and identifiers however printed (``core.search.mentions``).
+    mentions: Mapped[list[str] | None] = mapped_column(TextArray(), default=list)
 
 
 def create_text_search_configuration(execute: Any) -> bool:

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import create_engine, text
@@ -42,6 +42,12 @@ from core.search.backend import (
     SearchQuery,
     SearchResult,
     query_field_names,
+)
+from core.search.mentions import (
+    document_mentions,
+    normalize_reference,
+    reference_alternatives,
+    understand,
 )
 from core.search.models import TS_CONFIG
 
@@ -61,10 +67,6 @@ _PREFIX_RE = re.compile(r"(?<![\w*?])([^\W_][^\W_]*)\*(?=\s|$)")
 _AND_RE = re.compile(r"(?<!\S)AND(?!\S)")
 _NOT_RE = re.compile(r"(?<!\S)NOT(?:\s+|$)")
 _WILDCARD_ONLY_RE = re.compile(r"^[\s*?]*$")
-_AMOUNT_RE = re.compile(
-    r"^\s*(\d{1,3}(?:[ \u00a0\u202f.]\d{3})+|\d+)(?:[,.](\d{1,2}))?\s*(?:€|eur|euros?)?\s*$",
-    re.IGNORECASE,
-)
 #: Characters that split file-name words ("facture_edf.pdf"), replaced by spaces: the
 #: PostgreSQL parser would otherwise see one host or file token.
 _FILENAME_SEPARATORS = "_.-/\\"
@@ -86,8 +88,12 @@ class _ParsedQuery:
     prefixes: list[str] = field(default_factory=list)
     fields: list[tuple[str, str]] = field(default_factory=list)
     exact: str | None = None
-    amount: Decimal | None = None
+    #: Required groups of mention tokens (amounts, dates, identifiers however typed).
+    mentions: list[list[str]] = field(default_factory=list)
+    #: A reference-like query also matches this mention (``FA-2026/0042`` → ``i:FA20260042``).
+    reference: str | None = None
     match_all: bool = False
+    empty: bool = False
 
     @property
     def has_text(self) -> bool:
@@ -107,16 +113,21 @@ def parse_query(q: str, aliases: dict[str, str] | None = None) -> _ParsedQuery:
     if _WILDCARD_ONLY_RE.match(q):
         parsed.match_all = bool(q.strip())
         return parsed
+    understood = understand(q)
+    if understood.empty:
+        parsed.empty = True
+        return parsed
+    parsed.mentions = understood.groups
+    # What is left beside the mentions, if it holds anything to search (not a lone bracket).
+    q = understood.words if re.search(r"[\w*?]", understood.words) else ""
     ident = normalize_identifier(q)
     if len(ident) >= 3:
         parsed.exact = ident
-    match = _AMOUNT_RE.match(q)
-    if match:
-        integer = re.sub(r"\D", "", match.group(1))
-        try:
-            parsed.amount = Decimal(f"{integer}.{match.group(2) or '0'}")
-        except InvalidOperation:
-            parsed.amount = None
+    parsed.reference = reference_alternatives(q.strip())
+    if parsed.reference is None and " " in q.strip():
+        compact = normalize_reference(q)
+        if len(compact) >= 3 and re.search(r"\d", compact):
+            parsed.reference = f"i:{compact}"
 
     def take_field(m: re.Match[str]) -> str:
         name = names.get(m.group(1).lower())
@@ -134,9 +145,9 @@ def parse_query(q: str, aliases: dict[str, str] | None = None) -> _ParsedQuery:
         return " "
 
     if parsed.fields:
-        # The whole string is a field query, not an identifier or an amount.
+        # The whole string is a field query, not an identifier.
         parsed.exact = None
-        parsed.amount = None
+        parsed.reference = None
     rest = _PREFIX_RE.sub(take_prefix, rest)
     rest = _AND_RE.sub(" ", rest)
     rest = _NOT_RE.sub("-", rest)
@@ -272,17 +283,19 @@ class PostgresBackend(SearchBackend):
             ),
             "w_c": self._fold(f"{doc.company_name} {doc.binder_name}"),
             "w_d": self._fold((doc.text or "").replace("\x00", "")),
+            "mentions": document_mentions(doc),
         }
 
     _COLUMNS = (
         "id, firm_id, company_id, company_name, binder_id, binder_name, binder_type, state, "
-        "filename, party_name, party_ids, reference, date, amount, keywords, created_at, text"
+        "filename, party_name, party_ids, reference, date, amount, keywords, created_at, text, "
+        "mentions"
     )
     _UPSERT = text(
         f"INSERT INTO search_documents ({_COLUMNS}, indexed_at, tsv) VALUES ("
         ":id, :firm_id, :company_id, :company_name, :binder_id, :binder_name, :binder_type, "
         ":state, :filename, :party_name, :party_ids, :reference, :date, :amount, :keywords, "
-        ":created_at, :text, clock_timestamp(), "
+        ":created_at, :text, CAST(:mentions AS text[]), clock_timestamp(), "
         f"setweight(to_tsvector('{TS_CONFIG}', :w_ident) || CAST(:w_exact AS tsvector), 'A') "
         f"|| setweight(to_tsvector('{TS_CONFIG}', :w_b), 'B') "
         f"|| setweight(to_tsvector('{TS_CONFIG}', :w_c), 'C') "
@@ -424,6 +437,8 @@ class PostgresBackend(SearchBackend):
         parsed = (
             parse_query(query.q, query.aliases) if query.q.strip() else _ParsedQuery(match_all=True)
         )
+        if parsed.empty:  # only punctuation, quotes, a currency sign: nothing to look for
+            return empty
         searching = not parsed.match_all
         tsq = "NULL::tsquery"
         rank = "0.0"
@@ -488,13 +503,18 @@ class PostgresBackend(SearchBackend):
             tsq = f"(({tsq}) || CAST(:exact AS tsquery))"
         alternatives = ["(numnode(q.tsq) > 0 AND d.tsv @@ q.tsq)"]
         rank = f"ts_rank('{RANK_WEIGHTS}', d.tsv, q.tsq)"
-        if parsed.amount is not None:
-            params["amount_q"] = parsed.amount
-            alternatives.append("d.amount = :amount_q")
-            rank = f"({rank} + CASE WHEN d.amount = :amount_q THEN {AMOUNT_BOOST} ELSE 0 END)"
+        if parsed.reference is not None:
+            params["reference_q"] = [parsed.reference]
+            alternatives.append("d.mentions @> CAST(:reference_q AS text[])")
         conditions: list[str] = []
-        if parsed.has_text or parsed.exact or parsed.amount is not None:
+        if parsed.has_text or parsed.exact:
             conditions.append("(" + " OR ".join(alternatives) + ")")
+        for n, group in enumerate(parsed.mentions):
+            key = f"mention{n}"
+            params[key] = list(group)
+            conditions.append(f"d.mentions && CAST(:{key} AS text[])")
+        if parsed.mentions:
+            rank = f"({rank} + {AMOUNT_BOOST})"
         field_words: str | None = None
         for n, (name, value) in enumerate(parsed.fields):
             key = f"field{n}"

@@ -44,8 +44,9 @@ def test_parse_query_translates_whoosh_syntax() -> None:
     assert parsed.words.split() == ["-avoir", "552"]
     assert parse_query("*").match_all
     assert not parse_query("*").has_text
-    assert parse_query("1 234,56 €").amount == Decimal("1234.56")
-    assert parse_query("552 081 317").exact == "552081317"
+    assert parse_query("1 234,56 €").mentions == [["a:123456"]]  # an amount, not words
+    assert parse_query("552 081 317").mentions == [["i:552081317"]]
+    assert parse_query("ACME 552").exact == "acme552"
     assert parse_query("firm_id:2").fields == []  # not a searchable field: plain words
     assert parse_query("tiers:edf reference:FA-1").fields == [
         ("party_name", "edf"),
