@@ -9,10 +9,11 @@ reduced to the same small tokens, indexed in one keyword field (``mentions``):
 
 * ``a:2395812`` — an amount in cents (sign dropped: a credit note shows its amount positive);
 * ``d:20261015`` — a day; ``m:202610`` — a month (every day also gives its month);
-* ``i:FR7630006000011234567890189`` — an identifier, upper case, without spaces or punctuation
-  (SIREN, SIRET, VAT numbers and IBANs found in the text are checked by their keys, so that
-  any nine digits are not taken for a SIREN; the binder type's declared identifiers and
-  reference are taken as they are).
+* ``i:FR7630006000011234567890189`` — an identifier, upper case, without spaces or punctuation:
+  what has the shape of a SIREN (9 digits, spaced 3-3-3 or not), a SIRET (14), a VAT number or
+  an IBAN in the text — not checked by its keys: a mistyped number printed on a document must
+  be found as printed, and a stray token costs only a little index —, and the binder type's
+  declared identifiers and reference.
 
 :func:`understand` splits a query into these tokens (each a required group of alternatives)
 and the remaining words, for the full-text parser: a recognised amount is never searched as the
@@ -29,11 +30,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-
-from stdnum import iban as std_iban
-from stdnum.eu import vat as std_vat
-from stdnum.fr import siren as std_siren
-from stdnum.fr import siret as std_siret
 
 #: Spaces printed inside numbers: space, no-break space, narrow no-break space, thin space.
 _SP = " \u00a0\u202f\u2009"
@@ -196,32 +192,23 @@ def _dates(text: str) -> Iterable[_Found]:
             yield _Found([f"m:{year:04d}{month:02d}"], match.start(), match.end())
 
 
-def _valid_identifier(compact: str) -> bool:
-    if compact.isdigit():
-        return (len(compact) == 9 and std_siren.is_valid(compact)) or (
-            len(compact) == 14 and std_siret.is_valid(compact)
-        )
-    return std_iban.is_valid(compact) or std_vat.is_valid(compact)
-
-
-def _identifiers(text: str, *, checked: bool) -> Iterable[_Found]:
+def _identifiers(text: str) -> Iterable[_Found]:
     upper = text.upper()
     for pattern in (_IBAN, _VAT, _DIGIT_GROUPS):
         for match in pattern.finditer(upper):
             compact = normalize_reference(match.group(0))
-            if not checked or _valid_identifier(compact):
-                tokens = [f"i:{compact}"]
-                if len(compact) == 14 and compact.isdigit():
-                    tokens.append(f"i:{compact[:9]}")  # a SIRET names its SIREN
-                yield _Found(tokens, match.start(), match.end())
+            tokens = [f"i:{compact}"]
+            if len(compact) == 14 and compact.isdigit():
+                tokens.append(f"i:{compact[:9]}")  # a SIRET names its SIREN
+            yield _Found(tokens, match.start(), match.end())
 
 
 def text_mentions(text: str) -> set[str]:
-    """Every amount, date and checked identifier printed in ``text``."""
+    """Every amount, date and identifier printed in ``text``."""
     if not text:
         return set()
     found: set[str] = set()
-    for finder in (_amounts(text), _dates(text), _identifiers(text, checked=True)):
+    for finder in (_amounts(text), _dates(text), _identifiers(text)):
         for item in finder:
             found.update(item.tokens)
     return found
@@ -272,13 +259,13 @@ def understand(query: str) -> Understood:
         if match.start() > 0 and text[match.start() - 1] == ":":
             return match.group(0)
         holds = any(True for finder in (_amounts(inner), _dates(inner)) for _ in finder) or any(
-            _looks_like_identifier(item) for item in _identifiers(inner, checked=False)
+            _looks_like_identifier(item) for item in _identifiers(inner)
         )
         return f" {inner} " if holds else match.group(0)
 
     text = re.sub(rf"[{_QUOTES}]([^{_QUOTES}]*)[{_QUOTES}]", unquote, text)
     spans: list[_Found] = []
-    for finder in (_dates(text), _amounts(text), _identifiers(text, checked=False)):
+    for finder in (_dates(text), _amounts(text), _identifiers(text)):
         for item in finder:
             if any(item.start < s.end and s.start < item.end for s in spans):
                 continue  # a date's digits are not also an amount

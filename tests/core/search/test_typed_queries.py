@@ -154,7 +154,8 @@ def test_what_a_document_mentions():
     assert {"a:2395812", "a:399302", "a:120000", "a:1756510", "a:1996510"} <= found
     assert {"d:20261015", "m:202610", "d:20261114", "m:202611"} <= found
     assert {"i:732829320", "i:FR40303265045", "i:FR7630006000011234567890189"} <= found
-    # Nine digits that are no SIREN (bad key) are not an identifier.
-    assert "i:123456789" not in text_mentions("commande 123 456 789")
+    # A SIREN printed with a wrong key is still found as printed; an amount is no identifier.
+    assert "i:123456789" in text_mentions("SIREN 123 456 789")
+    assert not any(t.startswith("i:") for t in text_mentions("Total 123 456 789,00 €"))
     doc = make_doc(9, text="", reference="AV-12", amount=Decimal("-40.00"), date=date(2026, 1, 2))
     assert {"i:AV12", "a:4000", "d:20260102", "m:202601"} <= set(document_mentions(doc))
