@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PIXELS": 89_478_485,
     # Search backend: "whoosh" (default).
     "SEARCH_BACKEND": "whoosh",
+    # Search page: matching ids the facets are counted over (past that: "≥" counts), and rows
+    # of a CSV of the results at most.
+    "SEARCH_FACET_SAMPLE": 2000,
+    "SEARCH_CSV_MAX_ROWS": 5000,
     # Export retries: attempts before a transient error becomes an error, base delay (s).
     # Rate-limited answers (429) are retried after their Retry-After without using attempts.
     "EXPORT_MAX_ATTEMPTS": 30,

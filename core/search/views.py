@@ -12,7 +12,16 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest import abort
@@ -163,6 +172,16 @@ def parse_search(args: Any) -> ParsedSearch:
     return ParsedSearch(query, export_error)
 
 
+def facet_sample() -> int:
+    """Matching ids the facets are counted over (``SEARCH_FACET_SAMPLE``)."""
+    return max(1, int(current_app.config.get("SEARCH_FACET_SAMPLE") or FACET_SAMPLE))
+
+
+def csv_max_rows() -> int:
+    """Rows of a CSV of the results at most (``SEARCH_CSV_MAX_ROWS``)."""
+    return max(1, int(current_app.config.get("SEARCH_CSV_MAX_ROWS") or CSV_MAX_ROWS))
+
+
 @dataclass
 class Outcome:
     """A page of results: the rows, the facets and what is known of the total."""
@@ -189,7 +208,7 @@ def run_search(
 ) -> Outcome:
     """Search, then load the hits through the scoped document query (defence in depth).
 
-    With ``with_facets``, also count the facets over the first :data:`FACET_SAMPLE` matches
+    With ``with_facets``, also count the facets over the first :func:`facet_sample` matches
     (or exactly in SQL when the database can apply every filter); this also turns an
     estimated total into an exact one or a sure lower bound.
     """
@@ -205,8 +224,9 @@ def run_search(
         if q.page == 1 and exact and result.total <= len(result.hits):
             sample, complete = [h.id for h in result.hits], True
         else:
-            sample, answer = matching_ids(replace(q, sort="relevance"), FACET_SAMPLE)
-            complete = is_complete(answer, sample, FACET_SAMPLE)
+            limit = facet_sample()
+            sample, answer = matching_ids(replace(q, sort="relevance"), limit)
+            complete = is_complete(answer, sample, limit)
         facets = compute_facets(
             q, args or {}, export_error=parsed.export_error, sample=sample, complete=complete
         )
@@ -239,7 +259,7 @@ def _page_context(args: dict[str, str]) -> dict[str, Any]:
         "money": money,
         "count": count,
         "snippet": snippet,
-        "csv_max": CSV_MAX_ROWS,
+        "csv_max": csv_max_rows(),
         "saved_params": saved_searches.clean_params(args),
     }
 
@@ -292,11 +312,12 @@ def search_page() -> Any:
 
 
 def _csv_response(parsed: ParsedSearch) -> Response:
-    """The results of ``parsed`` (its sort, at most :data:`CSV_MAX_ROWS`) as a CSV file."""
+    """The results of ``parsed`` (its sort, at most :func:`csv_max_rows`) as a CSV file."""
     _restrict_to_export_errors(parsed)
     db.session.commit()
-    ids, answer = matching_ids(parsed.query, CSV_MAX_ROWS)
-    complete = is_complete(answer, ids, CSV_MAX_ROWS)
+    limit = csv_max_rows()
+    ids, answer = matching_ids(parsed.query, limit)
+    complete = is_complete(answer, ids, limit)
     rows: list[ResultRow] = []
     for start in range(0, len(ids), 500):
         rows.extend(build_rows((i, {}) for i in ids[start : start + 500]))

@@ -208,8 +208,8 @@ def test_facets_count_company_binder_type_state_and_year(logged, corpus):
     assert facet(page(logged, q="facture", export_error="1"), "state") == {"À valider": "1"}
 
 
-def test_facets_past_the_sample_are_lower_bounds(logged, corpus, monkeypatch):
-    monkeypatch.setattr("core.search.views.FACET_SAMPLE", 5)
+def test_facets_past_the_sample_are_lower_bounds(app, logged, corpus):
+    app.config["SEARCH_FACET_SAMPLE"] = 5
     html = page(logged, q="facture", per_page=2)
     counts = facet(html, "company")
     assert all(c.startswith("≥ ") for c in counts.values())
@@ -446,8 +446,8 @@ def test_csv_of_the_results(logged, corpus):
     assert b"\r\n" in response.get_data()
 
 
-def test_csv_is_capped_and_says_so(logged, corpus, monkeypatch):
-    monkeypatch.setattr("core.search.views.CSV_MAX_ROWS", 4)
+def test_csv_is_capped_and_says_so(app, logged, corpus):
+    app.config["SEARCH_CSV_MAX_ROWS"] = 4
     response = logged.get("/search/export.csv", query_string={"q": "facture"})
     assert response.headers["X-Classeur-Truncated"] == "1"
     assert response.headers["X-Classeur-Rows"] == "4"
