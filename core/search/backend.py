@@ -104,6 +104,9 @@ class SearchQuery:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
+    #: False: the hits' ids only, without highlights (the search page's facet counts over the
+    #: first 2,000 matches, its CSV of 5,000 rows): a backend then reads no text.
+    highlight: bool = True
 
 
 @dataclass

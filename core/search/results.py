@@ -153,8 +153,11 @@ def snippet(row: ResultRow) -> str:
 
 
 def matching_ids(query: SearchQuery, limit: int) -> tuple[list[int], SearchResult]:
-    """The first ``limit`` matching ids of ``query`` (its sort), with the backend's answer."""
-    result = search(replace(query, page=1, per_page=limit))
+    """The first ``limit`` matching ids of ``query`` (its sort), with the backend's answer.
+
+    Asked without highlights: a backend reads no text for these ids.
+    """
+    result = search(replace(query, page=1, per_page=limit, highlight=False))
     return [h.id for h in result.hits], result
 
 
