@@ -35,12 +35,23 @@ def open_backend(config: Any) -> SearchBackend:
     if kind == "whoosh":
         from core.search.whoosh_backend import WhooshBackend
 
-        return WhooshBackend(Path(config["DATA_DIR"]) / "index")
+        return WhooshBackend(Path(config["DATA_DIR"]) / "index", text_source=document_texts)
     if kind == "postgres":
         from core.search.pg_backend import PostgresBackend
 
         return PostgresBackend(config["DATABASE_URL"])
     raise ValueError(f"CLASSEUR_SEARCH_BACKEND must be whoosh or postgres, not {kind!r}")
+
+
+def document_texts(firm_id: int, document_ids: list[int]) -> dict[int, str]:
+    """The texts of these documents of ``firm_id`` (the whoosh index does not store them: the
+    highlights of a page of results are made from the database's text)."""
+    rows = db.session.execute(
+        select(Document.id, Document.text).where(
+            Document.firm_id == firm_id, Document.id.in_(document_ids)
+        )
+    )
+    return {doc_id: (text or "")[:MAX_TEXT] for doc_id, text in rows}
 
 
 def searchable(document: Document, binder_type: str) -> Searchable:

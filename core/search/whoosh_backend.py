@@ -17,6 +17,7 @@ Design (figures in ``docs/search.md``):
 from __future__ import annotations
 
 import bisect
+import heapq
 import logging
 import queue
 import re
@@ -26,16 +27,19 @@ import time
 import uuid
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from whoosh import index, matching, qparser, query, sorting
+from whoosh import index, matching, qparser, query, scoring
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.fields import ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
 from whoosh.writing import MERGE_SMALL, IndexWriter
 
 from core.search.analysis import (
@@ -63,10 +67,14 @@ from core.search.mentions import (
 
 log = logging.getLogger("classeur.search")
 
+#: ``text_source(firm_id, document_ids) -> {document_id: text}``.
+TextSource = Callable[[int, list[int]], dict[int, str]]
+
 #: Bump when the schema or the analysis changes: existing indexes are then recreated empty.
 #: whoosh-2: generic searchable fields (party, identifiers, reference, date, keywords).
 #: whoosh-3: ``mentions`` (amounts, dates, identifiers however printed; core.search.mentions).
-SCHEMA_VERSION = "whoosh-3"
+#: whoosh-4: the text is no longer stored (highlights come from the database's text).
+SCHEMA_VERSION = "whoosh-4"
 VERSION_FILE = "schema_version"
 
 #: Fields searched by a free-text query, with their boosts.
@@ -87,6 +95,7 @@ HIGHLIGHT_FIELDS = ("text", "filename", "party_name")
 _SORT_FIELDS = {"date": "date", "amount": "amount", "created": "created"}
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _FILTER_CACHE_SIZE = 128
+_RESULT_CACHE_SIZE = 256
 
 
 def build_schema() -> Schema:
@@ -113,7 +122,9 @@ def build_schema() -> Schema:
         # Amounts, days, months and identifiers, normalised (``a:2395812``, ``d:20261015``).
         mentions=KEYWORD(lowercase=False, scorable=True),
         created=NUMERIC(int, bits=64, sortable=True),
-        text=TEXT(analyzer=fr, stored=True),
+        # Not stored: the database has it; highlights read the page's texts from there
+        # (``WhooshBackend.text_source``), and the index stays a third of the size.
+        text=TEXT(analyzer=fr),
     )
 
 
@@ -153,6 +164,58 @@ def document_fields(doc: IndexedDocument) -> dict[str, Any]:
 
 def _timestamp_ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
+
+
+def _open_or_create(path: Path, schema: Schema) -> index.Index:
+    """The whoosh index in ``path`` (created empty if missing), read WITHOUT mmap.
+
+    whoosh's mmap'd compound segments are wrapped in ``BufferFile``, whose ``BytesIO`` copies
+    each sub-file: a searcher held a private copy of the whole index (1.27 GB of process memory
+    at 100k documents). Plain file reads leave the index in the OS page cache, shared.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    storage = FileStorage(str(path), supports_mmap=False)
+    if index.exists_in(str(path)):
+        return storage.open_index()
+    return storage.create_index(schema)
+
+
+class FastBM25F(scoring.BM25F):
+    """whoosh's BM25F, reading a segment's field lengths from one cached byte string.
+
+    whoosh reads each scored document's length through three Python calls and a file read
+    (a third of a broad query's time); here it is an index into bytes loaded once per segment
+    reader, so a cached searcher pays it once.
+    """
+
+    def scorer(self, searcher: Searcher, fieldname: str, text: Any, qf: float = 1) -> Any:
+        scorer = super().scorer(searcher, fieldname, text, qf=qf)
+        if isinstance(scorer, scoring.BM25FScorer):
+            lengths = _field_lengths(searcher.reader(), fieldname)
+            if lengths is not None:
+                scorer.dfl = lambda docnum: _BYTE_TO_LENGTH[lengths[docnum]]
+        return scorer
+
+
+_BYTE_TO_LENGTH = [max(1, byte_to_length(b)) for b in range(256)]
+
+
+def _field_lengths(reader: Any, fieldname: str) -> bytes | None:
+    """The length bytes of ``fieldname`` for every document of a segment reader, or None."""
+    cache = reader.__dict__.setdefault("_classeur_lengths", {})
+    if fieldname in cache:
+        return cache[fieldname]
+    lengths: bytes | None = None
+    try:
+        column = reader._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        if column is not None and column._fixedlen == 1:
+            count = reader.doc_count_all()
+            raw = column._dbfile.get(column._basepos, min(column._count, count))
+            lengths = bytes(raw) + bytes(count - len(raw))
+    except Exception:  # noqa: BLE001 - another codec: whoosh's own reads
+        lengths = None
+    cache[fieldname] = lengths
+    return lengths
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,21 +322,22 @@ class _Shard:
     last_check: float = 0.0
     filters: OrderedDict[Any, array] = field(default_factory=OrderedDict)
     id_map: dict[int, int] | None = None
+    #: Per searcher: document id by docnum, and each sort's rank by docnum.
+    ids: array | None = None
+    ranks: dict[str, array] = field(default_factory=dict)
+    #: Per searcher: finished pages (hits and highlights) by query; any commit clears them.
+    results: OrderedDict[Any, SearchResult] = field(default_factory=OrderedDict)
 
     def open_index(self) -> index.Index:
         if self.ix is None:
-            self.path.mkdir(parents=True, exist_ok=True)
-            if index.exists_in(str(self.path)):
-                self.ix = index.open_dir(str(self.path))
-            else:
-                self.ix = index.create_in(str(self.path), self.schema)
+            self.ix = _open_or_create(self.path, self.schema)
         return self.ix
 
     def current_searcher(self) -> Searcher:
         """The cached searcher, refreshed if a commit happened (call with ``lock`` held)."""
         now = time.monotonic()
         if self.searcher is None:
-            self.searcher = self.open_index().searcher()
+            self.searcher = self.open_index().searcher(weighting=FastBM25F())
             self.last_check = now
             self._reset_caches()
         elif self.dirty or now - self.last_check > 2.0:
@@ -284,13 +348,16 @@ class _Shard:
                 # Not ``Searcher.refresh()``: its reader reuse misses new deletions in an
                 # existing segment (whoosh-reloaded 2.7.5).
                 self.searcher.close()
-                self.searcher = self.open_index().searcher()
+                self.searcher = self.open_index().searcher(weighting=FastBM25F())
                 self._reset_caches()
         return self.searcher
 
     def _reset_caches(self) -> None:
         self.filters.clear()
         self.id_map = None
+        self.ids = None
+        self.ranks.clear()
+        self.results.clear()
 
     def close(self) -> None:
         with self.lock:
@@ -316,6 +383,14 @@ class WhooshBackend(SearchBackend):
         disk; small values keep rebuilds lean.
     :param procs: processes of the rebuild writer (whoosh ``MpWriter``) — 1 means in-process.
     :param highlight_chars: characters of a text highlight fragment.
+    :param rebuild_segment_docs: a rebuild commits a segment every this many documents
+        (bounds the writer's memory)...
+    :param optimize: ...and merges each firm's segments into one at its end: one segment
+        searches faster (one matcher tree; whoosh scores small segments eagerly, without
+        skipping).
+    :param text_source: ``text_source(firm_id, ids) -> {id: text}`` gives the texts of the
+        page's hits for their highlights (the core reads ``Document.text``); see
+        :attr:`text_source`.
     """
 
     schema_version = SCHEMA_VERSION
@@ -330,16 +405,22 @@ class WhooshBackend(SearchBackend):
         procs: int = 1,
         per_firm: bool = True,
         highlight_chars: int = 160,
-        rebuild_segment_docs: int = 5_000,
+        rebuild_segment_docs: int = 20_000,
+        optimize: bool = True,
+        text_source: TextSource | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.rebuild_segment_docs = rebuild_segment_docs
+        self.optimize = optimize
         self.batch_size = batch_size
         self.commit_interval = commit_interval
         self.limitmb = limitmb
         self.procs = procs
         self.per_firm = per_firm
         self.highlight_chars = highlight_chars
+        #: ``text_source(firm_id, ids) -> {id: text}``: the texts of a page's hits, for their
+        #: highlights (the index does not store the text); None: no text highlights.
+        self.text_source = text_source
         self.schema = build_schema()
         self.needs_rebuild = False
         self._shards: dict[str, _Shard] = {}
@@ -518,7 +599,9 @@ class WhooshBackend(SearchBackend):
                         # A writer holds its segment's stored fields in memory until it
                         # commits: committing every N documents bounds the rebuild's memory.
                         if current is not None:
-                            current[1].commit(merge=False)
+                            # A firm's last segment: merge its segments into one.
+                            last = current[0] != key
+                            current[1].commit(merge=False, optimize=last and self.optimize)
                             current = None
                         current = (key, self._bulk_writer(build_root / key))
                         in_writer = 0
@@ -528,7 +611,10 @@ class WhooshBackend(SearchBackend):
                 if progress is not None:
                     progress(done)
             if current is not None:
-                current[1].commit(mergetype=MERGE_SMALL)
+                if self.optimize:
+                    current[1].commit(optimize=True)
+                else:
+                    current[1].commit(mergetype=MERGE_SMALL)
                 current = None
             self.flush()
             self._swap(build_root, targets)
@@ -542,11 +628,7 @@ class WhooshBackend(SearchBackend):
         self.needs_rebuild = False
 
     def _bulk_writer(self, path: Path) -> IndexWriter:
-        if index.exists_in(str(path)):
-            ix = index.open_dir(str(path))
-        else:
-            path.mkdir(parents=True)
-            ix = index.create_in(str(path), self.schema)
+        ix = _open_or_create(path, self.schema)
         if self.procs > 1:
             return ix.writer(procs=self.procs, limitmb=self.limitmb, multisegment=True)
         return ix.writer(limitmb=self.limitmb)
@@ -558,10 +640,8 @@ class WhooshBackend(SearchBackend):
             built = {p.name for p in build_root.iterdir() if p.is_dir()}
             replaced = set(targets) if targets is not None else set(self._existing_keys())
             for key, ops in (self._replay or {}).items():
-                if key not in built:
-                    built.add(key)
-                    index.create_in(str(build_root / key), self.schema)
-                writer = index.open_dir(str(build_root / key)).writer(timeout=30.0)
+                built.add(key)
+                writer = _open_or_create(build_root / key, self.schema).writer(timeout=30.0)
                 _apply(writer, ops)
                 writer.commit(mergetype=MERGE_SMALL)
             for key in sorted(replaced | built):
@@ -593,12 +673,22 @@ class WhooshBackend(SearchBackend):
         key = self._key(query.firm_id)
         if not (self.index_dir / key).exists():
             return empty
+        cache_key = _result_key(query, page, per_page)
         for _attempt in range(3):
             shard = self._shard(key)
             with shard.lock:
                 if shard.closed:  # swapped by a rebuild meanwhile
                     continue
-                return self._search_shard(shard, query, page, per_page)
+                shard.current_searcher()  # a commit since the last search clears the caches
+                result = shard.results.get(cache_key)
+                if result is not None:
+                    shard.results.move_to_end(cache_key)
+                else:
+                    result = self._search_shard(shard, query, page, per_page)
+                    shard.results[cache_key] = result
+                    if len(shard.results) > _RESULT_CACHE_SIZE:
+                        shard.results.popitem(last=False)
+                return _copy_result(result)
         raise RuntimeError("search index is being replaced")
 
     def _search_shard(
@@ -609,28 +699,43 @@ class WhooshBackend(SearchBackend):
         if allowed is not None and not len(allowed):
             return SearchResult([], 0, True, page, per_page)
         text_q = self._parse(sq.q, sq.aliases) if sq.q.strip() else None
-        leaves = searcher.leaf_searchers()
-        filter_q = DocnumSetQuery(allowed, leaves) if allowed is not None else None
         if text_q is query.NullQuery:  # only punctuation or stop words: nothing to look for
             return SearchResult([], 0, True, page, per_page)
-        final_q: query.Query
-        if text_q is not None and filter_q is not None:
-            final_q = FilteredQuery(text_q, filter_q)
-        elif text_q is not None:
-            final_q = text_q
-        else:
-            final_q = filter_q if filter_q is not None else query.Every()
         sort = sq.sort if (text_q is not None or sq.sort != "relevance") else "-created"
         limit = page * per_page
+        start = (page - 1) * per_page
+
+        def collect(text_q: query.Query | None) -> tuple[list[tuple[int, float]], int, bool]:
+            if sort == "relevance":
+                assert text_q is not None
+                return self._relevance(searcher, text_q, allowed, limit)
+            return self._sorted(shard, searcher, text_q, allowed, sort, limit)
+
         try:
-            results = self._run(searcher, final_q, sort, limit)
+            page_hits, total, exact = collect(text_q)
         except Exception:  # noqa: BLE001 - a strange query must not break the search page
             if text_q is None:
                 raise
             log.info("query %r failed, searched as plain words", sq.q, exc_info=True)
             text_q = self._plain_query(sq.q)
-            final_q = text_q if filter_q is None else FilteredQuery(text_q, filter_q)
-            results = self._run(searcher, final_q, sort, limit)
+            page_hits, total, exact = collect(text_q)
+        page_hits = page_hits[start:limit]
+        ids = self._id_column(shard, searcher)
+        hits = [SearchHit(int(ids[docnum]), score, {}) for docnum, score in page_hits]
+        if hits and text_q is not None:
+            self._highlight(searcher, sq.firm_id, text_q, page_hits, hits)
+        return SearchResult(hits, total, exact, page, per_page)
+
+    @staticmethod
+    def _relevance(
+        searcher: Searcher, text_q: query.Query, allowed: array | None, limit: int
+    ) -> tuple[list[tuple[int, float]], int, bool]:
+        """Top ``limit`` (docnum, score) by relevance: whoosh's top-k collector, which skips
+        blocks that cannot enter the top ``limit``, so the total is then an estimate."""
+        final_q: query.Query = text_q
+        if allowed is not None:
+            final_q = FilteredQuery(text_q, DocnumSetQuery(allowed, searcher.leaf_searchers()))
+        results = searcher.search(final_q, limit=limit)
         scored = results.scored_length()
         if results.has_exact_length():
             total, exact = len(results), True
@@ -639,33 +744,89 @@ class WhooshBackend(SearchBackend):
             total, exact = scored, True
         else:
             total, exact = max(results.estimated_length(), scored), False
-        start = (page - 1) * per_page
-        hits: list[SearchHit] = []
-        if start < scored:
-            wanted = _highlight_terms(text_q) if text_q is not None else {}
-            for pos in range(start, min(limit, scored)):
-                hit = results[pos]
-                stored = hit.fields()
-                highlights: dict[str, str] = {}
-                for name, terms in wanted.items():
-                    value = stored.get(name)
-                    if value:
-                        snippet = highlight_snippet(value, terms, self.highlight_chars)
-                        if snippet:
-                            highlights[name] = snippet
-                # A sorted search's "score" is its sort key: report 0.
-                score = float(hit.score or 0.0) if sort == "relevance" else 0.0
-                hits.append(SearchHit(int(stored["id"]), score, highlights))
-        return SearchResult(hits, total, exact, page, per_page)
+        top = [(results[pos].docnum, float(results[pos].score or 0.0)) for pos in range(scored)]
+        return top, total, exact
+
+    def _sorted(
+        self,
+        shard: _Shard,
+        searcher: Searcher,
+        text_q: query.Query | None,
+        allowed: array | None,
+        sort: str,
+        limit: int,
+    ) -> tuple[list[tuple[int, float]], int, bool]:
+        """Top ``limit`` (docnum, 0.0) in ``sort`` order, without scoring: the matches (or the
+        filtered documents) ranked by a per-searcher rank array; the count is exact."""
+        if text_q is None:
+            candidates: Any = allowed if allowed is not None else self._all_docnums(shard, searcher)
+        else:
+            matched = searcher.docs_for_query(text_q)
+            if allowed is not None:
+                keep = set(allowed)
+                candidates = [d for d in matched if d in keep]
+            else:
+                candidates = list(matched)
+        rank = self._ranks(shard, searcher, sort)
+        top = heapq.nsmallest(limit, candidates, key=rank.__getitem__)
+        return [(docnum, 0.0) for docnum in top], len(candidates), True
+
+    def _highlight(
+        self,
+        searcher: Searcher,
+        firm_id: int,
+        text_q: query.Query,
+        page_hits: list[tuple[int, float]],
+        hits: list[SearchHit],
+    ) -> None:
+        """Highlights of the page's hits: file and party names from the stored fields, the
+        text from :attr:`text_source` (the database) unless the index stores it."""
+        wanted = _highlight_terms(text_q)
+        if not wanted:
+            return
+        texts: dict[int, str] = {}
+        stored_text = "text" in searcher.schema.stored_names()
+        if "text" in wanted and not stored_text and self.text_source is not None:
+            texts = self.text_source(firm_id, [hit.id for hit in hits])
+        for (docnum, _score), hit in zip(page_hits, hits, strict=True):
+            stored = searcher.stored_fields(docnum)
+            for name, terms in wanted.items():
+                value = texts.get(hit.id) if name == "text" and texts else stored.get(name)
+                if value:
+                    snippet = highlight_snippet(value, terms, self.highlight_chars)
+                    if snippet:
+                        hit.highlights[name] = snippet
 
     @staticmethod
-    def _run(searcher: Searcher, q: query.Query, sort: str, limit: int) -> Any:
-        if sort == "relevance":
-            return searcher.search(q, limit=limit)
-        name = _SORT_FIELDS[sort.lstrip("-")]
-        facet = sorting.FieldFacet(name, reverse=sort.startswith("-"))
-        # Ties (and documents without a value) keep a stable order by id.
-        return searcher.search(q, limit=limit, sortedby=[facet, sorting.FieldFacet("id")])
+    def _id_column(shard: _Shard, searcher: Searcher) -> array:
+        """Document id by docnum (from the sortable ``id`` column), cached per searcher."""
+        if shard.ids is None:
+            column = searcher.reader().column_reader("id")
+            shard.ids = array("q", (int(v) for v in column))
+        return shard.ids
+
+    def _all_docnums(self, shard: _Shard, searcher: Searcher) -> array:
+        return self._cached(
+            shard, ("all",), lambda: array("q", sorted(searcher.reader().all_doc_ids()))
+        )
+
+    def _ranks(self, shard: _Shard, searcher: Searcher, sort: str) -> array:
+        """Each docnum's position in ``sort`` order (ties and missing values by id), cached
+        per searcher: the same order as whoosh's ``sortedby=[FieldFacet, FieldFacet("id")]``."""
+        rank = shard.ranks.get(sort)
+        if rank is None:
+            name = _SORT_FIELDS[sort.lstrip("-")]
+            values = list(searcher.reader().column_reader(name, translate=False))
+            ids = self._id_column(shard, searcher)
+            if sort.startswith("-"):
+                order = sorted(range(len(values)), key=lambda d: (-values[d], ids[d]))
+            else:
+                order = sorted(range(len(values)), key=lambda d: (values[d], ids[d]))
+            rank = array("q", bytes(8 * len(values)))
+            for position, docnum in enumerate(order):
+                rank[docnum] = position
+            shard.ranks[sort] = rank
+        return rank
 
     def _allowed_docnums(self, shard: _Shard, searcher: Searcher, sq: SearchQuery) -> array | None:
         """Sorted docnums passing the non-text filters (cached per searcher), None if no filter."""
@@ -722,12 +883,10 @@ class WhooshBackend(SearchBackend):
             cache.move_to_end(key)
         return value
 
-    @staticmethod
-    def _ids_to_docnums(shard: _Shard, searcher: Searcher, sq: SearchQuery) -> array:
+    def _ids_to_docnums(self, shard: _Shard, searcher: Searcher, sq: SearchQuery) -> array:
         if shard.id_map is None:
-            reader = searcher.reader()
-            column = reader.column_reader("id")
-            shard.id_map = {int(column[docnum]): docnum for docnum in reader.all_doc_ids()}
+            ids = self._id_column(shard, searcher)
+            shard.id_map = {ids[docnum]: docnum for docnum in searcher.reader().all_doc_ids()}
         id_map = shard.id_map
         assert sq.restrict_ids is not None
         return array("q", sorted(id_map[i] for i in sq.restrict_ids if i in id_map))
@@ -885,3 +1044,30 @@ def _highlight_terms(q: query.Query) -> dict[str, frozenset[str]]:
         if fieldname in found and isinstance(text, str):
             found[fieldname].add(text)
     return {name: frozenset(terms) for name, terms in found.items() if terms}
+
+
+def _result_key(sq: SearchQuery, page: int, per_page: int) -> tuple[Any, ...]:
+    """What a page of results depends on (the firm's shard being the same searcher)."""
+    return (
+        sq.firm_id,
+        sq.q,
+        sq.company_ids,
+        sq.binder_id,
+        sq.binder_type,
+        sq.state,
+        sq.date_from,
+        sq.date_to,
+        sq.amount_min,
+        sq.amount_max,
+        sq.restrict_ids,
+        tuple(sorted(sq.aliases.items())),
+        sq.sort,
+        page,
+        per_page,
+    )
+
+
+def _copy_result(result: SearchResult) -> SearchResult:
+    """A copy callers may change without changing the cached page."""
+    hits = [SearchHit(h.id, h.score, dict(h.highlights)) for h in result.hits]
+    return SearchResult(hits, result.total, result.total_is_exact, result.page, result.per_page)

@@ -5,7 +5,7 @@ database of the local server; skipped with the reason if the server is unreachab
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -43,6 +43,23 @@ def make_doc(doc_id: int, **overrides: object) -> IndexedDocument:
     return IndexedDocument(**values)  # type: ignore[arg-type]
 
 
+class DatabaseTextWhoosh(WhooshBackend):
+    """A whoosh backend whose ``text_source`` stands for the database: the texts of the
+    documents indexed so far (the index does not store them)."""
+
+    def __init__(self, index_dir: Path, **kwargs: object) -> None:
+        self.texts: dict[int, str] = {}
+        super().__init__(index_dir, text_source=self.read_texts, **kwargs)  # type: ignore[arg-type]
+
+    def read_texts(self, firm_id: int, ids: list[int]) -> dict[int, str]:
+        return {i: self.texts[i] for i in ids if i in self.texts}
+
+    def index(self, docs: Iterable[IndexedDocument]) -> None:
+        docs = list(docs)
+        self.texts.update((d.id, d.text) for d in docs)
+        super().index(docs)
+
+
 @pytest.fixture(params=["whoosh", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBackend]:
     b: SearchBackend
@@ -51,7 +68,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SearchBa
 
         b = PostgresBackend(request.getfixturevalue("empty_search_pg_url"))
     else:
-        b = WhooshBackend(tmp_path / "index", commit_interval=0.05)
+        b = DatabaseTextWhoosh(tmp_path / "index", commit_interval=0.05)
     yield b
     b.close()
 
