@@ -1,7 +1,7 @@
 """saved searches: a user's named searches, listed in the menu
 
 Revision ID: 0009_saved_searches
-Revises: 0007_search_mentions
+Revises: 0008_search_pg_speed
 Create Date: 2026-12-02 10:00:00.000000
 
 ``saved_searches``: one row per search a user saved in a firm ("Enregistrer cette recherche"),
@@ -16,7 +16,7 @@ from alembic import op
 import core.db
 
 revision = "0009_saved_searches"
-down_revision = "0007_search_mentions"
+down_revision = "0008_search_pg_speed"
 branch_labels = None
 depends_on = None
 
