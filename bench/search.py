@@ -679,7 +679,15 @@ def make_queries(
 
     def words() -> str:
         if texts is None:
-            return rng.choice(PLAIN_QUERIES)
+            roll = rng.random()
+            if roll < 0.4:
+                return rng.choice(PLAIN_QUERIES)
+            if roll < 0.7:
+                product = rng.choice(PRODUCTS).split()
+                return " ".join(product[: rng.choice((1, 2, 2))])
+            if roll < 0.85:
+                return rng.choice(TAILS) if rng.random() < 0.5 else rng.choice(HEADS)
+            return f"{rng.choice(HEADS)} {rng.choice(TAILS)}"
         text = texts[rng.choice(list(texts))]
         candidates = [
             w.strip(".,:;()")
@@ -859,7 +867,8 @@ def query_child(config_path: Path) -> None:
 
     engines: dict[str, SearchBackend] = {}
     if "whoosh" in config["engines"]:
-        whoosh = WhooshBackend(work / "whoosh")
+        # The result cache is off unless asked: repeated queries would measure the cache.
+        whoosh = WhooshBackend(work / "whoosh", result_cache_size=config["result_cache"])
         if hasattr(whoosh, "text_source"):
             whoosh.text_source = texts
         engines["whoosh"] = whoosh
@@ -1021,6 +1030,12 @@ def main() -> None:
     parser.add_argument("--busy", action="store_true", help="two processes keep both cores busy")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument(
+        "--result-cache",
+        type=int,
+        default=0,
+        help="whoosh result cache size during the queries (0: off, every query computed)",
+    )
+    parser.add_argument(
         "--reuse", action="store_true", help="reuse the corpus and FTS5 of --workdir"
     )
     parser.add_argument(
@@ -1113,6 +1128,7 @@ def main() -> None:
         "engines": engines,
         "pg_url": pg_url,
         "busy": args.busy,
+        "result_cache": args.result_cache,
         "restrict": restrict,
         "queries": make_queries(meta, args.queries, args.seed + 2, None, restrict),
         "heldout": make_queries(meta, args.heldout, args.heldout_seed, texts, restrict),

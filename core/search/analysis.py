@@ -78,11 +78,16 @@ def highlight(text: str, terms: frozenset[str], max_chars: int = 160) -> str:
     ``<mark>…</mark>``. Much cheaper than whoosh's highlighter, which runs every token of the
     document through the analyzer's generator chain.
     """
-    spans = [
-        (m.start(), m.end())
-        for m in _WORD_RE.finditer(text)
-        if stem_word(m.group().lower()) in terms
-    ]
+    # Words are stemmed up to the end of the snippet only (not the whole document).
+    spans: list[tuple[int, int]] = []
+    stop = len(text)
+    for m in _WORD_RE.finditer(text):
+        if m.start() > stop:
+            break
+        if stem_word(m.group().lower()) in terms:
+            if not spans:
+                stop = m.start() + max_chars + 20
+            spans.append((m.start(), m.end()))
     if not spans:
         return ""
     start = max(0, spans[0][0] - 40)

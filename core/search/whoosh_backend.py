@@ -388,6 +388,7 @@ class WhooshBackend(SearchBackend):
     :param optimize: ...and merges each firm's segments into one at its end: one segment
         searches faster (one matcher tree; whoosh scores small segments eagerly, without
         skipping).
+    :param result_cache_size: finished pages kept per firm (cleared by every commit).
     :param text_source: ``text_source(firm_id, ids) -> {id: text}`` gives the texts of the
         page's hits for their highlights (the core reads ``Document.text``); see
         :attr:`text_source`.
@@ -407,11 +408,13 @@ class WhooshBackend(SearchBackend):
         highlight_chars: int = 160,
         rebuild_segment_docs: int = 20_000,
         optimize: bool = True,
+        result_cache_size: int = _RESULT_CACHE_SIZE,
         text_source: TextSource | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.rebuild_segment_docs = rebuild_segment_docs
         self.optimize = optimize
+        self.result_cache_size = result_cache_size
         self.batch_size = batch_size
         self.commit_interval = commit_interval
         self.limitmb = limitmb
@@ -686,7 +689,7 @@ class WhooshBackend(SearchBackend):
                 else:
                     result = self._search_shard(shard, query, page, per_page)
                     shard.results[cache_key] = result
-                    if len(shard.results) > _RESULT_CACHE_SIZE:
+                    while len(shard.results) > self.result_cache_size:
                         shard.results.popitem(last=False)
                 return _copy_result(result)
         raise RuntimeError("search index is being replaced")
