@@ -715,13 +715,13 @@ class WhooshBackend(SearchBackend):
             return self._sorted(shard, searcher, text_q, allowed, sort, limit)
 
         try:
-            page_hits, total, exact = collect(text_q)
+            page_hits, total, exact = collect(_prune(text_q, searcher.reader()))
         except Exception:  # noqa: BLE001 - a strange query must not break the search page
             if text_q is None:
                 raise
             log.info("query %r failed, searched as plain words", sq.q, exc_info=True)
             text_q = self._plain_query(sq.q)
-            page_hits, total, exact = collect(text_q)
+            page_hits, total, exact = collect(_prune(text_q, searcher.reader()))
         page_hits = page_hits[start:limit]
         ids = self._id_column(shard, searcher)
         hits = [SearchHit(int(ids[docnum]), score, {}) for docnum, score in page_hits]
@@ -735,6 +735,8 @@ class WhooshBackend(SearchBackend):
     ) -> tuple[list[tuple[int, float]], int, bool]:
         """Top ``limit`` (docnum, score) by relevance: whoosh's top-k collector, which skips
         blocks that cannot enter the top ``limit``, so the total is then an estimate."""
+        if text_q is query.NullQuery:
+            return [], 0, True
         final_q: query.Query = text_q
         if allowed is not None:
             final_q = FilteredQuery(text_q, DocnumSetQuery(allowed, searcher.leaf_searchers()))
@@ -1074,3 +1076,27 @@ def _copy_result(result: SearchResult) -> SearchResult:
     """A copy callers may change without changing the cached page."""
     hits = [SearchHit(h.id, h.score, dict(h.highlights)) for h in result.hits]
     return SearchResult(hits, result.total, result.total_is_exact, result.page, result.per_page)
+
+
+def _prune(q: query.Query | None, reader: Any) -> Any:
+    """``q`` without the terms the index does not hold (``NullQuery`` if nothing is left).
+
+    The parser asks every word in eight fields; most of those terms do not exist, and each
+    would still be a matcher in whoosh's union tree, called for every posting. Same matches,
+    same scores (an absent term scores nothing); an ``And`` with an absent part matches nothing.
+    """
+    if q is None:
+        return None
+    if type(q) is query.Term:
+        return q if (q.fieldname, q.text) in reader else query.NullQuery
+    if type(q) is query.Or:
+        subs = [s for s in (_prune(s, reader) for s in q.subqueries) if s is not query.NullQuery]
+        if not subs:
+            return query.NullQuery
+        return query.Or(subs, boost=q.boost, minmatch=q.minmatch, scale=q.scale)
+    if type(q) is query.And:
+        subs = [_prune(s, reader) for s in q.subqueries]
+        if any(s is query.NullQuery for s in subs):
+            return query.NullQuery
+        return query.And(subs, boost=q.boost)
+    return q
