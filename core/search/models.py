@@ -28,6 +28,24 @@ TS_CONFIG = "classeur_french"
 TS_STOP_DICTIONARY = "classeur_french_stop"
 #: Token types of the default parser that are words (the others keep ``french``'s mapping).
 TS_WORD_TOKENS = ("asciiword", "asciihword", "hword_asciipart", "word", "hword", "hword_part")
+#: ``toast_tuple_target`` of the table (migration ``0008_search_pg_speed``): a row longer than
+#: this has its long values (the text, the full ``tsv``) moved out of line, so that the rows
+#: that filters and ranking read stay narrow.
+TOAST_TUPLE_TARGET = 128
+#: Columns kept in the row (``STORAGE MAIN``) whatever ``toast_tuple_target`` says: the short
+#: fields and the ranking vector ``rtsv``, read for every candidate.
+INLINE_COLUMNS = (
+    "company_name",
+    "binder_name",
+    "binder_type",
+    "state",
+    "filename",
+    "party_name",
+    "party_ids",
+    "reference",
+    "keywords",
+    "rtsv",
+)
 
 
 class TSVector(TypeDecorator):
@@ -76,14 +94,16 @@ class SearchDocument(Base):
     (``core.binders.searchable``): ``party_ids`` holds the identifiers without spaces, lowercase,
     space-separated; ``keywords`` one keyword a line. ``tsv`` holds weighted lexemes: A
     identifiers (reference and party identifiers, also as exact whole lexemes), B party name,
-    keywords and file name, C company and binder names, D the document text. ``indexed_at``
-    tells a rebuild which rows it did not rewrite (documents deleted since), so that it can
-    remove them at the end.
+    keywords and file name, C company and binder names, D the document text; ``rtsv`` the same
+    without D (the small vector results are ranked by, kept in the row while the text and
+    ``tsv`` live out of line: see :data:`INLINE_COLUMNS`). ``indexed_at`` tells a rebuild which
+    rows it did not rewrite (documents deleted since), so that it can remove them at the end.
     """
 
     __tablename__ = "search_documents"
     __table_args__ = (
         Index("ix_search_documents_tsv", "tsv", postgresql_using="gin"),
+        Index("ix_search_documents_rtsv", "rtsv", postgresql_using="gin"),
         Index("ix_search_documents_firm_company", "firm_id", "company_id"),
         Index("ix_search_documents_firm_binder_type", "firm_id", "binder_type"),
         Index("ix_search_documents_firm_state", "firm_id", "state"),
@@ -112,6 +132,8 @@ class SearchDocument(Base):
     indexed_at: Mapped[datetime]
     text: Mapped[str] = mapped_column(Text)
     tsv: Mapped[str] = mapped_column(TSVector())
+    #: The ranking vector: ``tsv`` without the text (A, B and C lexemes), kept in the row.
+    rtsv: Mapped[str | None] = mapped_column(TSVector())
     #: Amounts, days, months and identifiers however printed (``core.search.mentions``).
     mentions: Mapped[list[str] | None] = mapped_column(TextArray(), default=list)
 

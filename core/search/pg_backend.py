@@ -21,9 +21,11 @@ Design (figures in ``docs/search.md``):
 from __future__ import annotations
 
 import html
+import json
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
 from decimal import Decimal
@@ -58,6 +60,18 @@ SCHEMA_VERSION = "pg-2"
 RANK_WEIGHTS = "{0.1, 0.3, 0.6, 1.0}"
 #: Rank added to a document whose amount equals an amount typed as the whole query.
 AMOUNT_BOOST = 1.0
+#: How many of the most recent documents matching in their short fields (``rtsv``) are ranked
+#: by ``ts_rank``; the documents matching only in their text follow, newest first.
+RANK_CANDIDATES = 500
+#: A total above this planner estimate is given as an estimate, below it is counted exactly.
+EXACT_COUNT_LIMIT = 500
+#: Above this planner estimate, matches are read among the most recent documents (or in the
+#: sort's order) until a page is full; below, all are read through the indexes and sorted.
+FEW_MATCHES = 5000
+#: Documents read (at least) in order to fill a page among many matches.
+RECENT_WINDOW = 2000
+#: Bound of any statement of the backend's connections (writes lift it), in milliseconds.
+STATEMENT_TIMEOUT_MS = 10_000
 
 _IDENTIFIER_COLUMNS = frozenset({"reference", "party_ids"})
 _SORT_COLUMNS = {"date": "d.date", "amount": "d.amount", "created": "d.created_at"}
@@ -70,6 +84,14 @@ _WILDCARD_ONLY_RE = re.compile(r"^[\s*?]*$")
 #: Characters that split file-name words ("facture_edf.pdf"), replaced by spaces: the
 #: PostgreSQL parser would otherwise see one host or file token.
 _FILENAME_SEPARATORS = "_.-/\\"
+
+#: The weighted lexemes of the short fields: the ranking vector ``rtsv``, and ``tsv`` without
+#: its D (text) part.
+_SHORT_TSV = (
+    f"(setweight(to_tsvector('{TS_CONFIG}', :w_ident) || CAST(:w_exact AS tsvector), 'A') "
+    f"|| setweight(to_tsvector('{TS_CONFIG}', :w_b), 'B') "
+    f"|| setweight(to_tsvector('{TS_CONFIG}', :w_c), 'C'))"
+)
 
 _ESCAPE_SQL = "replace(replace(replace({}, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')"
 _HEADLINE_TEXT = (
@@ -98,6 +120,106 @@ class _ParsedQuery:
     @property
     def has_text(self) -> bool:
         return bool(self.words.strip() or self.prefixes)
+
+
+@dataclass
+class _Terms:
+    """The SQL pieces of a parsed query (see :meth:`PostgresBackend._text_conditions`).
+
+    ``strong`` matches in the short fields (``rtsv``, typed references): the ranked candidates;
+    ``weak`` in the text (``tsv``); ``match`` is either; ``required`` are ANDed to every
+    statement (mentions, ``field:value``); ``rank`` ranks by ``rtsv``; ``tsq`` highlights.
+    """
+
+    tsq: str = "NULL::tsquery"
+    strong: str = "true"
+    weak: str | None = None
+    match: str = "true"
+    required: list[str] = field(default_factory=list)
+    rank: str = "0.0"
+    highlight: bool = False
+
+
+class _Plan:
+    """The statements of one search on one connection: planner estimates (cached) and reads.
+
+    Conditions are SQL over ``search_documents d``, ANDed with the filters ``where``; read
+    rows are ``(id, score, created_at)``.
+    """
+
+    def __init__(
+        self, conn: Connection, where: list[str], terms: _Terms, params: dict[str, Any]
+    ) -> None:
+        self.conn, self.where, self.terms, self.params = conn, where, terms, params
+        self._estimates: dict[str, int] = {}
+
+    def _where(self, *conditions: str) -> str:
+        return " AND ".join([*self.where, *conditions])
+
+    def estimate(self, condition: str) -> int:
+        """The planner's estimate of the number of matches of ``condition`` (no execution)."""
+        if condition not in self._estimates:
+            plan = self.conn.execute(
+                text(
+                    "EXPLAIN (FORMAT JSON) SELECT 1 FROM search_documents d "
+                    f"WHERE {self._where(condition)}"
+                ),
+                self.params,
+            ).scalar()
+            if isinstance(plan, str):
+                plan = json.loads(plan)
+            self._estimates[condition] = int(plan[0]["Plan"]["Plan Rows"])
+        return self._estimates[condition]
+
+    def all_matches(
+        self, condition: str, score: str, order: str, limit: int
+    ) -> list[tuple[int, float, Any]]:
+        """Every match, found through the indexes (GIN, filters), then sorted: for few matches.
+
+        The ``MATERIALIZED`` CTE keeps the planner from walking an ordered index and testing
+        each row against the full text (fast when matches are dense among recent documents,
+        a scan of the whole firm when they are rare).
+        """
+        sql = (
+            "WITH d AS MATERIALIZED (SELECT d.id, d.created_at, d.date, d.amount, "
+            f"{score} AS score FROM search_documents d WHERE {self._where(condition)}) "
+            f"SELECT d.id, d.score, d.created_at FROM d ORDER BY {order} LIMIT :m_limit"
+        )
+        found = self.conn.execute(text(sql), {**self.params, "m_limit": limit}).all()
+        return [(int(r[0]), float(r[1]), r[2]) for r in found]
+
+    def recent_matches(
+        self,
+        condition: str,
+        score: str,
+        order: str,
+        window: int,
+        limit: int,
+        window_where: str | None = None,
+    ) -> list[tuple[int, float, Any]]:
+        """The matches among the first ``window`` documents in ``order``: for many matches.
+
+        The filters pick the window through the b-tree indexes; only its rows are tested
+        against the full text, and the reading stops at ``limit`` matches.
+        """
+        inner = self._where(*([window_where] if window_where else []))
+        sql = (
+            f"SELECT d.id, {score} AS score, d.created_at FROM (SELECT * FROM search_documents d "
+            f"WHERE {inner} ORDER BY {order} LIMIT :m_window) d "
+            f"WHERE {condition} ORDER BY {order} LIMIT :m_limit"
+        )
+        found = self.conn.execute(
+            text(sql), {**self.params, "m_window": window, "m_limit": limit}
+        ).all()
+        return [(int(r[0]), float(r[1]), r[2]) for r in found]
+
+    def count(self, condition: str, limit: int) -> int:
+        """The number of matches, counting at most ``limit``."""
+        sql = (
+            f"SELECT count(*) FROM (SELECT 1 FROM search_documents d "
+            f"WHERE {self._where(condition)} LIMIT :c_limit) s"
+        )
+        return int(self.conn.execute(text(sql), {**self.params, "c_limit": limit}).scalar() or 0)
 
 
 def parse_query(q: str, aliases: dict[str, str] | None = None) -> _ParsedQuery:
@@ -204,15 +326,38 @@ class PostgresBackend(SearchBackend):
 
     schema_version = SCHEMA_VERSION
 
-    def __init__(self, database_url: str, *, batch_size: int = 500, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        batch_size: int = 500,
+        pool_size: int = 10,
+        statement_timeout_ms: int = STATEMENT_TIMEOUT_MS,
+        rank_candidates: int = RANK_CANDIDATES,
+    ) -> None:
         if not database_url.startswith("postgresql"):
             raise ValueError(
                 "CLASSEUR_SEARCH_BACKEND=postgres nécessite une base PostgreSQL "
                 "(CLASSEUR_DATABASE_URL=postgresql+psycopg://…)."
             )
         self.batch_size = batch_size
+        self.rank_candidates = max(1, rank_candidates)
+        # Searches are short OLTP statements: no JIT compilation (tens of ms as soon as the
+        # estimated cost of a broad match passes jit_above_cost), no parallel workers (their
+        # start costs more than the scan they share), no sequential scan of the table (every
+        # search has its firm's index; the planner does not know that testing a row against
+        # the full text means reading it from TOAST), and a bound on any statement; writes
+        # lift the bound for their own transactions (see _write).
+        options = (
+            "-c jit=off -c max_parallel_workers_per_gather=0 -c enable_seqscan=off "
+            f"-c statement_timeout={max(0, int(statement_timeout_ms))}"
+        )
         self.engine: Engine = create_engine(
-            database_url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+            database_url,
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"options": options},
         )
         self._closed = False
         self._lock = threading.Lock()
@@ -225,9 +370,9 @@ class PostgresBackend(SearchBackend):
                     "JOIN pg_ts_config c ON c.oid = m.mapcfg "
                     "JOIN pg_ts_dict d ON d.oid = m.mapdict "
                     "WHERE c.cfgname = :cfg AND d.dictname = 'unaccent'), "
-                    # The generic columns of migration 0006_search_generic.
+                    # The ranking vector of migration 0008_search_pg_speed.
                     "EXISTS (SELECT 1 FROM information_schema.columns "
-                    "WHERE table_name = 'search_documents' AND column_name = 'party_ids' "
+                    "WHERE table_name = 'search_documents' AND column_name = 'rtsv' "
                     "AND table_schema = current_schema())"
                 ),
                 {"cfg": TS_CONFIG},
@@ -245,6 +390,13 @@ class PostgresBackend(SearchBackend):
             ).scalar()
 
     # -- writes ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A transaction without the search's statement timeout (a rebuild batch may be long)."""
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            yield conn
 
     def _fold(self, value: str) -> str:
         return value if self.unaccent else _fold_accents(value)
@@ -292,18 +444,15 @@ class PostgresBackend(SearchBackend):
         "mentions"
     )
     _UPSERT = text(
-        f"INSERT INTO search_documents ({_COLUMNS}, indexed_at, tsv) VALUES ("
+        f"INSERT INTO search_documents ({_COLUMNS}, indexed_at, rtsv, tsv) VALUES ("
         ":id, :firm_id, :company_id, :company_name, :binder_id, :binder_name, :binder_type, "
         ":state, :filename, :party_name, :party_ids, :reference, :date, :amount, :keywords, "
         ":created_at, :text, CAST(:mentions AS text[]), clock_timestamp(), "
-        f"setweight(to_tsvector('{TS_CONFIG}', :w_ident) || CAST(:w_exact AS tsvector), 'A') "
-        f"|| setweight(to_tsvector('{TS_CONFIG}', :w_b), 'B') "
-        f"|| setweight(to_tsvector('{TS_CONFIG}', :w_c), 'C') "
-        f"|| setweight(to_tsvector('{TS_CONFIG}', :w_d), 'D')) "
+        f"{_SHORT_TSV}, {_SHORT_TSV} || setweight(to_tsvector('{TS_CONFIG}', :w_d), 'D')) "
         "ON CONFLICT (id) DO UPDATE SET "
         + ", ".join(
             f"{c.strip()} = EXCLUDED.{c.strip()}"
-            for c in (_COLUMNS + ", indexed_at, tsv").split(",")
+            for c in (_COLUMNS + ", indexed_at, rtsv, tsv").split(",")
             if c.strip() != "id"
         )
     )
@@ -327,7 +476,7 @@ class PostgresBackend(SearchBackend):
         """Upsert these documents now, in batches of ``batch_size`` (one transaction each)."""
         self._check_open()
         for rows in self._batches(docs):
-            with self.engine.begin() as conn:
+            with self._write() as conn:
                 self._upsert(conn, rows)
 
     def delete(self, ids: Iterable[int], firm_id: int) -> None:
@@ -336,7 +485,7 @@ class PostgresBackend(SearchBackend):
         wanted = sorted(set(ids))
         if not wanted:
             return
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(
                 text("DELETE FROM search_documents WHERE firm_id = :firm AND id = ANY(:ids)"),
                 {"firm": firm_id, "ids": wanted},
@@ -370,12 +519,12 @@ class PostgresBackend(SearchBackend):
                 if stray:
                     raise ValueError(f"rebuild of firms {firms} got documents of firms {stray}")
             for rows in self._batches(chunk):
-                with self.engine.begin() as conn:
+                with self._write() as conn:
                     self._upsert(conn, rows)
             done += len(chunk)
             if progress is not None:
                 progress(done)
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             if firms is None:
                 conn.execute(
                     text("DELETE FROM search_documents WHERE indexed_at < :started"),
@@ -395,7 +544,17 @@ class PostgresBackend(SearchBackend):
     # -- search ------------------------------------------------------------------------------
 
     def search(self, query: SearchQuery) -> SearchResult:
-        """Run a query; tenancy, filters, ranking and pagination all happen in SQL."""
+        """Run a query; tenancy, filters, ranking and pagination all happen in SQL.
+
+        By relevance, the most recent :attr:`rank_candidates` documents matching in their short
+        fields (``rtsv``: identifiers, party, keywords, file, company and binder names) are
+        ranked by ``ts_rank`` over that small vector; the documents matching only in their text
+        follow, newest first. Other sorts read the matches in the sort's order, without ranking.
+        Each statement fetches one row more than the page (is there a next page?); the total is
+        counted only when the planner expects at most :data:`EXACT_COUNT_LIMIT` matches,
+        otherwise it is the planner's estimate (``total_is_exact=False``). Highlights are made
+        for the rows of the page only.
+        """
         self._check_open()
         if query.sort not in SORTS:
             raise ValueError(f"unknown sort {query.sort!r}")
@@ -439,57 +598,104 @@ class PostgresBackend(SearchBackend):
         )
         if parsed.empty:  # only punctuation, quotes, a currency sign: nothing to look for
             return empty
-        searching = not parsed.match_all
-        tsq = "NULL::tsquery"
-        rank = "0.0"
-        highlight = False
-        if searching:
-            tsq, match, rank, highlight = self._text_conditions(parsed, params)
-            where.append(match)
-        sort = query.sort if (searching or query.sort != "relevance") else "-created"
-        if sort == "relevance":
-            order = "score DESC, d.id"
-        else:
-            column = _SORT_COLUMNS[sort.lstrip("-")]
-            direction = "DESC" if sort.startswith("-") else "ASC"
-            order = f"{column} {direction} NULLS LAST, d.id"
-        score = rank if sort == "relevance" else "0.0"
-        params["limit"] = per_page
-        params["offset"] = (page - 1) * per_page
-        sql = (
-            f"WITH q AS MATERIALIZED (SELECT {tsq} AS tsq) "
-            f"SELECT d.id, {score} AS score, count(*) OVER () AS total "
-            f"FROM search_documents d, q WHERE {' AND '.join(where)} "
-            f"ORDER BY {order} LIMIT :limit OFFSET :offset"
-        )
+        terms = _Terms()
+        if not parsed.match_all:
+            terms = self._text_conditions(parsed, params)
+            where.extend(terms.required)
+        sort = query.sort if (not parsed.match_all or query.sort != "relevance") else "-created"
+        offset = (page - 1) * per_page
         with self.engine.connect() as conn:
-            rows = conn.execute(text(sql), params).all()
-            if rows:
-                total = int(rows[0].total)
-            elif page > 1:
-                total = int(
-                    conn.execute(
-                        text(
-                            f"WITH q AS MATERIALIZED (SELECT {tsq} AS tsq) "
-                            "SELECT count(*) FROM search_documents d, q "
-                            f"WHERE {' AND '.join(where)}"
-                        ),
-                        params,
-                    ).scalar()
-                    or 0
-                )
+            plan = _Plan(conn, where, terms, params)
+            if sort == "relevance":
+                rows = self._ranked(plan, offset, per_page + 1)
             else:
-                total = 0
+                rows = self._sorted(plan, sort, offset, per_page + 1)
+            more = len(rows) > per_page
+            rows = rows[:per_page]
+            if not more and (rows or offset == 0):
+                total, exact = offset + len(rows), True
+            else:
+                total, exact = self._count(plan, offset + len(rows) + more)
             highlights: dict[int, dict[str, str]] = {}
-            if rows and highlight:
-                highlights = self._highlights(conn, tsq, params, [r.id for r in rows])
-        hits = [SearchHit(int(r.id), float(r.score), highlights.get(int(r.id), {})) for r in rows]
-        return SearchResult(hits, total, True, page, per_page)
+            if rows and terms.highlight:
+                highlights = self._highlights(conn, terms.tsq, params, [r[0] for r in rows])
+        hits = [SearchHit(int(r[0]), float(r[1]), highlights.get(int(r[0]), {})) for r in rows]
+        return SearchResult(hits, total, exact, page, per_page)
 
-    def _text_conditions(
-        self, parsed: _ParsedQuery, params: dict[str, Any]
-    ) -> tuple[str, str, str, bool]:
-        """(tsquery, WHERE condition, rank expression, highlight?) of a parsed query."""
+    def _ranked(self, plan: _Plan, offset: int, limit: int) -> list[tuple[int, float]]:
+        """Rows ``offset … offset + limit`` of: the ranked candidates, then the other matches.
+
+        The candidates are the most recent :attr:`rank_candidates` matches in the short fields
+        (when they are many, those among the ``4 × rank_candidates`` most recent documents);
+        the other matches follow newest first.
+        """
+        cap = max(self.rank_candidates, offset + limit)
+        rank, strong = plan.terms.rank, plan.terms.strong
+        if plan.estimate(strong) <= FEW_MATCHES:
+            candidates = plan.all_matches(strong, rank, "d.created_at DESC, d.id DESC", cap)
+        else:
+            candidates = plan.recent_matches(
+                strong, rank, "d.created_at DESC, d.id DESC", 4 * cap, cap
+            )
+        candidates.sort(key=lambda r: (-r[1], -r[2].timestamp(), -r[0]))
+        rows = [(r[0], r[1]) for r in candidates[offset : offset + limit]]
+        if len(rows) == limit or plan.terms.weak is None and len(candidates) < cap:
+            return rows
+        # The matches that are not candidates (text only, or older), newest first.
+        skip = max(0, offset - len(candidates))
+        need = skip + limit - len(rows)
+        match = plan.terms.match
+        if candidates:
+            match += " AND NOT (d.id = ANY(:candidates))"
+            plan.params["candidates"] = [r[0] for r in candidates]
+        order = "d.created_at DESC, d.id DESC"
+        others: list[tuple[int, float, Any]] = []
+        if plan.estimate(match) > FEW_MATCHES:
+            others = plan.recent_matches(match, rank, order, max(RECENT_WINDOW, 4 * need), need)
+        if len(others) < need:
+            others = plan.all_matches(match, rank, order, need)
+        return rows + [(r[0], r[1]) for r in others[skip:need]]
+
+    def _sorted(self, plan: _Plan, sort: str, offset: int, limit: int) -> list[tuple[int, float]]:
+        """Rows ``offset … offset + limit`` of the matches in the order of a column, no ranking.
+
+        Documents without a value come last, in both directions; ties in id order. Many
+        matches are read in the order of the column's index among the most recent documents
+        until the page is full; few are all read from the full-text indexes, then sorted.
+        """
+        column = _SORT_COLUMNS[sort.lstrip("-")]
+        direction = "DESC" if sort.startswith("-") else "ASC"
+        need = offset + limit
+        match = plan.terms.match
+        found: list[tuple[int, float, Any]] = []
+        if plan.estimate(match) > FEW_MATCHES:
+            found = plan.recent_matches(
+                match,
+                "0.0",
+                f"{column} {direction}, d.id",
+                max(RECENT_WINDOW, 4 * need),
+                need,
+                window_where=f"{column} IS NOT NULL",
+            )
+        if len(found) < need:
+            found = plan.all_matches(
+                match, "0.0", f"{column} IS NULL, {column} {direction}, d.id", need
+            )
+        return [(r[0], 0.0) for r in found[offset:need]]
+
+    def _count(self, plan: _Plan, at_least: int) -> tuple[int, bool]:
+        """(total, exact?) of the matches: counted when the planner expects few, else estimated."""
+        estimate = plan.estimate(plan.terms.match)
+        if estimate <= EXACT_COUNT_LIMIT:
+            counted = plan.count(plan.terms.match, EXACT_COUNT_LIMIT + 1)
+            if counted <= EXACT_COUNT_LIMIT:
+                return counted, True
+            estimate = counted
+        return max(estimate, at_least), False
+
+    def _text_conditions(self, parsed: _ParsedQuery, params: dict[str, Any]) -> _Terms:
+        """The SQL pieces of a parsed query (see :class:`_Terms`)."""
+        terms = _Terms()
         parts: list[str] = []
         if parsed.words:
             params["words"] = self._fold(parsed.words)
@@ -497,22 +703,29 @@ class PostgresBackend(SearchBackend):
         if parsed.prefixes:
             params["prefixes"] = " & ".join(f"{self._fold(p)}:*" for p in parsed.prefixes)
             parts.append(f"to_tsquery('{TS_CONFIG}', :prefixes)")
-        tsq = " && ".join(parts) if parts else "''::tsquery"
+        words = " && ".join(parts) if parts else "''::tsquery"
+        tsq = words
         if parsed.exact:
             params["exact"] = f"{_tsvector_literal([parsed.exact])}:A"
-            tsq = f"(({tsq}) || CAST(:exact AS tsquery))"
-        alternatives = ["(numnode(q.tsq) > 0 AND d.tsv @@ q.tsq)"]
-        rank = f"ts_rank('{RANK_WEIGHTS}', d.tsv, q.tsq)"
+            tsq = f"(({words}) || CAST(:exact AS tsquery))"
+        # Every lexeme of rtsv is in tsv too: a short-field match is a match. The identifier
+        # lexemes (weight A) are only looked for in the short vector.
+        strong = [f"(numnode({tsq}) > 0 AND d.rtsv @@ {tsq})"]
+        rank = f"ts_rank('{RANK_WEIGHTS}', d.rtsv, {tsq})"
         if parsed.reference is not None:
             params["reference_q"] = [parsed.reference]
-            alternatives.append("d.mentions @> CAST(:reference_q AS text[])")
-        conditions: list[str] = []
-        if parsed.has_text or parsed.exact:
-            conditions.append("(" + " OR ".join(alternatives) + ")")
+            strong.append("d.mentions @> CAST(:reference_q AS text[])")
+        if parsed.has_text or parsed.exact or parsed.reference is not None:
+            terms.strong = "(" + " OR ".join(strong) + ")"
+            if parsed.has_text:
+                terms.weak = f"(numnode({words}) > 0 AND d.tsv @@ {words})"
+                terms.match = f"({terms.strong} OR {terms.weak})"
+            else:
+                terms.match = terms.strong
         for n, group in enumerate(parsed.mentions):
             key = f"mention{n}"
             params[key] = list(group)
-            conditions.append(f"d.mentions && CAST(:{key} AS text[])")
+            terms.required.append(f"d.mentions && CAST(:{key} AS text[])")
         if parsed.mentions:
             rank = f"({rank} + {AMOUNT_BOOST})"
         field_words: str | None = None
@@ -520,11 +733,13 @@ class PostgresBackend(SearchBackend):
             key = f"field{n}"
             if name == "party_ids":
                 params[key] = normalize_identifier(value)
-                conditions.append(f":{key} = ANY(string_to_array(coalesce(d.party_ids, ''), ' '))")
+                terms.required.append(
+                    f":{key} = ANY(string_to_array(coalesce(d.party_ids, ''), ' '))"
+                )
                 continue
             if name in _IDENTIFIER_COLUMNS:
                 params[key] = normalize_identifier(value)
-                conditions.append(
+                terms.required.append(
                     f"regexp_replace(lower(coalesce(d.{name}, '')), '\\s', '', 'g') = :{key}"
                 )
                 continue
@@ -534,21 +749,25 @@ class PostgresBackend(SearchBackend):
                 source = f"translate(d.filename, '{_FILENAME_SEPARATORS}', '     ')"
             # The tsv test uses the GIN index; the column test makes the field exact (its
             # text is not folded in Python, so it is skipped without unaccent).
-            condition = f"d.tsv @@ websearch_to_tsquery('{TS_CONFIG}', :{key})"
+            vector = "d.tsv" if name == "text" else "d.rtsv"
+            condition = f"{vector} @@ websearch_to_tsquery('{TS_CONFIG}', :{key})"
             if self.unaccent:
                 condition += (
                     f" AND to_tsvector('{TS_CONFIG}', {source}) "
                     f"@@ websearch_to_tsquery('{TS_CONFIG}', :{key})"
                 )
-            conditions.append(f"({condition})")
+            terms.required.append(f"({condition})")
             if not parsed.has_text and not field_words:
                 field_words = key
         if field_words:
             # Only field words: rank and highlight by them.
             tsq = f"websearch_to_tsquery('{TS_CONFIG}', :{field_words})"
-        if not conditions:
-            conditions.append("false")
-        return tsq, " AND ".join(conditions), rank, parsed.has_text or bool(field_words)
+            rank = f"ts_rank('{RANK_WEIGHTS}', d.rtsv, {tsq})"
+        if not (terms.required or terms.strong != "true"):
+            terms.required.append("false")
+        terms.tsq, terms.rank = tsq, rank
+        terms.highlight = parsed.has_text or bool(field_words)
+        return terms
 
     def _highlights(
         self, conn: Connection, tsq: str, params: dict[str, Any], ids: Sequence[int]
