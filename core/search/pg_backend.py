@@ -617,7 +617,7 @@ class PostgresBackend(SearchBackend):
             else:
                 total, exact = self._count(plan, offset + len(rows) + more)
             highlights: dict[int, dict[str, str]] = {}
-            if rows and terms.highlight:
+            if rows and terms.highlight and query.highlight:  # highlight=False: ids only
                 highlights = self._highlights(conn, terms.tsq, params, [r[0] for r in rows])
         hits = [SearchHit(int(r[0]), float(r[1]), highlights.get(int(r[0]), {})) for r in rows]
         return SearchResult(hits, total, exact, page, per_page)

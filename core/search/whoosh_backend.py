@@ -725,7 +725,7 @@ class WhooshBackend(SearchBackend):
         page_hits = page_hits[start:limit]
         ids = self._id_column(shard, searcher)
         hits = [SearchHit(int(ids[docnum]), score, {}) for docnum, score in page_hits]
-        if hits and text_q is not None:
+        if hits and text_q is not None and sq.highlight:  # highlight=False: ids only
             self._highlight(searcher, sq.firm_id, text_q, page_hits, hits)
         return SearchResult(hits, total, exact, page, per_page)
 
@@ -1056,6 +1056,7 @@ def _result_key(sq: SearchQuery, page: int, per_page: int) -> tuple[Any, ...]:
     return (
         sq.firm_id,
         sq.q,
+        sq.highlight,
         sq.company_ids,
         sq.binder_id,
         sq.binder_type,

@@ -159,3 +159,15 @@ def test_what_a_document_mentions():
     assert not any(t.startswith("i:") for t in text_mentions("Total 123 456 789,00 €"))
     doc = make_doc(9, text="", reference="AV-12", amount=Decimal("-40.00"), date=date(2026, 1, 2))
     assert {"i:AV12", "a:4000", "d:20260102", "m:202601"} <= set(document_mentions(doc))
+
+
+def test_ids_only_when_no_highlight_is_wanted(backend):  # noqa: F811
+    """The page's facet sample and the CSV ask for ids only (``highlight=False``)."""
+    from core.search.backend import SearchQuery
+
+    _index(backend)
+    with_marks = backend.search(SearchQuery(firm_id=1, q="dubois"))
+    bare = backend.search(SearchQuery(firm_id=1, q="dubois", highlight=False))
+    assert [h.id for h in bare.hits] == [h.id for h in with_marks.hits] == [1]
+    assert with_marks.hits[0].highlights.get("party_name")  # Quincaillerie <mark>Dubois</mark>
+    assert bare.hits[0].highlights == {}
