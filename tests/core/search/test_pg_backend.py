@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -205,3 +205,120 @@ def test_unmigrated_database_is_refused_with_a_french_message() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# -- reading at scale (migration 0008_search_pg_speed) -------------------------------------
+
+
+def test_ranking_vector_holds_the_short_fields_only(
+    pg: PostgresBackend, empty_search_pg_url: str
+) -> None:
+    pg.index([make_doc(1, text="quittance de loyer", party_name="Orange", reference="FA-1")])
+    engine = create_engine(empty_search_pg_url)
+    with engine.connect() as conn:
+        rtsv, tsv = conn.execute(text("SELECT rtsv::text, tsv::text FROM search_documents")).one()
+        options = conn.execute(
+            text("SELECT reloptions FROM pg_class WHERE relname = 'search_documents'")
+        ).scalar()
+        storage = dict(
+            conn.execute(
+                text(
+                    "SELECT attname, attstorage FROM pg_attribute "
+                    "WHERE attrelid = 'search_documents'::regclass AND attnum > 0"
+                )
+            ).all()
+        )
+    engine.dispose()
+    assert "'orang':" in rtsv and "'fa':1A" in rtsv and "quittanc" not in rtsv
+    assert "'quittanc':" in tsv and "'orang':" in tsv
+    assert "toast_tuple_target=128" in options
+    assert storage["rtsv"] == storage["party_name"] == "m"  # kept in the row
+    assert storage["text"] == storage["tsv"] == "x"  # out of line beyond 128 bytes
+
+
+def test_many_matches_give_an_estimated_total(
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("core.search.pg_backend.EXACT_COUNT_LIMIT", 5)
+    pg.index(make_doc(i, text="relevé bancaire") for i in range(1, 31))
+    first = pg.search(SearchQuery(firm_id=FIRM, q="releve", per_page=7))
+    assert len(first.hits) == 7 and not first.total_is_exact
+    assert first.total >= 8  # at least one more page
+    last = pg.search(SearchQuery(firm_id=FIRM, q="releve", per_page=7, page=5))
+    assert (len(last.hits), last.total, last.total_is_exact) == (2, 30, True)
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["few", "many"])
+def test_ranked_candidates_then_text_matches_newest_first(
+    empty_search_pg_url: str, monkeypatch: pytest.MonkeyPatch, many: bool
+) -> None:
+    if many:  # the reads among the most recent documents, as for a broad word at 100k
+        monkeypatch.setattr("core.search.pg_backend.FEW_MATCHES", -1)
+        monkeypatch.setattr("core.search.pg_backend.RECENT_WINDOW", 3)
+    pg = PostgresBackend(empty_search_pg_url, rank_candidates=3)
+    try:
+        docs = [
+            make_doc(i, text="facture de transport", created_at=datetime(2024, 1, i))
+            for i in range(1, 11)
+        ]
+        docs[2].party_name = "Transports Martin"  # id 3: party (B)
+        docs[4].company_name = "Transports Dupont"  # id 5: company (C)
+        docs[6].party_name = "Transports Dubois"  # id 7: party (B), newer than 3
+        docs.append(make_doc(11, text="sans rapport", created_at=datetime(2024, 2, 1)))
+        pg.index(docs)
+        # Short-field matches first, ranked (party B above company C), then the text-only
+        # matches newest first; the pages follow each other.
+        expected = [7, 3, 5, 10, 9, 8, 6, 4, 2, 1]
+        assert ids(pg, q="transport", per_page=20) == expected
+        pages = [ids(pg, q="transport", per_page=3, page=n) for n in (1, 2, 3, 4)]
+        assert [i for p in pages for i in p] == expected
+        # A word found in no recent document: every match read, then sorted.
+        pg.index([make_doc(12, text="rarissime", created_at=datetime(2020, 1, 1))])
+        assert ids(pg, q="rarissime") == [12]
+    finally:
+        pg.close()
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["few", "many"])
+def test_date_sorted_reads_without_ranking(
+    pg: PostgresBackend, monkeypatch: pytest.MonkeyPatch, many: bool
+) -> None:
+    if many:
+        monkeypatch.setattr("core.search.pg_backend.FEW_MATCHES", -1)
+        monkeypatch.setattr("core.search.pg_backend.RECENT_WINDOW", 2)
+    pg.index(
+        [
+            make_doc(i, text="note de frais", date=date(2024, 1, 1 + (i * 7) % 12))
+            for i in range(1, 13)
+        ]
+        + [make_doc(13, text="note de frais"), make_doc(14, text="autre chose")]
+    )
+    by_date = sorted(range(1, 13), key=lambda i: ((i * 7) % 12, i))
+    result = pg.search(SearchQuery(firm_id=FIRM, q="frais", sort="date", per_page=5, page=3))
+    assert [h.id for h in result.hits] == [*by_date[10:], 13]  # no date: last
+    assert {h.score for h in result.hits} == {0.0}  # not ranked
+    newest = [ids(pg, q="frais", sort="-date", per_page=4, page=n) for n in (1, 2, 3, 4)]
+    assert [i for p in newest for i in p] == [*reversed(by_date), 13]
+
+
+def test_highlights_are_made_for_the_page_only(pg: PostgresBackend) -> None:
+    from sqlalchemy import event
+
+    pg.index(make_doc(i, text=f"loyer commercial numéro {i}") for i in range(1, 26))
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if "ts_headline" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(pg.engine, "before_cursor_execute", capture)
+    try:
+        result = pg.search(SearchQuery(firm_id=FIRM, q="loyer", per_page=10, page=2))
+    finally:
+        event.remove(pg.engine, "before_cursor_execute", capture)
+    page_ids = [h.id for h in result.hits]
+    assert len(page_ids) == 10 and all(
+        "<mark>loyer</mark>" in h.highlights["text"] for h in result.hits
+    )
+    assert len(statements) == 1
+    assert sorted(statements[0][1]["page_ids"]) == sorted(page_ids)  # type: ignore[index]
