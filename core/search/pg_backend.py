@@ -12,10 +12,16 @@ Design (figures in ``docs/search.md``):
   folded in Python before ``to_tsvector`` / ``websearch_to_tsquery``;
 * writes are synchronous upserts (``INSERT … ON CONFLICT DO UPDATE``) in batches: ``flush()``
   has nothing to wait for, and every process sees the same index;
-* a search is one SQL statement: tenancy (``firm_id``, ``company_ids``, ``restrict_ids``) and
-  filters in ``WHERE``, ``websearch_to_tsquery`` (never raises on bad syntax), ``ts_rank`` with
-  weights, ``LIMIT/OFFSET``, and ``count(*) OVER ()`` for an exact total; highlights are
-  ``ts_headline`` over HTML-escaped text, for the rows of the page only.
+* a search is a few short SQL statements (``PostgresBackend.search``): tenancy (``firm_id``,
+  ``company_ids``, ``restrict_ids``) and filters in ``WHERE``, ``websearch_to_tsquery`` (never
+  raises on bad syntax); by relevance, ``ts_rank`` over the small ranking vector ``rtsv`` (no
+  text: kept in the row, migration ``0008_search_pg_speed``) of the most recent short-field
+  matches, then the text-only matches newest first; other sorts read the matches in the
+  column's order without ranking; ``LIMIT k+1`` instead of a count, the total counted only
+  when the planner expects few matches (else estimated, ``total_is_exact=False``); each read
+  is chosen by the planner's estimate (few matches: all through the GIN indexes, then sorted;
+  many: the most recent documents until the page is full); highlights are ``ts_headline``
+  over HTML-escaped text, for the rows of the page only.
 """
 
 from __future__ import annotations
