@@ -654,8 +654,17 @@ def fts_words(text: str) -> str:
 
 
 def identifier_variants(kind: str, value: str) -> list[str]:
-    size = {"siren": 3, "siret": 3, "vat": 2, "iban": 4}[kind]
-    return [value, spaced(value, size)]
+    """As printed and as typed: ``552 081 317``, ``552 081 317 00012``, ``FR03 552 081 317``,
+    ``FR76 3000 6000 …``, and without spaces."""
+    if kind == "siren":
+        printed = spaced(value, 3)
+    elif kind == "siret":
+        printed = f"{spaced(value[:9], 3)} {value[9:]}"
+    elif kind == "vat":
+        printed = f"{value[:4]} {spaced(value[4:], 3)}"
+    else:
+        printed = spaced(value, 4)
+    return [value, printed]
 
 
 def number_variants(number: str) -> list[str]:
@@ -730,7 +739,7 @@ def make_queries(
             elif t == "invoice_numbers":
                 m = rng.choice(invoices)
                 spec["q"] = rng.choice(number_variants(m["number"]))
-                spec["fts_raw"] = fts_words(number_variants(m["number"])[2])
+                spec["fts_raw"] = '"' + number_variants(m["number"])[2] + '"'  # a phrase
             else:
                 m = rng.choice(invoices)
                 kind, value = rng.choice(
@@ -1016,6 +1025,7 @@ def build_fts(corpus: Path, db_path: Path, restrict: list[int]) -> None:
     con.executemany("INSERT INTO export_error VALUES (?)", [(i,) for i in restrict])
     con.commit()
     con.execute("VACUUM")
+    con.execute("ANALYZE")  # statistics: SQLite picks the date index for a date range
     con.close()
 
 
@@ -1040,6 +1050,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--reuse-index", action="store_true", help="with --reuse, keep the whoosh index too"
+    )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the corpus and indexes, no queries"
     )
     parser.add_argument("--rebuild-child", nargs=2, metavar=("CORPUS", "INDEX"))
     parser.add_argument("--query-child", type=Path, metavar="CONFIG")
@@ -1113,6 +1126,8 @@ def main() -> None:
         build_fts(corpus, work / "fts.sqlite", restrict)
         print(f"fts5 build: {time.perf_counter() - t0:.1f} s")
     print(f"fts5 size: {(work / 'fts.sqlite').stat().st_size / 2**20:.0f} MB (text included)")
+    if args.build_only:
+        return
 
     # Held-out words come from documents drawn with the held-out seed.
     pick = random.Random(args.heldout_seed).sample(range(len(meta)), min(200, len(meta)))

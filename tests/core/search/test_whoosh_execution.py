@@ -165,7 +165,9 @@ def test_sorted_mode_gives_whooshs_own_order(tmp_path: Path) -> None:
     backend.close()
 
 
-def test_relevance_total_is_an_estimate_when_blocks_are_skipped(tmp_path: Path) -> None:
+def test_relevance_total_exact_from_postings_estimated_by_whooshs_collector(
+    tmp_path: Path,
+) -> None:
     backend = _backend(tmp_path)
     rng = random.Random(5)
     backend.index(
@@ -173,16 +175,66 @@ def test_relevance_total_is_an_estimate_when_blocks_are_skipped(tmp_path: Path) 
         for i in range(1, 6001)
     )
     backend.flush()
-    result = backend.search(SearchQuery(firm_id=FIRM, q="facture", per_page=10))
-    assert len(result.hits) == 10
-    assert not result.total_is_exact
-    # An estimate, never fewer than the hits seen, never more than the index holds.
-    assert 10 <= result.total <= 6000
-    scores = [h.score for h in result.hits]
+    # Words: evaluated on whole posting lists, every match counted.
+    words = backend.search(SearchQuery(firm_id=FIRM, q="facture", per_page=10))
+    assert len(words.hits) == 10 and words.total_is_exact and words.total == 6000
+    scores = [h.score for h in words.hits]
     assert scores == sorted(scores, reverse=True)
+    # A prefix goes through whoosh's top-k collector, which skips blocks: an estimate, never
+    # fewer than the hits seen, never more than the index holds.
+    prefix = backend.search(SearchQuery(firm_id=FIRM, q="factur*", per_page=10))
+    assert len(prefix.hits) == 10
+    assert not prefix.total_is_exact
+    assert 10 <= prefix.total <= 6000
     # A query whose matches all fit in the page is exact.
-    few = backend.search(SearchQuery(firm_id=FIRM, q="facture", restrict_ids=frozenset({1, 2})))
+    few = backend.search(SearchQuery(firm_id=FIRM, q="factur*", restrict_ids=frozenset({1, 2})))
     assert few.total_is_exact and few.total == 2
+    backend.close()
+
+
+def test_posting_list_relevance_equals_whooshs_full_evaluation(tmp_path: Path) -> None:
+    backend = _backend(tmp_path)
+    rng = random.Random(11)
+    words = ["gaz", "eau", "loyer", "facture", "avoir", "relevé", "transport", "carburant"]
+    docs = [
+        make_doc(
+            i,
+            text=" ".join(rng.choice(words) for _ in range(rng.randint(3, 40))),
+            party_name=rng.choice(("EDF", "Engie", "Total Énergies", None)),
+            company_id=10 + i % 3,
+        )
+        for i in range(1, 801)
+    ]
+    backend.index(docs[:500])
+    backend.flush()
+    backend.index(docs[500:])
+    backend.delete([3, 600], FIRM)
+    backend.flush()
+    shard = backend._shard("firm_1")
+    for q in ("gaz", "gaz eau", "facture edf", "loyer OR transport", "engie carburant relevé"):
+        with shard.lock:
+            searcher = shard.current_searcher()
+            parsed = backend._parse(q, {})
+            ids = backend._id_column(shard, searcher)
+            # whoosh without a limit: every match scored, no block skipped.
+            full = [
+                (int(ids[h.docnum]), round(h.score, 6)) for h in searcher.search(parsed, limit=None)
+            ]
+        for company in (None, frozenset({11})):
+            result = backend.search(
+                SearchQuery(firm_id=FIRM, q=q, per_page=30, company_ids=company)
+            )
+            expected = [
+                hit
+                for hit in full
+                if company is None or next(d for d in docs if d.id == hit[0]).company_id in company
+            ]
+            assert result.total == len(expected) and result.total_is_exact
+            got = [(h.id, round(h.score, 6)) for h in result.hits]
+            # Same scores in the same order (ties: any order whoosh would give).
+            assert [s for _, s in got] == [s for _, s in expected[:30]], q
+            assert set(got) <= set(expected), q
+            assert 3 not in {i for i, _ in got} and 600 not in {i for i, _ in got}
     backend.close()
 
 
@@ -212,4 +264,54 @@ def test_rebuild_merges_each_firms_segments(tmp_path: Path) -> None:
         assert len(searcher.leaf_searchers()) == 1
         assert searcher.doc_count() == 150
     assert backend.search(SearchQuery(firm_id=FIRM, q="facture")).total == 150
+    backend.close()
+
+
+def test_filters_from_columns_and_postings_equal_whooshs(tmp_path: Path) -> None:
+    from whoosh import query
+
+    backend = _backend(tmp_path)
+    docs = _random_docs(200, 4)
+    backend.index(docs[:120])
+    backend.flush()
+    backend.index(docs[120:])
+    backend.delete([docs[0].id], FIRM)
+    backend.flush()
+    shard = backend._shard("firm_1")
+    cases = [
+        ("date", date(2024, 1, 2), date(2024, 2, 2)),
+        ("date", None, date(2024, 2, 1)),
+        ("date", date(2024, 2, 2), None),
+        ("amount", Decimal("3"), Decimal("17.5")),
+        ("amount", None, Decimal("0")),
+        ("amount", Decimal("30"), None),
+    ]
+    for name, low, high in cases:
+        with shard.lock:
+            searcher = shard.current_searcher()
+            value = (lambda v: v.toordinal()) if name == "date" else (lambda v: v)
+            whoosh_q = query.NumericRange(
+                name, value(low) if low else None, value(high) if high else None
+            )
+            expected = sorted(searcher.docs_for_query(whoosh_q))
+            assert list(backend._range(shard, searcher, whoosh_q)) == expected, (name, low, high)
+    # Through the backend: companies and dates together.
+    by_id = {d.id: d for d in docs if d.id != docs[0].id}
+    got = {
+        h.id
+        for h in backend.search(
+            SearchQuery(
+                firm_id=FIRM,
+                company_ids=frozenset({11}),
+                date_from=date(2024, 1, 2),
+                date_to=date(2024, 2, 2),
+                per_page=500,
+            )
+        ).hits
+    }
+    assert got == {
+        i
+        for i, d in by_id.items()
+        if d.company_id == 11 and d.date and date(2024, 1, 2) <= d.date <= date(2024, 2, 2)
+    }
     backend.close()
