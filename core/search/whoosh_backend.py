@@ -17,7 +17,6 @@ Design (figures in ``docs/search.md``):
 from __future__ import annotations
 
 import bisect
-import heapq
 import logging
 import queue
 import re
@@ -525,7 +524,7 @@ class _Shard:
     id_map: dict[int, int] | None = None
     #: Per searcher: document id by docnum, and each sort's rank by docnum.
     ids: array | None = None
-    ranks: dict[str, array] = field(default_factory=dict)
+    ranks: dict[str, np.ndarray] = field(default_factory=dict)
     #: Per searcher: finished pages (hits and highlights) by query; any commit clears them.
     results: OrderedDict[Any, SearchResult] = field(default_factory=OrderedDict)
     #: Per searcher: posting lists as numpy arrays (bytes budget ``posting_budget``).
@@ -988,20 +987,26 @@ class WhooshBackend(SearchBackend):
     ) -> tuple[list[tuple[int, float]], int, bool]:
         """Top ``limit`` (docnum, 0.0) in ``sort`` order, without scoring: the matches (or the
         filtered documents) ranked by a per-searcher rank array; the count is exact."""
+        vector = self._vector(shard, searcher)
         if text_q is None:
-            candidates: Any = allowed if allowed is not None else self._all_docnums(shard, searcher)
+            docnums = allowed if allowed is not None else self._all_docnums(shard, searcher)
+            candidates = vector.as_array(docnums)
         else:
-            vector = self._vector(shard, searcher)
             found = vector.evaluate(text_q) if text_q is not query.NullQuery else _EMPTY
-            matched = found[0].tolist() if found is not None else searcher.docs_for_query(text_q)
-            if allowed is not None:
-                keep = set(allowed)
-                candidates = [d for d in matched if d in keep]
+            if found is not None:
+                candidates = found[0]
             else:
-                candidates = list(matched)
-        rank = self._ranks(shard, searcher, sort)
-        top = heapq.nsmallest(limit, candidates, key=rank.__getitem__)
-        return [(docnum, 0.0) for docnum in top], len(candidates), True
+                candidates = np.array(sorted(searcher.docs_for_query(text_q)), dtype=np.int64)
+            if allowed is not None:
+                keep = np.isin(candidates, vector.as_array(allowed), assume_unique=True)
+                candidates = candidates[keep]
+        ranks = self._ranks(shard, searcher, sort)[candidates]
+        if len(candidates) > limit:
+            best = np.argpartition(ranks, limit - 1)[:limit]
+            best = best[np.argsort(ranks[best])]
+        else:
+            best = np.argsort(ranks)
+        return [(int(docnum), 0.0) for docnum in candidates[best]], len(candidates), True
 
     def _highlight(
         self,
@@ -1047,18 +1052,27 @@ class WhooshBackend(SearchBackend):
         per searcher: the same order as whoosh's ``sortedby=[FieldFacet, FieldFacet("id")]``."""
         rank = shard.ranks.get(sort)
         if rank is None:
-            name = _SORT_FIELDS[sort.lstrip("-")]
-            values = list(searcher.reader().column_reader(name, translate=False))
-            ids = self._id_column(shard, searcher)
+            values = self._column(shard, searcher, _SORT_FIELDS[sort.lstrip("-")])
             if sort.startswith("-"):
-                order = sorted(range(len(values)), key=lambda d: (-values[d], ids[d]))
-            else:
-                order = sorted(range(len(values)), key=lambda d: (values[d], ids[d]))
-            rank = array("q", bytes(8 * len(values)))
-            for position, docnum in enumerate(order):
-                rank[docnum] = position
+                values = np.iinfo(np.uint64).max - values
+            ids = np.frombuffer(self._id_column(shard, searcher), dtype=np.int64)
+            order = np.lexsort((ids, values))
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order), dtype=np.int64)
             shard.ranks[sort] = rank
         return rank
+
+    @staticmethod
+    def _column(shard: _Shard, searcher: Searcher, name: str) -> np.ndarray:
+        """The sortable column of ``name`` by docnum (raw, order-preserving unsigned values;
+        a document without a value holds the largest), cached per searcher."""
+        column = shard.columns.get(name)
+        if column is None:
+            reader = searcher.reader()
+            raw = reader.column_reader(name, translate=False)
+            column = np.fromiter(raw, dtype=np.uint64, count=reader.doc_count_all())
+            shard.columns[name] = column
+        return column
 
     def _allowed_docnums(self, shard: _Shard, searcher: Searcher, sq: SearchQuery) -> array | None:
         """Sorted docnums passing the non-text filters (cached per searcher), None if no filter."""
@@ -1136,12 +1150,7 @@ class WhooshBackend(SearchBackend):
         """Docnums whose ``term.fieldname`` value is within the range (bounds included)."""
         name = term.fieldname
         field_type = searcher.schema[name]
-        column = shard.columns.get(name)
-        if column is None:
-            reader = searcher.reader()
-            raw = reader.column_reader(name, translate=False)
-            column = np.fromiter(raw, dtype=np.uint64, count=reader.doc_count_all())
-            shard.columns[name] = column
+        column = WhooshBackend._column(shard, searcher, name)
         # A document without a value holds the column's largest value.
         missing = np.iinfo(np.uint32 if field_type.sortable_typecode == "I" else np.uint64).max
         mask = column != missing
