@@ -81,10 +81,16 @@ def highlight(text: str, terms: frozenset[str], max_chars: int = 160) -> str:
     # Words are stemmed up to the end of the snippet only (not the whole document).
     spans: list[tuple[int, int]] = []
     stop = len(text)
+    # A French stem keeps the start of its (accent-folded) word: words starting otherwise
+    # are not stemmed at all.
+    starts = {term[:2] for term in terms} if all(len(t) >= 2 for t in terms) else None
     for m in _WORD_RE.finditer(text):
         if m.start() > stop:
             break
-        if stem_word(m.group().lower()) in terms:
+        word = m.group().lower()
+        if starts is not None and word[:2].translate(accent_map)[:2] not in starts:
+            continue
+        if stem_word(word) in terms:
             if not spans:
                 stop = m.start() + max_chars + 20
             spans.append((m.start(), m.end()))
