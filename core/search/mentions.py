@@ -105,6 +105,17 @@ _REFERENCE_WORD = re.compile(
     r"(?=\S*\d)(?=\S*[A-Za-z/_.-])[A-Za-z0-9][A-Za-z0-9/_.\-#]*[A-Za-z0-9]"
 )
 
+#: A reference printed in a text: letters and digits with inner punctuation or mixed
+#: (``FA-2026/00123``, ``F2023-026078``, ``2026.03.0123``, ``INV2026``), or a short prefix, a
+#: space and digits (``F 000123``).
+_REFERENCE_IN_TEXT = re.compile(
+    r"(?<![\w./-])(?=[A-Za-z0-9./_-]*\d)(?=[A-Za-z0-9./_-]*[A-Za-z./_-])"
+    r"[A-Za-z0-9]+(?:[./_-][A-Za-z0-9]+)*(?![\w]|[./-]\w)"
+    r"|(?<!\w)[A-Z]{1,4} \d{4,}(?!\w)"
+)
+#: References kept from one text at most (a bank statement prints many).
+MAX_TEXT_REFERENCES = 300
+
 _QUOTES = "\"'«»“”„‘’"
 
 
@@ -204,13 +215,26 @@ def _identifiers(text: str) -> Iterable[_Found]:
 
 
 def text_mentions(text: str) -> set[str]:
-    """Every amount, date and identifier printed in ``text``."""
+    """Every amount, date, identifier and reference printed in ``text``."""
     if not text:
         return set()
     found: set[str] = set()
+    taken: list[tuple[int, int]] = []
     for finder in (_amounts(text), _dates(text), _identifiers(text)):
         for item in finder:
             found.update(item.tokens)
+            taken.append((item.start, item.end))
+    taken.sort()
+    references = 0
+    for match in _REFERENCE_IN_TEXT.finditer(text):
+        if references >= MAX_TEXT_REFERENCES:
+            break
+        if any(start < match.end() and match.start() < end for start, end in taken):
+            continue  # an amount or a date is no reference
+        compact = normalize_reference(match.group(0))
+        if len(compact) >= 4 and not compact.isalpha():
+            found.add(f"i:{compact}")
+            references += 1
     return found
 
 
@@ -294,8 +318,9 @@ def _looks_like_identifier(item: _Found) -> bool:
 
 
 def reference_alternatives(word: str) -> str | None:
-    """``i:`` token of a reference-like query word (``FA-2026/0042`` → ``i:FA20260042``)."""
-    if not _REFERENCE_WORD.fullmatch(word):
+    """``i:`` token of a reference-like query word (``FA-2026/0042`` → ``i:FA20260042``; a
+    long number too: ``2026030123`` is ``2026.03.0123`` without its dots)."""
+    if not (_REFERENCE_WORD.fullmatch(word) or re.fullmatch(r"\d{6,}", word)):
         return None
     compact = normalize_reference(word)
     return f"i:{compact}" if len(compact) >= 3 else None

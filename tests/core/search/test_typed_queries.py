@@ -50,6 +50,8 @@ def _index(backend: SearchBackend) -> None:  # noqa: F811
             make_doc(2, text=STATEMENT, binder_type="bank_statements"),
             make_doc(3, text=DECOY),
             make_doc(4, text="Facture avoir", amount=Decimal("-75.50"), date=date(2026, 9, 30)),
+            # References printed in the text only (no declared reference).
+            make_doc(5, text="Facture N° F2023-026078 — pièce 2026.03.0123 — avoir F 000123"),
         ]
     )
     backend.flush()
@@ -125,6 +127,24 @@ def test_identifiers_and_references_with_or_without_spaces_and_punctuation(
 ):
     _index(backend)
     assert ids(backend, q=typed) == [1]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("F2023-026078", [5]),
+        ("F2023026078", [5]),
+        ("F2023 026078", [5]),
+        ("2026.03.0123", [5]),
+        ("2026 03 0123", [5]),
+        ("2026030123", [5]),
+        ("F 000123", [5]),
+        ("F000123", [5]),
+    ],
+)
+def test_references_printed_in_the_text_however_typed(backend, typed, expected):  # noqa: F811
+    _index(backend)
+    assert ids(backend, q=typed) == expected
 
 
 @pytest.mark.parametrize(
