@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from whoosh import scoring, sorting
+from whoosh import scoring
 from whoosh.qparser import QueryParser
 
 from core.search.backend import IndexedDocument, SearchQuery
@@ -119,7 +119,16 @@ def _random_docs(n: int, seed: int) -> list[IndexedDocument]:
     return docs
 
 
-def test_sorted_mode_gives_whooshs_own_order(tmp_path: Path) -> None:
+def _sort_value(doc: IndexedDocument, name: str) -> float | None:
+    value = {"date": doc.date, "amount": doc.amount, "created": doc.created_at}[name]
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value.toordinal()) if isinstance(value, date) else float(value)
+
+
+def test_sorted_mode_order_ties_by_id_missing_values_last(tmp_path: Path) -> None:
     backend = _backend(tmp_path)
     # Two batches: two segments, so docnums of the second are offset.
     docs = _random_docs(120, 3)
@@ -127,19 +136,17 @@ def test_sorted_mode_gives_whooshs_own_order(tmp_path: Path) -> None:
     backend.flush()
     backend.index(docs[70:])
     backend.flush()
-    shard = backend._shard("firm_1")
     for q in ("", "gaz"):
         for sort in ("date", "-date", "amount", "-amount", "created", "-created"):
-            with shard.lock:
-                searcher = shard.current_searcher()
-                whoosh_q = QueryParser("text", searcher.schema).parse(q or "facture")
-                facet = sorting.FieldFacet(sort.lstrip("-"), reverse=sort.startswith("-"))
-                expected = [
-                    int(hit["id"])
-                    for hit in searcher.search(
-                        whoosh_q, limit=None, sortedby=[facet, sorting.FieldFacet("id")]
-                    )
-                ]
+            name, sign = sort.lstrip("-"), (-1 if sort.startswith("-") else 1)
+            matching = [d for d in docs if not q or q in d.text]
+            keyed = [(d, _sort_value(d, name)) for d in matching]
+            expected = [
+                d.id
+                for d, v in sorted(
+                    keyed, key=lambda dv: (dv[1] is None, sign * (dv[1] or 0), dv[0].id)
+                )
+            ]
             got = [
                 h.id
                 for page in (1, 2, 3)
@@ -254,17 +261,18 @@ def test_fast_bm25_scores_like_whooshs(tmp_path: Path) -> None:
     backend.close()
 
 
-def test_rebuild_merges_each_firms_segments(tmp_path: Path) -> None:
-    backend = _backend(tmp_path, rebuild_segment_docs=40)
+def test_rebuild_merges_each_firms_segments_when_asked(tmp_path: Path) -> None:
     docs = sorted(_random_docs(150, 2), key=lambda d: d.id)
-    backend.rebuild([docs[i : i + 30] for i in range(0, 150, 30)])
-    shard = backend._shard("firm_1")
-    with shard.lock:
-        searcher = shard.current_searcher()
-        assert len(searcher.leaf_searchers()) == 1
-        assert searcher.doc_count() == 150
-    assert backend.search(SearchQuery(firm_id=FIRM, q="facture")).total == 150
-    backend.close()
+    for optimize, leaves in ((True, 1), (False, 4)):
+        backend = _backend(tmp_path / str(optimize), rebuild_segment_docs=40, optimize=optimize)
+        backend.rebuild([docs[i : i + 30] for i in range(0, 150, 30)])
+        shard = backend._shard("firm_1")
+        with shard.lock:
+            searcher = shard.current_searcher()
+            assert len(searcher.leaf_searchers()) == leaves
+            assert searcher.doc_count() == 150
+        assert backend.search(SearchQuery(firm_id=FIRM, q="facture")).total == 150
+        backend.close()
 
 
 def test_filters_from_columns_and_postings_equal_whooshs(tmp_path: Path) -> None:
