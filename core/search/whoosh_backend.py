@@ -17,6 +17,7 @@ Design (figures in ``docs/search.md``):
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import queue
 import re
@@ -95,6 +96,8 @@ HIGHLIGHT_FIELDS = ("text", "filename", "party_name")
 _SORT_FIELDS = {"date": "date", "amount": "amount", "created": "created"}
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 _FILTER_CACHE_SIZE = 128
+#: The raw sortable value of a document without one (the largest: last in ascending order).
+_MISSING = np.uint64(np.iinfo(np.uint64).max)
 _RESULT_CACHE_SIZE = 256
 
 
@@ -1054,7 +1057,8 @@ class WhooshBackend(SearchBackend):
         if rank is None:
             values = self._column(shard, searcher, _SORT_FIELDS[sort.lstrip("-")])
             if sort.startswith("-"):
-                values = np.iinfo(np.uint64).max - values
+                # Descending, but documents without a value stay last.
+                values = np.where(values == _MISSING, _MISSING, _MISSING - 1 - values)
             ids = np.frombuffer(self._id_column(shard, searcher), dtype=np.int64)
             order = np.lexsort((ids, values))
             rank = np.empty(len(order), dtype=np.int64)
@@ -1069,8 +1073,19 @@ class WhooshBackend(SearchBackend):
         column = shard.columns.get(name)
         if column is None:
             reader = searcher.reader()
-            raw = reader.column_reader(name, translate=False)
-            column = np.fromiter(raw, dtype=np.uint64, count=reader.doc_count_all())
+            column = np.full(reader.doc_count_all(), _MISSING, dtype=np.uint64)
+            # The column's own "no value" (4294967295 for a 32-bit date) becomes _MISSING.
+            default = np.uint64(searcher.schema[name].column_type.default_value(reverse=False))
+            # Segment by segment: one written while no document had a value has no column at
+            # all (its documents keep the "missing" value), which a whole-index read skips.
+            for leaf, offset in reader.leaf_readers():
+                if not leaf.has_column(name):
+                    continue
+                count = leaf.doc_count_all()
+                raw = leaf.column_reader(name, translate=False)
+                values = np.fromiter(itertools.islice(raw, count), dtype=np.uint64)
+                values[values == default] = _MISSING
+                column[offset : offset + len(values)] = values
             shard.columns[name] = column
         return column
 
@@ -1151,9 +1166,8 @@ class WhooshBackend(SearchBackend):
         name = term.fieldname
         field_type = searcher.schema[name]
         column = WhooshBackend._column(shard, searcher, name)
-        # A document without a value holds the column's largest value.
-        missing = np.iinfo(np.uint32 if field_type.sortable_typecode == "I" else np.uint64).max
-        mask = column != missing
+        # A document without a value holds _MISSING (see _column).
+        mask = column != _MISSING
         if term.start is not None:
             low = field_type.to_column_value(term.start)
             mask &= column > low if term.startexcl else column >= low

@@ -191,3 +191,24 @@ def test_ids_only_when_no_highlight_is_wanted(backend):  # noqa: F811
     assert [h.id for h in bare.hits] == [h.id for h in with_marks.hits] == [1]
     assert with_marks.hits[0].highlights.get("party_name")  # Quincaillerie <mark>Dubois</mark>
     assert bare.hits[0].highlights == {}
+
+
+def test_sorts_and_filters_with_documents_without_date_or_amount(backend):  # noqa: F811
+    """A scan without date or amount, added later (its own segment) or with others, neither
+    breaks the date and amount sorts and filters nor comes first: it goes last both ways."""
+    backend.index(
+        [
+            make_doc(1, date=date(2024, 1, 1), amount=Decimal("5")),
+            make_doc(2, date=date(2024, 2, 1), amount=Decimal("7")),
+        ]
+    )
+    backend.flush()
+    assert ranked(backend, sort="-date") == [2, 1]  # the sort columns are read once here
+    backend.index([make_doc(3), make_doc(4, date=date(2023, 6, 1), amount=Decimal("-2"))])
+    backend.flush()
+    assert ranked(backend, sort="-date") == [2, 1, 4, 3]
+    assert ranked(backend, sort="date") == [4, 1, 2, 3]
+    assert ranked(backend, sort="-amount") == [2, 1, 4, 3]
+    assert ranked(backend, sort="amount") == [4, 1, 2, 3]
+    assert ids(backend, amount_min=Decimal("6")) == [2]
+    assert ids(backend, date_from=date(2024, 1, 15)) == [2]
