@@ -90,6 +90,8 @@ _DAY_MONTH_YEAR = re.compile(
 #: octobre 2026 (without a day), 10/2026.
 _MONTH_YEAR = re.compile(rf"(?<![\w/])({_MONTH_NAMES})\.?\s+(\d{{4}})(?!\d)", re.IGNORECASE)
 _NUMERIC_MONTH = re.compile(r"(?<![\d/.-])(\d{1,2})/(\d{4})(?![\d/.-])")
+#: 2017-11, 2017/11 (a year then its month).
+_YEAR_MONTH = re.compile(r"(?<![\d/.-])(\d{4})[-/](\d{1,2})(?![\d/.-])")
 
 #: Identifier candidates in a text: groups of digits (SIREN 9, SIRET 14) possibly spaced, VAT
 #: numbers (two letters then 2 to 13 characters), IBANs (two letters, two digits, groups).
@@ -100,6 +102,8 @@ _IBAN = re.compile(
     rf"(?<!\w)[A-Z]{{2}}\d{{2}}(?:{_SPACE}?[A-Z0-9]{{4}}){{2,7}}(?:{_SPACE}?[A-Z0-9]{{1,4}})?(?!\w)"
 )
 _VAT = re.compile(rf"(?<!\w)[A-Z]{{2}}{_SPACE}?[0-9A-Z]{{2}}(?:{_SPACE}?\d{{3}}){{3}}(?!\w)")
+#: A VAT number of another country printed in groups: ``DE 232 446 240``, ``BE 0123 456 789``.
+_VAT_GROUPS = re.compile(rf"(?<!\w)[A-Z]{{2}}(?:{_SPACE}?\d{{2,4}}){{3,5}}(?![\w,])")
 #: A reference-like query word: letters and digits mixed, or digits with punctuation inside.
 _REFERENCE_WORD = re.compile(
     r"(?=\S*\d)(?=\S*[A-Za-z/_.-])[A-Za-z0-9][A-Za-z0-9/_.\-#]*[A-Za-z0-9]"
@@ -201,11 +205,15 @@ def _dates(text: str) -> Iterable[_Found]:
         month, year = int(match.group(1)), int(match.group(2))
         if 1 <= month <= 12:
             yield _Found([f"m:{year:04d}{month:02d}"], match.start(), match.end())
+    for match in _YEAR_MONTH.finditer(folded):
+        year, month = int(match.group(1)), int(match.group(2))
+        if 1 <= month <= 12 and 1900 <= year <= 2199:
+            yield _Found([f"m:{year:04d}{month:02d}"], match.start(), match.end())
 
 
 def _identifiers(text: str) -> Iterable[_Found]:
     upper = text.upper()
-    for pattern in (_IBAN, _VAT, _DIGIT_GROUPS):
+    for pattern in (_IBAN, _VAT, _VAT_GROUPS, _DIGIT_GROUPS):
         for match in pattern.finditer(upper):
             compact = normalize_reference(match.group(0))
             tokens = [f"i:{compact}"]
@@ -288,6 +296,10 @@ def understand(query: str) -> Understood:
         return f" {inner} " if holds else match.group(0)
 
     text = re.sub(rf"[{_QUOTES}]([^{_QUOTES}]*)[{_QUOTES}]", unquote, text)
+    # "n°", "N°", "no", "num." before a number only say that a number follows.
+    text = re.sub(
+        r"(?<!\w)(?:n\s?[°º]|no\.?|num\.?)(?![^\W\d_])\s*(?=\S*\d)", " ", text, flags=re.I
+    )
     spans: list[_Found] = []
     for finder in (_dates(text), _amounts(text), _identifiers(text)):
         for item in finder:
@@ -308,7 +320,14 @@ def understand(query: str) -> Understood:
         position = span.end
     rest.append(text[position:])
     words = " ".join("".join(rest).split())
-    words = re.sub(r"(?<!\w)(?:€|eur|euros?)(?!\w)", " ", words, flags=re.IGNORECASE).strip()
+    # Currency signs and codes, and "n°" before a number, say nothing to search for.
+    words = re.sub(
+        r"(?<!\w)(?:€|\$|£|eur|euros?|usd|gbp|chf|kr|nok|sek|dkk)(?!\w)",
+        " ",
+        words,
+        flags=re.IGNORECASE,
+    )
+    words = " ".join(words.split())
     return Understood(groups=[g for g in groups if g], words=words)
 
 

@@ -1226,6 +1226,8 @@ class WhooshBackend(SearchBackend):
         return required[0] if len(required) == 1 else query.And(required)
 
     def _parse_words(self, text: str, aliases: dict[str, str] | None) -> query.Query:
+        # "-word" excludes the word, as in a web search engine (and the PostgreSQL backend).
+        text = re.sub(r"(?<!\S)-(?=\w)", "NOT ", text)
         parser = qparser.MultifieldParser(
             list(QUERY_FIELDS), self.schema, fieldboosts=QUERY_FIELDS, group=qparser.AndGroup
         )

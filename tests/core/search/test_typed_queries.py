@@ -212,3 +212,25 @@ def test_sorts_and_filters_with_documents_without_date_or_amount(backend):  # no
     assert ranked(backend, sort="amount") == [4, 1, 2, 3]
     assert ids(backend, amount_min=Decimal("6")) == [2]
     assert ids(backend, date_from=date(2024, 1, 15)) == [2]
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("Facture n°FA-2026/0042", [1]),  # "n°" only says a number follows
+        ("N° FA-2026/0042", [1]),
+        ("no 732 829 320", [1]),
+        ("2026-10", [1, 2]),  # a year and its month
+        ("2026/10", [1, 2]),
+        ("23958.12 EUR", [1, 2]),
+        ("USD 1 234,56", [2]),  # any currency sign or code is no word to find
+        ("DE 232 446 240", [6]),  # a VAT number of another country, spaced as printed
+        ("DE232446240", [6]),
+        ("facture -avoir", [1]),  # "-word" excludes it on both backends
+    ],
+)
+def test_what_people_add_around_what_they_look_for(backend, typed, expected):  # noqa: F811
+    _index(backend)
+    backend.index([make_doc(6, text="QualityHosting AG — UStId DE 232 446 240")])
+    backend.flush()
+    assert ids(backend, q=typed) == expected
