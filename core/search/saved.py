@@ -103,15 +103,21 @@ def get_saved_search(saved_id: int) -> SavedSearch:
     return saved
 
 
-def save_search(name: str | None, args: Any) -> SavedSearch:
+def save_search(name: str | None, args: Any, *, replace: bool = False) -> SavedSearch:
     """Save the search of ``args`` under ``name`` for the current user (flushes).
 
-    Saving again under an existing name replaces that search's parameters.
+    A name already used is refused unless ``replace`` (« Remplacer la recherche du même nom »
+    ticked): then that search's criteria are replaced.
     """
     text = clean_name(name)
     params = clean_params(args)
     existing = db.session.scalar(_mine().where(SavedSearch.name == text))
     if existing is not None:
+        if not replace:
+            raise SavedSearchError(
+                f"Une recherche enregistrée s'appelle déjà « {text} » : choisissez un autre nom, "
+                "ou cochez « Remplacer la recherche du même nom »."
+            )
         existing.params = params
         db.session.flush()
         return existing

@@ -7,6 +7,7 @@ hit, saved searches (``core.search.saved``) and a CSV of the results (page and A
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -110,7 +111,9 @@ def _date(args: Any, name: str) -> date | None:
 
 
 def _amount(args: Any, name: str) -> Decimal | None:
-    raw = (args.get(name) or "").strip().replace(" ", "").replace(",", ".")
+    # Typed the French way: "1 000,50 €" (spaces, no-break spaces, a currency sign).
+    raw = re.sub(r"[\s\u00a0\u202f€]|eur(?:os?)?$", "", (args.get(name) or "").strip(), flags=re.I)
+    raw = raw.replace(",", ".")
     if not raw:
         return None
     try:
@@ -377,7 +380,9 @@ def save() -> Any:
     """ "Enregistrer cette recherche": the posted query and filters under a name."""
     params = saved_searches.clean_params(request.form)
     try:
-        saved = saved_searches.save_search(request.form.get("name"), request.form)
+        saved = saved_searches.save_search(
+            request.form.get("name"), request.form, replace=request.form.get("replace") == "on"
+        )
     except saved_searches.SavedSearchError as exc:
         flash(exc.message, "error")
         return redirect(url_for("search.search_page", **params))

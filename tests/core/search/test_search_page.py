@@ -324,8 +324,13 @@ def test_save_list_open_rename_delete(app, logged, corpus):
     assert "Donnez un nom à la recherche." in logged.get("/search/saved").get_data(as_text=True)
     response = logged.post("/search/saved", data={"name": "", "q": "edf"}, follow_redirects=True)
     assert "Donnez un nom à la recherche." in response.get_data(as_text=True)
-    # Saving under an existing name replaces its criteria.
-    logged.post("/search/saved", data={"name": "Tout", "q": "orange"})
+    # Saving under an existing name is refused, unless « Remplacer » is ticked.
+    refused = logged.post(
+        "/search/saved", data={"name": "Tout", "q": "orange"}, follow_redirects=True
+    )
+    assert "s&#39;appelle déjà « Tout »" in refused.get_data(as_text=True)
+    assert "q=orange" not in logged.get(f"/search/saved/{saved_id(app, 'Tout')}").location
+    logged.post("/search/saved", data={"name": "Tout", "q": "orange", "replace": "on"})
     assert saved_id(app, "Tout") is not None
     opened = logged.get(f"/search/saved/{saved_id(app, 'Tout')}")
     assert "q=orange" in opened.location
@@ -497,3 +502,12 @@ def test_the_api_says_whether_there_is_a_next_page(client, corpus):
     data = response.get_json()
     assert data["has_next"] is True and len(data["results"]) == 10
     assert {"company_name", "binder_name", "searchable"} <= set(data["results"][0])
+
+
+def test_amount_filters_take_amounts_typed_the_french_way(app, client, corpus):
+    auth = Auth(client)
+    auth.login(corpus["user"])
+    typed = client.get("/search?amount_min=1%20000%2C50%20%E2%82%AC")
+    assert typed.status_code == 200
+    assert "Montant attendu" not in typed.get_data(as_text=True)
+    assert "Montant attendu" in client.get("/search?amount_min=beaucoup").get_data(as_text=True)
