@@ -1033,7 +1033,12 @@ class WhooshBackend(SearchBackend):
         texts: dict[int, str] = {}
         stored_text = "text" in searcher.schema.stored_names()
         if "text" in wanted and not stored_text and self.text_source is not None:
-            texts = self.text_source(firm_id, [hit.id for hit in hits])
+            try:
+                texts = self.text_source(firm_id, [hit.id for hit in hits])
+            except Exception:  # noqa: BLE001 - hits without text highlights, never no hits
+                log.warning(
+                    "search highlights: the documents' texts could not be read", exc_info=True
+                )
         for (docnum, _score), hit in zip(page_hits, hits, strict=True):
             stored = searcher.stored_fields(docnum)
             for name, terms in wanted.items():

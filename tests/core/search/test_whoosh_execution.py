@@ -72,6 +72,19 @@ def test_without_text_source_the_stored_fields_still_highlight(tmp_path: Path) -
     backend.close()
 
 
+def test_a_failing_text_source_costs_the_text_highlight_only(tmp_path: Path) -> None:
+    def broken(firm_id: int, ids: list[int]) -> dict[int, str]:
+        raise RuntimeError("no database here")
+
+    backend = WhooshBackend(tmp_path / "index", commit_interval=0.05, text_source=broken)
+    backend.index([make_doc(1, text="facture EDF", party_name="EDF")])
+    backend.flush()
+    hits = backend.search(SearchQuery(firm_id=FIRM, q="edf")).hits
+    assert [h.id for h in hits] == [1]
+    assert hits[0].highlights == {"party_name": "<mark>EDF</mark>"}
+    backend.close()
+
+
 def test_result_cache_serves_repeats_and_a_write_clears_it(tmp_path: Path) -> None:
     texts = {1: "facture de gaz naturel"}
     backend = _backend(tmp_path, texts)
