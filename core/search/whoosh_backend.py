@@ -339,17 +339,11 @@ class _VectorSearch:
         self.postings: OrderedDict[tuple[str, Any], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self.weighting = searcher.weighting
         self._live: np.ndarray | None = None
-        self._arrays: dict[int, np.ndarray] = {}
 
-    def as_array(self, docnums: array) -> np.ndarray:
-        """A cached numpy view of a (cached) docnum array."""
-        found = self._arrays.get(id(docnums))
-        if found is None or len(found) != len(docnums):
-            found = np.frombuffer(docnums, dtype=np.int64) if len(docnums) else np.zeros(0, "i8")
-            if len(self._arrays) > 256:
-                self._arrays.clear()
-            self._arrays[id(docnums)] = found
-        return found
+    @staticmethod
+    def as_array(docnums: array) -> np.ndarray:
+        """A numpy view (no copy) of a docnum array."""
+        return np.frombuffer(docnums, dtype=np.int64) if len(docnums) else _EMPTY[0]
 
     def evaluate(self, q: query.Query) -> tuple[np.ndarray, np.ndarray] | None:
         """(sorted docnums, scores) of ``q``'s matches, or None if ``q`` is not supported."""
