@@ -112,10 +112,13 @@ _REFERENCE_WORD = re.compile(
 #: A reference printed in a text: letters and digits with inner punctuation or mixed
 #: (``FA-2026/00123``, ``F2023-026078``, ``2026.03.0123``, ``INV2026``), or a short prefix, a
 #: space and digits (``F 000123``).
-_REFERENCE_IN_TEXT = re.compile(
-    r"(?<![\w./-])(?=[A-Za-z0-9./_-]*\d)(?=[A-Za-z0-9./_-]*[A-Za-z./_-])"
-    r"[A-Za-z0-9]+(?:[./_-][A-Za-z0-9]+)*(?![\w]|[./-]\w)"
-    r"|(?<!\w)[A-Z]{1,4} \d{4,}(?!\w)"
+_REFERENCE_IN_TEXT = (
+    re.compile(
+        r"(?<![\w./-])(?=[A-Za-z0-9./_-]*\d)(?=[A-Za-z0-9./_-]*[A-Za-z./_-])"
+        r"[A-Za-z0-9]+(?:[./_-][A-Za-z0-9]+)*(?![\w]|[./-]\w)"
+    ),
+    # Searched apart: "SARL 2025.05.2380" holds a prefix with digits and a reference.
+    re.compile(r"(?<!\w)[A-Z]{1,4} \d{4,}(?!\w)"),
 )
 #: References kept from one text at most (a bank statement prints many).
 MAX_TEXT_REFERENCES = 300
@@ -234,7 +237,7 @@ def text_mentions(text: str) -> set[str]:
             taken.append((item.start, item.end))
     taken.sort()
     references = 0
-    for match in _REFERENCE_IN_TEXT.finditer(text):
+    for match in (m for pattern in _REFERENCE_IN_TEXT for m in pattern.finditer(text)):
         if references >= MAX_TEXT_REFERENCES:
             break
         if any(start < match.end() and match.start() < end for start, end in taken):

@@ -174,6 +174,8 @@ def test_what_a_document_mentions():
     assert {"a:2395812", "a:399302", "a:120000", "a:1756510", "a:1996510"} <= found
     assert {"d:20261015", "m:202610", "d:20261114", "m:202611"} <= found
     assert {"i:732829320", "i:FR40303265045", "i:FR7630006000011234567890189"} <= found
+    # A reference after a company's legal form on a bank line is still one.
+    assert "i:2025052380" in text_mentions("VIR GAUTIER SARL 2025.05.2380 169326,79")
     # A SIREN printed with a wrong key is still found as printed; an amount is no identifier.
     assert "i:123456789" in text_mentions("SIREN 123 456 789")
     assert not any(t.startswith("i:") for t in text_mentions("Total 123 456 789,00 €"))
