@@ -136,7 +136,7 @@ def test_killed_during_ingestion_every_document_once(tmp_path: Path) -> None:
             ]
             return states if "extracting" in states else None
 
-        states = wait_for(some_extracting, timeout=120, interval=0.02)
+        states = wait_for(some_extracting, timeout=300, interval=0.02)
         _kill(proc)
         assert any(s in ("received", "extracting") for s in states), states
 
