@@ -62,6 +62,7 @@ from core.exports.services import (
 )
 from core.plugins.activation import PluginInfo, plugin_enabled
 from core.plugins.hookspecs import hookimpl
+from core.search.mentions import FRENCH_MONTHS
 from core.state import classeur
 from core.tasks import after_commit
 from core.tasks.registry import Lease, TaskSpec
@@ -151,4 +152,5 @@ __all__ = [
     "TaskSpec",
     "after_commit",
     "app_context",
+    "FRENCH_MONTHS",
 ]

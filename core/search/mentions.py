@@ -55,7 +55,8 @@ _WHOLE_AMOUNT = re.compile(
     re.IGNORECASE,
 )
 
-MONTHS = {
+#: French month names and abbreviations, accents folded (plugins reading dates use them too).
+FRENCH_MONTHS: dict[str, int] = {
     "janvier": 1,
     "janv": 1,
     "fevrier": 2,
@@ -78,7 +79,7 @@ MONTHS = {
     "decembre": 12,
     "dec": 12,
 }
-_MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
+_MONTH_NAMES = "|".join(sorted(FRENCH_MONTHS, key=len, reverse=True))
 #: 15/10/2026, 15-10-2026, 15.10.2026, 15/10/26.
 _DMY = re.compile(r"(?<![\d/.-])(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?![\d/.-])")
 #: 2026-10-15.
@@ -198,11 +199,11 @@ def _dates(text: str) -> Iterable[_Found]:
         if day:
             yield _Found(date_tokens(day), match.start(), match.end())
     for match in _DAY_MONTH_YEAR.finditer(folded):
-        day = _day(int(match.group(3)), MONTHS[match.group(2).lower()], int(match.group(1)))
+        day = _day(int(match.group(3)), FRENCH_MONTHS[match.group(2).lower()], int(match.group(1)))
         if day:
             yield _Found(date_tokens(day), match.start(), match.end())
     for match in _MONTH_YEAR.finditer(folded):
-        month = MONTHS[match.group(1).lower()]
+        month = FRENCH_MONTHS[match.group(1).lower()]
         yield _Found([f"m:{int(match.group(2)):04d}{month:02d}"], match.start(), match.end())
     for match in _NUMERIC_MONTH.finditer(folded):
         month, year = int(match.group(1)), int(match.group(2))

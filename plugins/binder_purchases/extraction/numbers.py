@@ -11,33 +11,14 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
+from core.plugin_api import FRENCH_MONTHS
+
 _SPACES = "\u00a0\u202f\u2009\u2007 "
 _CURRENCY = re.compile(r"(?i)(€|eur(?:os?)?|\$|usd|£|gbp|chf)")
 _AMOUNT_FULL = re.compile(r"[0-9][0-9 .,']*")
 
 MONTHS: dict[str, int] = {
-    # French
-    "janvier": 1,
-    "janv": 1,
-    "fevrier": 2,
-    "fevr": 2,
-    "fev": 2,
-    "mars": 3,
-    "avril": 4,
-    "avr": 4,
-    "mai": 5,
-    "juin": 6,
-    "juillet": 7,
-    "juil": 7,
-    "aout": 8,
-    "septembre": 9,
-    "sept": 9,
-    "octobre": 10,
-    "oct": 10,
-    "novembre": 11,
-    "nov": 11,
-    "decembre": 12,
-    "dec": 12,
+    **FRENCH_MONTHS,
     # English
     "january": 1,
     "jan": 1,
