@@ -133,9 +133,9 @@ def test_move_dismiss_and_the_supplier_card(page, live_server, factory, app):
 def test_the_lines_table_fits_its_card(page, live_server, factory, app, width):
     """Every column of the lines table, "Code TVA" included, is inside the form's card."""
     from core.db import db
-    from plugins.binder_purchases.settings import DEFAULT_ELEMENTS
     from core.tenancy.models import Company
     from core.tenancy.services import update_company_settings
+    from plugins.binder_purchases.settings import DEFAULT_ELEMENTS
 
     firm = factory.firm()
     company = factory.company(firm, name="Boulangerie Martin", code="BM01")

@@ -112,8 +112,8 @@ def test_accounting_settings_saved(client, factory, auth, app):
     )
     assert response.status_code == 302
     from core.db import db
-    from plugins.binder_purchases.settings import accounting_settings, purchase_binder
     from core.tenancy.models import Company
+    from plugins.binder_purchases.settings import accounting_settings, purchase_binder
 
     with app.app_context():
         c = db.session.get(Company, company.id)

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the shared ``backend`` fixture is imported, then requested by name)
 """Queries as people type them: amounts the French way (quoted or not, with a currency sign),
 dates in any common form, identifiers with or without spaces, references with or without their
 punctuation — on both backends. A query the parser cannot take never raises and never

@@ -199,9 +199,9 @@ class Purchases:
 
     def elements(self, **switches: bool) -> None:
         from core.db import db
-        from plugins.binder_purchases.settings import DEFAULT_ELEMENTS
         from core.tenancy.models import Company
         from core.tenancy.services import update_company_settings
+        from plugins.binder_purchases.settings import DEFAULT_ELEMENTS
 
         with self.app.app_context():
             company = db.session.get(Company, self.company.id)
