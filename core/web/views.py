@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template, send_from_directory
 from sqlalchemy import func, select
 
 from core.auth.permissions import public, requires
@@ -77,6 +77,15 @@ def admin() -> Any:
         plugins=state.hooks.plugin_names(),
         binder_types=state.binder_types.all(),
         exporters=state.exporters.all(),
+    )
+
+
+@bp.route("/favicon.ico")
+@public
+def favicon() -> Any:
+    """The icon browsers ask for on their own: the SVG binder of the static files."""
+    return send_from_directory(
+        current_app.static_folder or "", "favicon.svg", mimetype="image/svg+xml", max_age=86400
     )
 
 
