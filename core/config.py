@@ -54,6 +54,11 @@ DEFAULTS: dict[str, Any] = {
     # of a CSV of the results at most.
     "SEARCH_FACET_SAMPLE": 2000,
     "SEARCH_CSV_MAX_ROWS": 5000,
+    # Bulk download of documents as a ZIP: total size of the originals at most (bytes).
+    "BULK_ZIP_MAX_BYTES": 500 * 1024 * 1024,
+    # Days a document stays in the trash before ``classeur trash purge`` (and the periodic
+    # check) deletes it for good.
+    "TRASH_RETENTION_DAYS": 30,
     # Export retries: attempts before a transient error becomes an error, base delay (s).
     # Rate-limited answers (429) are retried after their Retry-After without using attempts.
     "EXPORT_MAX_ATTEMPTS": 30,

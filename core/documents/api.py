@@ -15,12 +15,16 @@ from core.auth.permissions import requires
 from core.binders.models import Binder
 from core.db import db
 from core.documents import presenters
+from core.documents.bulk import BULK_ACTIONS, MAX_BULK_IDS, apply_bulk, zip_documents
 from core.documents.services import (
+    archive_document,
     move_document,
+    rename_document,
     restore_document,
     retry_processing,
     store_upload,
     trash_document,
+    unarchive_document,
     update_fields,
     validate_document,
 )
@@ -87,6 +91,7 @@ class DocumentSchema(Schema):
     created_at = fields.DateTime()
     processed_at = fields.DateTime(allow_none=True)
     validated_at = fields.DateTime(allow_none=True)
+    archived_at = fields.DateTime(allow_none=True)
     exports = fields.List(fields.Nested(ExportStatusSchema))
 
 
@@ -329,3 +334,155 @@ def restore(document_id: int) -> Any:
         db.session.rollback()
         fail(exc)
     return presenters.document_json(document)
+
+
+# --- rename, archive ---------------------------------------------------------------------------
+
+
+class RenameSchema(Schema):
+    filename = fields.String(
+        required=True,
+        metadata={
+            "description": "The new file name (255 characters at most, no path separator); "
+            "the current extension is kept when the new name has none."
+        },
+    )
+
+
+@bp.route("/documents/<int:document_id>", methods=["PATCH"])
+@requires("documents.review")
+@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": RenameSchema}}})
+@bp.response(200, DocumentSchema)
+def rename(document_id: int) -> Any:
+    """Rename the document (« Renommer »): ``{"filename": "..."}``; audit event "renamed".
+
+    Refused (422): an empty name, more than 255 characters, a path separator; (409) a trashed
+    document.
+    """
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or "filename" not in body:
+        abort(
+            422,
+            message="Le corps doit être un objet JSON avec « filename ».",
+            field="filename",
+            code="bad_json",
+        )
+    document = scoping.get_document(document_id)
+    try:
+        rename_document(document, body["filename"], current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
+    return presenters.document_json(document)
+
+
+@bp.route("/documents/<int:document_id>/archive", methods=["POST"])
+@requires("documents.review")
+@bp.response(200, DocumentSchema)
+def archive(document_id: int) -> Any:
+    """Archive a validated document (« Archiver »): it leaves trays and the default lists,
+    stays searchable. Refused (409) unless validated, or when already archived."""
+    document = scoping.get_document(document_id)
+    try:
+        archive_document(document, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
+    return presenters.document_json(document)
+
+
+@bp.route("/documents/<int:document_id>/unarchive", methods=["POST"])
+@requires("documents.review")
+@bp.response(200, DocumentSchema)
+def unarchive(document_id: int) -> Any:
+    """Take the document out of the archive (« Désarchiver »)."""
+    document = scoping.get_document(document_id)
+    try:
+        unarchive_document(document, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
+    return presenters.document_json(document)
+
+
+# --- bulk --------------------------------------------------------------------------------------
+
+
+class BulkRequestSchema(Schema):
+    action = fields.String(
+        required=True,
+        metadata={"enum": [*BULK_ACTIONS, "download"], "description": "What to do."},
+    )
+    ids = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={"description": f"Document ids ({MAX_BULK_IDS} at most)."},
+    )
+    binder_id = fields.Integer(
+        metadata={"description": "For ``move``: the target binder (any binder of the firm)."}
+    )
+
+
+class BulkResultSchema(Schema):
+    id = fields.Integer()
+    ok = fields.Boolean()
+    message = fields.String(metadata={"description": "In French, for a person."})
+    state = fields.String(
+        allow_none=True, metadata={"description": "The document's state after the action."}
+    )
+
+
+class BulkResponseSchema(Schema):
+    results = fields.List(fields.Nested(BulkResultSchema))
+
+
+@bp.route("/documents/bulk", methods=["POST"])
+@requires("documents.read")
+@bp.doc(
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": BulkRequestSchema}},
+    },
+    responses={
+        "200": {
+            "description": "One result per document (200 even if some were refused); for "
+            "``download``, a ZIP of the originals.",
+            "content": {
+                "application/json": {"schema": BulkResponseSchema},
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+def bulk(**_: Any) -> Any:
+    """Act on several documents at once: validate, move (with ``binder_id``), trash, restore,
+    resend (every export in error or skipped), archive, unarchive, or download (a ZIP).
+
+    Each document is handled on its own, with the single-document action's permission, refusals
+    and audit event; its result says why it was refused. Ids not visible to the caller answer
+    « Document introuvable ». Refused as a whole: a bad action or ids (400), the action's
+    permission missing (403), an unknown binder (404), a ZIP too large (413).
+    """
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, message="Le corps doit être un objet JSON.", code="bad_json")
+    action = body.get("action")
+    try:
+        if action == "download":
+            path, name = zip_documents(body.get("ids"), user=current_user)
+        else:
+            results = apply_bulk(
+                action if isinstance(action, str) else "",
+                body.get("ids"),
+                user=current_user,
+                binder_id=body.get("binder_id"),
+            )
+    except ServiceError as exc:
+        db.session.rollback()
+        fail(exc)
+    if action == "download":
+        # Opened then unlinked: the file lives until the answer is sent, never after.
+        handle = path.open("rb")
+        path.unlink(missing_ok=True)
+        return send_file(handle, mimetype="application/zip", as_attachment=True, download_name=name)
+    return {"results": [r.as_json() for r in results]}

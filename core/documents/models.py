@@ -54,6 +54,9 @@ EVENT_LABELS: dict[str, str] = {
     "moved": "Déplacé",
     "trashed": "Mis à la corbeille",
     "restored": "Restauré",
+    "renamed": "Renommé",
+    "archived": "Archivé",
+    "unarchived": "Désarchivé",
 }
 
 
@@ -96,6 +99,8 @@ class Document(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     processed_at: Mapped[datetime | None]
     validated_at: Mapped[datetime | None]
+    #: When the (validated) document was archived: out of trays and default lists.
+    archived_at: Mapped[datetime | None] = mapped_column(index=True)
 
     binder: Mapped[Binder] = relationship(back_populates="documents")
 

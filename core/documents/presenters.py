@@ -52,6 +52,7 @@ def document_json(document: Document) -> dict[str, Any]:
         "created_at": document.created_at,
         "processed_at": document.processed_at,
         "validated_at": document.validated_at,
+        "archived_at": document.archived_at,
         "exports": [
             {
                 "connector": s.connector,

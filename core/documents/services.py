@@ -584,3 +584,103 @@ def restore_document(document: Document, user_id: int | None) -> Document:
         submit_exports(to_run)
     db.session.commit()
     return document
+
+
+# --- rename, archive ---------------------------------------------------------------------------
+
+#: Longest file name a rename accepts (the column's size).
+MAX_FILENAME = 255
+
+
+def rename_document(document: Document, filename: Any, user_id: int | None) -> Document:
+    """Rename ``document`` (« Renommer »); commits.
+
+    The original's extension is kept when the new name has none (``facture`` on ``scan.pdf``
+    gives ``facture.pdf``). Refused: an empty name, more than 255 characters, a path separator
+    or a control character, a trashed document. A "renamed" event records old → new; the
+    document is re-indexed after the commit. The same name is a no-op.
+    """
+    import unicodedata
+
+    _refuse_trashed(document)
+    if not isinstance(filename, str):
+        raise ServiceError("Le nom du fichier doit être un texte.", "filename", code="invalid")
+    name = unicodedata.normalize("NFC", filename).strip()
+    if not name:
+        raise ServiceError("Le nom du fichier est vide.", "filename", code="empty")
+    if "/" in name or "\\" in name:
+        raise ServiceError(
+            "Le nom du fichier ne peut pas contenir « / » ni « \\ ».",
+            "filename",
+            code="path_separator",
+        )
+    if any(unicodedata.category(ch).startswith("C") for ch in name) or name.strip(".") == "":
+        raise ServiceError(
+            "Le nom du fichier contient des caractères interdits.", "filename", code="invalid"
+        )
+    old = document.filename
+    _, dot, ext = old.rpartition(".")
+    if "." not in name.lstrip(".") and dot and ext and len(ext) <= 10:
+        name = f"{name}.{ext}"
+    if len(name) > MAX_FILENAME:
+        raise ServiceError(
+            f"Le nom du fichier est trop long ({MAX_FILENAME} caractères au plus).",
+            "filename",
+            code="too_long",
+        )
+    if name == old:
+        return document
+    document.filename = name
+    db.session.add(
+        DocumentEvent(
+            document_id=document.id,
+            user_id=user_id,
+            action="renamed",
+            message=f"{old} → {name}",
+            before={"filename": old},
+            after={"filename": name},
+        )
+    )
+    after_commit.reindex([document.id])
+    db.session.commit()
+    return document
+
+
+def archive_refusal(document: Document) -> ServiceError | None:
+    """Why ``document`` cannot be archived, or None if it can."""
+    if document.archived_at is not None:
+        return ServiceError("Ce document est déjà archivé.", "state", code="archived", status=409)
+    if document.state != DocumentState.VALIDATED:
+        return ServiceError(
+            "Seul un document validé peut être archivé.", "state", code="not_validated", status=409
+        )
+    return None
+
+
+def archive_document(document: Document, user_id: int | None) -> Document:
+    """Archive a validated document (« Archiver »); commits.
+
+    It leaves the trays and the default lists, stays searchable (flagged archived) and keeps
+    its exports. Refused (409) unless validated, or when already archived.
+    """
+    refusal = archive_refusal(document)
+    if refusal is not None:
+        raise refusal
+    document.archived_at = utcnow()
+    db.session.add(DocumentEvent(document_id=document.id, user_id=user_id, action="archived"))
+    after_commit.reindex([document.id])
+    db.session.commit()
+    return document
+
+
+def unarchive_document(document: Document, user_id: int | None) -> Document:
+    """Take a document out of the archive (« Désarchiver »); commits."""
+    if document.archived_at is None:
+        raise ServiceError(
+            "Ce document n'est pas archivé.", "state", code="not_archived", status=409
+        )
+    document.archived_at = None
+    db.session.add(DocumentEvent(document_id=document.id, user_id=user_id, action="unarchived"))
+    after_commit.reindex([document.id])
+    db.session.commit()
+    return document
