@@ -124,11 +124,25 @@ def trash(binder_id: int) -> Any:
 @bp.route("/upload")
 @requires("documents.upload")
 def upload() -> Any:
-    """ "+ ajouter" → "déposer des documents": pick the company and binder, drop files."""
+    """ "+ ajouter" → "déposer des documents": pick the company and binder, drop files.
+
+    The binder comes from ``?binder=`` (every "déposer" link passes the binder the user came
+    from, remembered in the session for the dashboard's link); with no hint and several
+    binders, none is preselected: the user must choose, never a misfiling default.
+    """
+    from flask import session
+
+    from core.web.views import UPLOAD_BINDER_KEY
+
     rows = db.session.execute(
         scoping.binders_stmt().add_columns(Company).order_by(Company.name, Binder.name)
     ).all()
-    selected = request.args.get("binder", type=int)
+    wanted = request.args.get("binder", type=int)
+    selected = wanted if wanted in {b.id for b, _c in rows} else None
+    if selected is None and len(rows) == 1:
+        selected = rows[0][0].id
+    if selected is not None:
+        session[UPLOAD_BINDER_KEY] = selected
     return render_template(
         "binders/upload.html",
         rows=rows,

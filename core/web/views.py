@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, send_from_directory
+from flask import Blueprint, current_app, render_template, send_from_directory, session
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from core.auth.permissions import public, requires
+from core.binders.models import Binder
 from core.db import db
 from core.documents.models import Document
 from core.exports.models import ExportState, ExportStatus
@@ -17,6 +19,24 @@ from core.tenancy import scoping
 from core.tenancy.models import Company
 
 bp = Blueprint("web", __name__)
+
+#: The session's last binder chosen for "déposer des documents" (set by the upload page).
+UPLOAD_BINDER_KEY = "upload_binder"
+
+
+def last_upload_binder() -> int | None:
+    """The binder the upload page was last opened on in this session, else the one the user
+    last dropped files into; only if still visible, else None."""
+    visible = scoping.binders_stmt().with_only_columns(Binder.id)
+    remembered = session.get(UPLOAD_BINDER_KEY)
+    if isinstance(remembered, int) and db.session.scalar(visible.where(Binder.id == remembered)):
+        return remembered
+    return db.session.scalar(
+        select(Document.binder_id)
+        .where(Document.uploaded_by_id == current_user.id, Document.binder_id.in_(visible))
+        .order_by(Document.id.desc())
+        .limit(1)
+    )
 
 
 @bp.route("/")
@@ -64,6 +84,7 @@ def dashboard() -> Any:
         errors=errors,
         warnings=warnings,
         exporters={e.name: e for e in classeur().exporters.all()},
+        upload_binder=last_upload_binder(),
     )
 
 
