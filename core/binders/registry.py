@@ -64,6 +64,12 @@ class BinderType:
     #: a move offered by a check...): ``default_binder(company) -> Binder | None``; default: the
     #: company's first binder of this type.
     default_binder: Callable[[Any], Any] | None = None
+    #: The columns of this type's trays, in order: ``(key, label, kind)`` tuples. ``kind`` is
+    #: ``text``, ``date`` (ISO string), ``amount`` (decimal, in the fields' ``currency``),
+    #: ``state`` (the document's state) or ``export`` (its export states, connectors named);
+    #: ``key`` is the field's dotted path in the fields (``supplier.name``) and sorts the tray
+    #: (``?sort=<key>``). Empty: the core's columns (document, pages, state, date of deposit).
+    list_columns: tuple[tuple[str, str, str], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -3,15 +3,34 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from core.auth.permissions import requires
+from core.binders import columns as tray
 from core.binders.models import Binder
 from core.db import db
 from core.documents.models import STATE_LABELS, Document, DocumentState
+from core.errors import ServiceError
+from core.exports.models import ExportState, ExportStatus
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
@@ -50,15 +69,95 @@ def trays() -> Any:
     )
 
 
+def to_review_stmt() -> Any:
+    """The documents waiting for review that the current user sees (never trashed: a
+    trashed document has left the "to_review" state)."""
+    return scoping.documents_stmt().where(Document.state == DocumentState.TO_REVIEW)
+
+
+@bp.app_context_processor
+def _to_review_menu() -> dict[str, Any]:
+    def menu_to_review_count() -> int:
+        """The count beside « À valider » in the menu: one COUNT per request, cached."""
+        if "_to_review_count" not in g:
+            g._to_review_count = (
+                db.session.scalar(to_review_stmt().with_only_columns(func.count(Document.id))) or 0
+            )
+        return int(g._to_review_count)
+
+    return {"menu_to_review_count": menu_to_review_count}
+
+
+@bp.route("/to-review")
+@requires("documents.review")
+def to_review() -> Any:
+    """ "À valider": the documents waiting for review in every company of the firm (or one,
+    ``?company=``), oldest first, each opening its binder type's review page."""
+    companies = db.session.scalars(scoping.companies_stmt().order_by(Company.name)).all()
+    company_id = request.args.get("company", type=int)
+    if company_id is not None and company_id not in {c.id for c in companies}:
+        company_id = None
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = to_review_stmt()
+    by_company = dict(
+        db.session.execute(
+            stmt.with_only_columns(Document.company_id, func.count(Document.id)).group_by(
+                Document.company_id
+            )
+        ).all()
+    )
+    if company_id is not None:
+        stmt = stmt.where(Document.company_id == company_id)
+    total = db.session.scalar(stmt.with_only_columns(func.count(Document.id))) or 0
+    ids = db.session.scalars(
+        stmt.with_only_columns(Document.id)
+        .order_by(Document.id)
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
+    ).all()
+    from core.search.results import build_rows
+
+    rows = build_rows((i, {}) for i in ids)
+    registry = classeur().binder_types
+
+    def review_url(row: Any) -> str:
+        declared = registry.get(row.binder_type)
+        if declared is not None and declared.review_endpoint:
+            return url_for(declared.review_endpoint, document_id=row.document.id)
+        return url_for("documents.show", document_id=row.document.id)
+
+    return render_template(
+        "binders/to_review.html",
+        rows=rows,
+        companies=[c for c in companies if by_company.get(c.id)],
+        by_company=by_company,
+        company_id=company_id,
+        review_url=review_url,
+        page=page,
+        total=total,
+        per_page=PER_PAGE,
+        move_targets=_move_targets(),
+    )
+
+
 @bp.route("/<int:binder_id>")
 @requires("binders.read")
 def binder(binder_id: int) -> Any:
-    """One binder's documents, newest first, filtered by state (never the trashed ones)."""
+    """One binder's documents (never the trashed ones) in the columns of its binder type,
+    sorted by a column (``?sort=<key>&dir=asc|desc``, newest first by default), filtered by
+    state or by an export in error (``?export=error``), 50 a page."""
     b = scoping.get_binder(binder_id)
     state = request.args.get("state") or None
     if state == DocumentState.TRASHED:
         return redirect(url_for("binders.trash", binder_id=b.id))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
+    binder_type = classeur().binder_types.get(b.type)
+    columns = tray.columns_for(binder_type)
+    sort = request.args.get("sort") or None
+    if sort not in {c.key for c in columns if c.sortable}:
+        sort = None
+    direction = "asc" if request.args.get("dir") == "asc" else "desc"
+    export_error = request.args.get("export") == "error"
     stmt = select(Document).where(
         Document.binder_id == b.id, Document.state != DocumentState.TRASHED
     )
@@ -66,21 +165,79 @@ def binder(binder_id: int) -> Any:
         stmt = stmt.where(Document.state == state)
     else:
         state = None
+    if export_error:
+        stmt = stmt.where(Document.id.in_(_export_error_ids(b)))
     total = db.session.scalar(stmt.with_only_columns(func.count(Document.id))) or 0
     documents = db.session.scalars(
-        stmt.order_by(Document.id.desc()).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+        tray.apply_sort(stmt.options(defer(Document.text)), columns, sort, direction)
+        .limit(PER_PAGE)
+        .offset((page - 1) * PER_PAGE)
     ).all()
+    params = {
+        "state": state,
+        "export": "error" if export_error else None,
+        "sort": sort,
+        "dir": direction if sort else None,
+    }
+
+    def tray_url(**changes: Any) -> str:
+        return url_for("binders.binder", binder_id=b.id, **{**params, **changes})
+
+    def sort_url(column: tray.Column) -> str:
+        # A first click sorts ascending (dates: newest first), a second one reverses.
+        first = "desc" if column.kind in ("date", "created") else "asc"
+        if sort == column.key:
+            reverse = "asc" if direction == "desc" else "desc"
+            return tray_url(sort=column.key, dir=reverse, page=None)
+        return tray_url(sort=column.key, dir=first, page=None)
+
     return render_template(
         "binders/binder.html",
         binder=b,
-        documents=documents,
+        columns=columns,
+        rows=tray.rows(list(documents), columns),
         state=state,
+        export_error=export_error,
+        export_errors=_export_error_count(b),
+        sort=sort,
+        direction=direction,
+        tray_url=tray_url,
+        sort_url=sort_url,
         page=page,
         total=total,
         per_page=PER_PAGE,
-        binder_type=classeur().binder_types.get(b.type),
+        binder_type=binder_type,
         listed_states=LISTED_STATES,
         trashed=_trashed_count(b.id),
+        move_targets=_move_targets(),
+    )
+
+
+def _export_error_ids(b: Binder) -> Any:
+    return select(ExportStatus.document_id).where(
+        ExportStatus.firm_id == scoping.current_firm_id(), ExportStatus.state == ExportState.ERROR
+    )
+
+
+def _export_error_count(b: Binder) -> int:
+    return (
+        db.session.scalar(
+            select(func.count(Document.id)).where(
+                Document.binder_id == b.id,
+                Document.state != DocumentState.TRASHED,
+                Document.id.in_(_export_error_ids(b)),
+            )
+        )
+        or 0
+    )
+
+
+def _move_targets() -> list[tuple[Binder, Company]]:
+    """The binders a selection may be moved to: every binder of the visible companies."""
+    return list(
+        db.session.execute(
+            scoping.binders_stmt().add_columns(Company).order_by(Company.name, Binder.name)
+        ).all()
     )
 
 
@@ -149,3 +306,108 @@ def upload() -> Any:
         selected=selected,
         max_mb=int(current_app.config["MAX_UPLOAD_BYTES"]) // (1024 * 1024),
     )
+
+
+# -- bulk actions on a selection (trays, "À valider", search results) -------------------------
+
+#: The actions the selection bar offers, with the French verb of its summary.
+BULK_LABELS: dict[str, str] = {
+    "validate": "Valider",
+    "move": "Déplacer",
+    "trash": "Mettre à la corbeille",
+    "restore": "Restaurer",
+    "resend": "Renvoyer",
+    "download": "Télécharger",
+}
+
+
+def _local_path(target: str | None, fallback: str) -> str:
+    """``target`` when it is a path of this site (never an open redirect), else ``fallback``."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    if "\\" in target:
+        return fallback
+    return target
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.route("/bulk", methods=["POST"])
+@requires("documents.read")
+def bulk() -> Any:
+    """The selection bar's form: ``action`` on the checked ``ids`` (``binder_id`` for a move).
+
+    Answers JSON (the page's script, 20 ids at a time: ``{"results": [{"id", "name", "ok",
+    "message", "state", "state_label"}]}``) or, without script, a summary flashed on the page
+    of ``next``; "download" answers a ZIP of the originals.
+    """
+    from core.documents.bulk import apply_bulk, zip_documents
+
+    back = _local_path(request.form.get("next"), url_for("binders.trays"))
+    action = request.form.get("action") or ""
+    raw_ids = request.form.getlist("ids")
+    try:
+        ids = [int(i) for i in raw_ids]
+    except ValueError:
+        ids = []
+    binder_id = request.form.get("binder_id", type=int)
+    try:
+        if action not in BULK_LABELS:
+            raise ServiceError("Action inconnue.", "action", code="bad_action", status=400)
+        if not ids:
+            raise ServiceError(_("Cochez au moins un document."), "ids", code="no_ids", status=400)
+        if action == "download":
+            path, name = zip_documents(ids, user=current_user)
+            try:
+                data = path.read_bytes()
+            finally:
+                path.unlink(missing_ok=True)
+            return send_file(
+                io.BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=name
+            )
+        results = apply_bulk(action, ids, user=current_user, binder_id=binder_id)
+    except ServiceError as exc:
+        db.session.rollback()
+        if _wants_json():
+            return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.status
+        flash(exc.message, "error")
+        return redirect(back)
+    names = dict(
+        db.session.execute(
+            scoping.documents_stmt()
+            .with_only_columns(Document.id, Document.filename)
+            .where(Document.id.in_(ids))
+        ).all()
+    )
+    if _wants_json():
+        return jsonify(
+            {
+                "results": [
+                    {
+                        **r.as_json(),
+                        "name": names.get(r.document_id) or _("Document n° %(n)s", n=r.document_id),
+                        "state_label": STATE_LABELS.get(r.state or "", ""),
+                    }
+                    for r in results
+                ]
+            }
+        )
+    done = sum(1 for r in results if r.ok)
+    flash(
+        _(
+            "%(action)s : %(done)s document(s) sur %(n)s.",
+            action=BULK_LABELS[action],
+            done=done,
+            n=len(results),
+        ),
+        "success" if done == len(results) else "error",
+    )
+    for r in results:
+        if not r.ok:
+            flash(f"{names.get(r.document_id) or r.document_id} : {r.message}", "error")
+    return redirect(back)

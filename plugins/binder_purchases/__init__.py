@@ -61,6 +61,18 @@ FIELD_LABELS = {
 }
 
 
+#: The columns of a purchase tray (``BinderType.list_columns``): key, French label, kind.
+LIST_COLUMNS = (
+    ("supplier.name", "Fournisseur", "text"),
+    ("invoice_number", "N° de facture", "text"),
+    ("invoice_date", "Date de facture", "date"),
+    ("total_incl_tax", "Montant TTC", "amount"),
+    ("due_date", "Échéance", "date"),
+    ("state", "État", "state"),
+    ("export", "Export", "export"),
+)
+
+
 @hookimpl
 def register_binder_types(register: Callable[[BinderType], None]) -> None:
     """Register ``purchase_invoices`` ("Factures d'achat")."""
@@ -89,6 +101,7 @@ def register_binder_types(register: Callable[[BinderType], None]) -> None:
             media_types=MEDIA_TYPES,
             extract=_extract,
             default_binder=_purchase_binder,
+            list_columns=LIST_COLUMNS,
             extra={"field_labels": FIELD_LABELS},
         )
     )
