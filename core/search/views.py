@@ -252,18 +252,21 @@ def _page_context(args: dict[str, str]) -> dict[str, Any]:
     binders = db.session.scalars(scoping.binders_stmt().order_by(Binder.name)).all()
     registry = classeur().binder_types
     chosen = registry.get(args.get("binder_type") or "")
+    company_names = {c.id: c for c in companies}
     return {
         "companies": companies,
         "binders": binders,
         "binder_types": registry.all(),
         "labels": searchable_labels(chosen),
         "sorts": sort_labels(searchable_labels(chosen)),
-        "company_names": {c.id: c for c in companies},
+        "company_names": company_names,
         "money": money,
         "count": count,
         "snippet": snippet,
         "csv_max": csv_max_rows(),
         "saved_params": saved_searches.clean_params(args),
+        # The selection bar's « Déplacer » (core/web/templates/binders/_bulk.html).
+        "move_targets": [(b, company_names[b.company_id]) for b in binders],
     }
 
 

@@ -110,6 +110,23 @@ def fr_date(value: Any) -> str:
     return f"{d}/{m}/{y}"
 
 
+def fr_money(value: Any, currency: str | None = None) -> str:
+    """ "1250.00" → "1 250,00 €" (Babel, in the invoice's currency); "" when missing."""
+    from decimal import Decimal, InvalidOperation
+
+    from flask_babel import format_currency
+
+    if value in (None, ""):
+        return ""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    if not amount.is_finite():
+        return str(value)
+    return format_currency(amount, (currency or "EUR").upper())
+
+
 def input_name(field: str | None) -> str | None:
     """The form input of a field named by a check or an error ("vat_lines[0].rate")."""
     if not field:
@@ -302,15 +319,55 @@ def _shown_elements(company: Company) -> dict[str, Any]:
     return elements
 
 
-def _next_to_review(document: Document) -> int | None:
-    base = select(Document.id).where(
-        Document.binder_id == document.binder_id,
-        Document.state == DocumentState.TO_REVIEW,
-        Document.id != document.id,
+def _queue(document: Document) -> Any:
+    """The documents of the binder waiting for review, in the order of the review (by id)."""
+    return select(Document.id).where(
+        Document.binder_id == document.binder_id, Document.state == DocumentState.TO_REVIEW
     )
+
+
+def _next_to_review(document: Document) -> int | None:
+    """The next document to review of the binder after this one (from the first again)."""
+    base = _queue(document).where(Document.id != document.id)
     return db.session.scalar(
         base.where(Document.id > document.id).order_by(Document.id)
     ) or db.session.scalar(base.order_by(Document.id))
+
+
+def _neighbours(document: Document) -> dict[str, Any]:
+    """ "Précédent" / "Suivant" in the binder's queue and the position ("3 / 12"): three
+    cheap queries, never the whole queue loaded."""
+    queue = _queue(document)
+    total = db.session.scalar(queue.with_only_columns(func.count(Document.id))) or 0
+    in_queue = document.state == DocumentState.TO_REVIEW
+    before = (
+        db.session.scalar(
+            queue.with_only_columns(func.count(Document.id)).where(Document.id < document.id)
+        )
+        or 0
+    )
+    return {
+        "previous_id": db.session.scalar(
+            queue.where(Document.id < document.id).order_by(Document.id.desc())
+        ),
+        "next_id": db.session.scalar(queue.where(Document.id > document.id).order_by(Document.id)),
+        "position": before + 1 if in_queue else None,
+        "queue_total": total,
+    }
+
+
+def _after_validation(binder: Binder) -> Any:
+    """Where « Valider » leads once the binder has nothing left to review: the firm's list
+    « À valider » when other binders still wait, else the binder."""
+    waiting = db.session.scalar(
+        scoping.documents_stmt()
+        .with_only_columns(Document.id)
+        .where(Document.state == DocumentState.TO_REVIEW)
+        .limit(1)
+    )
+    if waiting is not None:
+        return redirect(url_for("binders.to_review"))
+    return redirect(url_for("binders.binder", binder_id=binder.id))
 
 
 # --- review ----------------------------------------------------------------------------------
@@ -370,7 +427,7 @@ def review(document_id: int) -> Any:
                 following = _next_to_review(document)
                 if following is not None:
                     return redirect(url_for("binder_purchases.review", document_id=following))
-                return redirect(url_for("binders.binder", binder_id=binder.id))
+                return _after_validation(binder)
         document = scoping.get_document(document_id)
         fields = dict(document.fields or {})
     return _render_review(document, binder, company, elements, fields, errors, form_values, status)
@@ -502,7 +559,8 @@ def _render_review(
         conf=conf,
         low=low,
         input_name=input_name,
-        next_id=_next_to_review(document),
+        following_id=_next_to_review(document),
+        **_neighbours(document),
     ), status
 
 
@@ -530,6 +588,8 @@ def to_review(binder_id: int) -> Any:
         documents=documents,
         total=total,
         summary=services.summary,
+        fr_date=fr_date,
+        fr_money=fr_money,
         company=db.session.get(Company, binder.company_id),
     )
 
