@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ from core.auth.services import AuthError, authenticate, create_token
 from core.db import db, utcnow
 from core.documents.models import EVENT_LABELS, Document, DocumentEvent
 from core.extensions import limiter
-from core.tenancy.models import Membership
+from core.tenancy.models import Company, Membership
 from core.tenancy.scoping import current_membership
 
 bp = Blueprint("auth", __name__)
@@ -106,8 +107,26 @@ def tokens() -> Any:
         select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.id.desc())
     ).all()
     return render_template(
-        "auth/tokens.html", form=form, tokens=rows, created=created, now=utcnow()
+        "auth/tokens.html",
+        form=form,
+        tokens=rows,
+        created=created,
+        now=utcnow(),
+        scopes={t.id: scopes_text(t.scopes) for t in rows},
     )
+
+
+#: A token's scopes as a person reads them.
+SCOPE_LABELS = {"read": _l("Lecture"), "write": _l("écriture"), "admin": _l("administration")}
+
+
+def scopes_text(scopes: str | None) -> str:
+    """ "read write" → "Lecture, écriture" (in the order read, write, admin)."""
+    given = (scopes or "").split()
+    names = [str(SCOPE_LABELS[s]) for s in SCOPE_LABELS if s in given]
+    names += [s for s in given if s not in SCOPE_LABELS]
+    text = ", ".join(names)
+    return text[:1].upper() + text[1:] if text else "—"
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -130,31 +149,37 @@ def revoke_token(token_id: int) -> Any:
 @bp.route("/admin/audit")
 @requires("admin.view")
 def audit_log() -> Any:
-    """The firm's audit log: logins, settings, connector switches, validations, exports."""
+    """The firm's audit log: logins, settings, connector switches, validations, exports —
+    actions, targets and connectors by their French names, times in the firm's local time."""
     firm_id = current_membership().firm_id
     from core.state import classeur
 
-    labels = {**classeur().plugins.labels(), **EVENT_LABELS, **AUDIT_LABELS}
+    state = classeur()
+    labels = {**state.plugins.labels(), **EVENT_LABELS, **AUDIT_LABELS}
+    names = _module_names(state)
     users = {
         u.id: u.email
         for u in db.session.scalars(
             select(User).join(Membership).where(Membership.firm_id == firm_id)
         )
     }
+    audit_events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.firm_id == firm_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(300)
+    ).all()
+    targets = _Targets(firm_id, names, labels, [e.target or "" for e in audit_events])
     events = [
-        (
-            e.created_at,
-            users.get(e.user_id, "—"),
-            labels.get(e.action, e.action),
-            e.target or "",
-            e.ip or "",
-        )
-        for e in db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.firm_id == firm_id)
-            .order_by(AuditEvent.id.desc())
-            .limit(300)
-        )
+        {
+            "when": e.created_at,
+            "who": users.get(e.user_id, "—"),
+            "what": labels.get(e.action, e.action),
+            "target": targets.name(e.target or ""),
+            "detail": _audit_detail(e.details),
+            "ip": e.ip or "",
+        }
+        for e in audit_events
     ]
     for e, filename in db.session.execute(
         select(DocumentEvent, Document.filename)
@@ -168,17 +193,120 @@ def audit_log() -> Any:
         .order_by(DocumentEvent.id.desc())
         .limit(300)
     ):
+        connector, message = _document_event_message(e.action, e.message, names)
+        what = labels.get(e.action, e.action)
+        if connector:
+            what = _("%(action)s vers %(connector)s", action=what, connector=connector)
         events.append(
-            (
-                e.created_at,
-                users.get(e.user_id, "—"),
-                labels.get(e.action, e.action),
-                f"{filename} {e.message or ''}",
-                "",
-            )
+            {
+                "when": e.created_at,
+                "who": users.get(e.user_id, "—"),
+                "what": what,
+                "target": (filename, url_for("documents.show", document_id=e.document_id)),
+                "detail": message,
+                "ip": "",
+            }
         )
-    events.sort(key=lambda row: row[0], reverse=True)
+    events.sort(key=lambda row: row["when"], reverse=True)
     return render_template("auth/audit.html", events=events[:300])
+
+
+def _module_names(state: Any) -> dict[str, str]:
+    """Plugins' and connectors' French names by their code."""
+    names = {info.name: info.label for info in state.plugins.all()}
+    names.update({e.name: e.label for e in state.exporters.all()})
+    return names
+
+
+def _document_event_message(
+    action: str, message: str | None, names: dict[str, str]
+) -> tuple[str | None, str]:
+    """An export event's connector (its French name) and the rest of its message: the
+    exporters write ``"meg_export: Achat n° 12 créé"``, a retry only the connector's code."""
+    text = (message or "").strip()
+    if action == "export_retry" and text in names:
+        return names[text], ""
+    head, sep, tail = text.partition(":")
+    if action in ("exported", "export_error") and sep and head.strip() in names:
+        return names[head.strip()], tail.strip()
+    return None, text
+
+
+#: The values of a switch's ``enabled`` detail (connectors and modules).
+SWITCH_LABELS = {
+    "on": "activé",
+    "off": "désactivé",
+    "inherit": "comme le cabinet",
+    "true": "activé",
+    "false": "désactivé",
+    "none": "comme le cabinet",
+}
+
+
+def _audit_detail(details: dict[str, Any] | None) -> str:
+    """The few details a person needs beside the action: a switch's new position, the address
+    tried by a failed login."""
+    if not isinstance(details, dict):
+        return ""
+    parts = []
+    if "enabled" in details:
+        value = str(details["enabled"]).lower()
+        parts.append(SWITCH_LABELS.get(value, value))
+    if details.get("email"):
+        parts.append(str(details["email"]))
+    return ", ".join(parts)
+
+
+class _Targets:
+    """Names (and links) of the audit log's targets: ``company:12`` → "Entreprise Dupont
+    (DUP)", ``meg_export:firm`` → "MEG (RCA) — cabinet", ``token:ab12`` → "Jeton ab12…".
+    Companies are looked up in the firm only."""
+
+    def __init__(
+        self, firm_id: int, names: dict[str, str], labels: dict[str, str], targets: list[str]
+    ) -> None:
+        self.names = names
+        self.labels = labels
+        ids = set()
+        for target in targets:
+            _kind, _sep, ident = target.partition(":")
+            if ident.isdigit():
+                ids.add(int(ident))
+        self.companies = {
+            c.id: c
+            for c in db.session.scalars(
+                select(Company).where(Company.firm_id == firm_id, Company.id.in_(ids))
+            )
+        }
+
+    def company(self, company_id: int) -> tuple[str, str | None]:
+        company = self.companies.get(company_id)
+        if company is None:
+            return _("Entreprise supprimée (n° %(n)s)", n=company_id), None
+        return (
+            f"{company.name} ({company.dossier_code})",
+            url_for("tenancy.edit_company", company_id=company.id),
+        )
+
+    def name(self, target: str) -> tuple[str, str | None]:
+        kind, sep, ident = target.partition(":")
+        if not sep:
+            return target, None
+        if kind == "company" and ident.isdigit():
+            return self.company(int(ident))
+        if kind == "token":
+            return _("Jeton d'API %(prefix)s…", prefix=ident), None
+        if kind in self.names:
+            module = self.names[kind]
+            if ident == "firm":
+                return _("%(module)s — cabinet", module=module), None
+            if ident.isdigit():
+                text, url = self.company(int(ident))
+                return f"{module} — {text}", url
+            return module, None
+        if kind in self.labels:
+            return f"{self.labels[kind]} n° {ident}", None
+        return target, None
 
 
 AUDIT_LABELS = {

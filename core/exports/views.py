@@ -53,6 +53,7 @@ def connectors() -> Any:
     return render_template(
         "exports/connectors.html",
         exporters=classeur().exporters.all(),
+        binder_type_labels=dict(classeur().binder_types.choices()),
         companies=companies,
         firm_switch=firm_switch,
         company_switch=company_switch,
@@ -70,8 +71,7 @@ def switch(connector: str) -> Any:
     """
     firm_id = scoping.current_firm_id()
     company_id = request.form.get("company", type=int)
-    if company_id is not None:
-        scoping.get_company(company_id)
+    company = scoping.get_company(company_id) if company_id is not None else None
     value = request.form.get("enabled", "")
     if value not in {"on", "off", "inherit"} or (value == "inherit" and company_id is None):
         abort(400)
@@ -87,7 +87,22 @@ def switch(connector: str) -> Any:
     set_aside(firm_id, connector, company_id)
     to_run = release_skipped(firm_id, connector) if enabled else []
     db.session.commit()
-    flash(_("Connecteur mis à jour."), "success")
+    exporter = classeur().exporters.get(connector)
+    flash(_switch_message(exporter.label if exporter else connector, value, company), "success")
     if to_run:
         flash(_("%(n)s document(s) en attente envoyé(s).", n=len(to_run)), "success")
     return redirect(url_for("exports.connectors"))
+
+
+def _switch_message(label: str, value: str, company: Company | None) -> str:
+    """ "Connecteur « MEG (RCA) » activé pour Boulangerie Martin." — names, no codes."""
+    if value == "inherit":
+        return _(
+            "Connecteur « %(c)s » : %(company)s suit désormais le choix du cabinet.",
+            c=label,
+            company=company.name if company else "",
+        )
+    where = company.name if company else _("le cabinet")
+    if value == "on":
+        return _("Connecteur « %(c)s » activé pour %(where)s.", c=label, where=where)
+    return _("Connecteur « %(c)s » désactivé pour %(where)s.", c=label, where=where)

@@ -95,8 +95,9 @@ def admin() -> Any:
     state = classeur()
     return render_template(
         "web/admin.html",
-        plugins=state.hooks.plugin_names(),
+        plugins=state.plugins.all(),
         binder_types=state.binder_types.all(),
+        binder_type_labels=dict(state.binder_types.choices()),
         exporters=state.exporters.all(),
     )
 

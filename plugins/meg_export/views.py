@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import format_datetime
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -31,6 +33,7 @@ from core.plugin_api import (
     db,
     decrypt_json,
     encrypt_json,
+    plugin_enabled,
     requires,
     scoping,
 )
@@ -52,6 +55,18 @@ def _redirect_uri() -> str:
 def _meg_origin() -> str:
     parts = urlsplit(current_app.config["MEG_BASE_URL"])
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _moment(value: Any) -> str | None:
+    """An ISO date-time (ours or MEG's, naive = UTC) in French local time, "15/10/2026 14:03";
+    an unreadable value as it is."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    return format_datetime(moment, "dd/MM/yyyy HH:mm")
 
 
 def _company_statuses(company_id: int) -> dict[str, int]:
@@ -78,6 +93,10 @@ def company_tab(company_id: int) -> Any:
             tabs=classeur().company_tabs,
             active_tab="meg",
             link=state,
+            # "Liée" only when the link exists and the connector sends for this company.
+            connector_on=plugin_enabled(company.firm_id, company.id, link.NAME),
+            linked_at=_moment(state.get("linked_at")),
+            last_import_at=_moment((supervision or {}).get("last_purchase_import_at")),
             supervision=supervision,
             statuses=_company_statuses(company.id),
             meg_url=current_app.config["MEG_BASE_URL"],
