@@ -198,6 +198,7 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     from core.binders.views import bp as binders_bp
     from core.documents.api import bp as documents_api
     from core.documents.views import bp as documents_bp
+    from core.exports.api import bp as exports_api
     from core.exports.views import bp as exports_bp
     from core.plugins.views import api_bp as plugins_api
     from core.plugins.views import bp as plugins_bp
@@ -216,6 +217,7 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     app.register_blueprint(plugins_bp)
     register_api(api)
     api.register_blueprint(documents_api)
+    api.register_blueprint(exports_api)
     api.register_blueprint(search_api)
     api.register_blueprint(plugins_api)
 

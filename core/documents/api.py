@@ -9,13 +9,15 @@ from flask import Response, request, send_file
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
+from marshmallow import validate as check
 
 from core.api.views import fail
 from core.auth.permissions import requires
 from core.binders.models import Binder
 from core.db import db
-from core.documents import presenters
+from core.documents import listing, presenters
 from core.documents.bulk import BULK_ACTIONS, MAX_BULK_IDS, apply_bulk, zip_documents
+from core.documents.models import DocumentState
 from core.documents.services import (
     archive_document,
     move_document,
@@ -29,6 +31,7 @@ from core.documents.services import (
     validate_document,
 )
 from core.errors import ServiceError
+from core.exports.models import ExportState
 from core.exports.services import retry_export
 from core.state import classeur
 from core.tenancy import scoping
@@ -486,3 +489,164 @@ def bulk(**_: Any) -> Any:
         path.unlink(missing_ok=True)
         return send_file(handle, mimetype="application/zip", as_attachment=True, download_name=name)
     return {"results": [r.as_json() for r in results]}
+
+
+# -- Document viewer (helper C): the original shown in the browser, the words of the pages. --
+
+
+@bp.route("/documents/<int:document_id>/file/inline")
+@requires("documents.read")
+def view_file(document_id: int) -> Response:
+    """The original file shown in the browser (``Content-Disposition: inline``); an XML file
+    is shown as plain text, in a sandbox."""
+    document = scoping.get_document(document_id)
+    path = classeur().storage.path(document.sha256)
+    is_xml = document.media_type.endswith("xml")
+    response = send_file(
+        path,
+        mimetype="text/plain; charset=utf-8" if is_xml else document.media_type,
+        as_attachment=False,
+        download_name=document.filename,
+        conditional=True,
+    )
+    if is_xml:
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
+@bp.route("/documents/<int:document_id>/words")
+@requires("documents.read")
+@bp.doc(
+    responses={
+        200: {
+            "description": "Words of each page with their boxes (page fractions from the "
+            "top-left corner), and the boxes where each field's value is printed: "
+            '``{"pages": {"1": [{"text", "x0", "y0", "x1", "y1", "line"}]}, '
+            '"fields": {"invoice_number": [{"page", "x0", "y0", "x1", "y1"}]}}``.'
+        }
+    }
+)
+def get_words(document_id: int) -> Any:
+    """The words of the pages (OCR or PDF text layer) and where each field is printed."""
+    from core.documents.words import words_json
+
+    document = scoping.get_document(document_id)
+    return words_json(document)
+
+
+# --- list ----------------------------------------------------------------------------------------
+
+
+class DocumentListQuerySchema(Schema):
+    company_id = fields.List(fields.Integer(), metadata={"description": "Companies (repeatable)."})
+    binder_id = fields.List(fields.Integer(), metadata={"description": "Binders (repeatable)."})
+    binder_type = fields.List(
+        fields.String(validate=check.Length(max=64)),
+        metadata={"description": "Binder types, e.g. purchase_invoices (repeatable)."},
+    )
+    state = fields.List(
+        fields.String(validate=check.OneOf([s.value for s in DocumentState])),
+        metadata={"description": "States (repeatable); trashed documents only when asked for."},
+    )
+    export_state = fields.List(
+        fields.String(validate=check.OneOf([s.value for s in ExportState])),
+        metadata={"description": "Documents with an export status in one of these states."},
+    )
+    connector = fields.List(
+        fields.String(validate=check.Length(max=64)),
+        metadata={
+            "description": "Documents with an export status for one of these connectors "
+            "(with export_state: that status in those states)."
+        },
+    )
+    created_from = fields.Date(metadata={"description": "Deposited on or after (YYYY-MM-DD)."})
+    created_to = fields.Date(metadata={"description": "Deposited on or before."})
+    date_from = fields.Date(
+        metadata={"description": "The document's own date (e.g. invoice date) on or after."}
+    )
+    date_to = fields.Date(metadata={"description": "The document's own date on or before."})
+    party = fields.String(
+        validate=check.Length(max=listing.MAX_PARTY_CHARS),
+        metadata={
+            "description": "Part of the other party's name (supplier...); accents and case ignored."
+        },
+    )
+    supplier = fields.String(
+        validate=check.Length(max=listing.MAX_PARTY_CHARS),
+        metadata={"description": "Same as party."},
+    )
+    archived = fields.String(
+        load_default="false",
+        validate=check.OneOf(["false", "true", "all"]),
+        metadata={
+            "description": "Archived documents: left out (false, default), only (true), "
+            "or both (all)."
+        },
+    )
+    sort = fields.String(
+        load_default=listing.DEFAULT_SORT,
+        validate=check.OneOf(
+            [f"{p}{k}" for k in listing.SORTS for p in ("", "-")]
+            + [f"{k}:{d}" for k in listing.SORTS for d in ("asc", "desc")]
+        ),
+        metadata={
+            "description": "created_at, date, amount, filename or state; -key or "
+            "key:desc for descending. Documents without a value come last; ties by id."
+        },
+    )
+    limit = fields.Integer(
+        load_default=listing.DEFAULT_LIMIT,
+        validate=check.Range(1, listing.MAX_LIMIT),
+        metadata={"description": f"Documents per page (at most {listing.MAX_LIMIT})."},
+    )
+    cursor = fields.String(
+        validate=check.Length(max=2000),
+        metadata={"description": "next_cursor of the previous page (same filters and sort)."},
+    )
+
+
+class DocumentListItemSchema(DocumentSchema):
+    class Meta:
+        exclude = ("checks",)
+
+    date = fields.Date(
+        allow_none=True, metadata={"description": "The document's own date (binder type)."}
+    )
+    amount = fields.Decimal(
+        allow_none=True, as_string=True, metadata={"description": "Its amount (binder type)."}
+    )
+    summary = fields.Dict(
+        allow_none=True, metadata={"description": "The binder type's summary of the fields."}
+    )
+
+
+class DocumentPageSchema(Schema):
+    documents = fields.List(fields.Nested(DocumentListItemSchema))
+    next_cursor = fields.String(
+        allow_none=True, metadata={"description": "Give it as cursor for the next page."}
+    )
+
+
+@bp.route("/documents")
+@requires("documents.read")
+@bp.arguments(DocumentListQuerySchema, location="query", as_kwargs=True)
+@bp.response(200, DocumentPageSchema)
+def list_documents(**args: Any) -> Any:
+    """List the documents the caller may see, filtered, sorted, a page at a time.
+
+    Trashed documents are left out unless ``state=trashed`` is asked for, archived ones unless
+    ``archived=true|all``. Follow ``next_cursor`` (null on the last page). Items are the JSON of
+    ``GET /documents/{id}`` without ``checks``, with ``date``, ``amount`` and ``summary``.
+    """
+    archived = {"false": False, "true": True, "all": None}[args.pop("archived")]
+    sort, limit, cursor = args.pop("sort"), args.pop("limit"), args.pop("cursor", None)
+    supplier = args.pop("supplier", None)
+    if supplier and not args.get("party"):
+        args["party"] = supplier
+    try:
+        page = listing.list_documents(
+            scoping.documents_stmt(), {**args, "archived": archived}, sort, limit, cursor
+        )
+    except ServiceError as exc:
+        fail(exc)
+    return {"documents": listing.page_json(page.documents), "next_cursor": page.next_cursor}

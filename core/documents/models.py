@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.binders.models import Binder
@@ -67,6 +67,10 @@ class Document(Base):
     __table_args__ = (
         UniqueConstraint("binder_id", "sha256"),
         Index("ix_documents_firm_id_state", "firm_id", "state"),
+        # Lists (GET /api/v1/documents, trays): keyset pagination on (sort key, id).
+        Index("ix_documents_firm_id_created_at", "firm_id", "created_at"),
+        Index("ix_documents_firm_id_field_date", "firm_id", "field_date"),
+        Index("ix_documents_firm_id_field_amount_cents", "firm_id", "field_amount_cents"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,6 +105,12 @@ class Document(Base):
     validated_at: Mapped[datetime | None]
     #: When the (validated) document was archived: out of trays and default lists.
     archived_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: The binder type's searchable date, amount (cents) and party name (casefolded, without
+    #: accents), kept in step with ``fields`` (``core.documents.listing``) for lists to filter
+    #: and sort on in SQL.
+    field_date: Mapped[date | None] = mapped_column(Date)
+    field_amount_cents: Mapped[int | None] = mapped_column(BigInteger)
+    field_party: Mapped[str | None] = mapped_column(String(500))
 
     binder: Mapped[Binder] = relationship(back_populates="documents")
 
