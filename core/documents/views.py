@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.auth.permissions import requires
 from core.binders.models import Binder
 from core.db import db
-from core.documents import presenters
-from core.documents.models import Document
+from core.documents import display, presenters
+from core.documents.models import EVENT_LABELS, STATE_LABELS, Document
 from core.documents.services import (
     document_checks,
     move_document,
@@ -37,11 +37,18 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 @bp.route("/<int:document_id>")
 @requires("documents.read")
 def show(document_id: int) -> Any:
-    """The document page."""
+    """The document page: the viewer (pages, or the e-invoice's data), the fields for a
+    person, checks, exports and history; states followed live (see :func:`live`)."""
     document = scoping.get_document(document_id)
     binder = db.session.get(Binder, document.binder_id)
     company = db.session.get(Company, document.company_id)
     binder_type = classeur().binder_types.get(binder.type) if binder else None
+    statuses = presenters.export_statuses(document)
+    exporter_labels = {e.name: e.label for e in classeur().exporters.all()}
+    rows = display.display_fields(binder_type, document.fields or {}, company_id=company.id)
+    labels = {**classeur().plugins.labels(), **EVENT_LABELS}
+    titles = {row.key: row.label for row in rows}
+    panel = (binder_type.extra.get("document_panel") if binder_type else None) or None
     return render_template(
         "documents/show.html",
         document=document,
@@ -49,13 +56,43 @@ def show(document_id: int) -> Any:
         company=company,
         binder_type=binder_type,
         checks=document_checks(document) if document.fields else [],
-        events=presenters.events(document),
-        exports=presenters.export_statuses(document),
-        exporters={e.name: e for e in classeur().exporters.all()},
-        field_labels=(binder_type.extra.get("field_labels", {}) if binder_type else {}),
+        history=[
+            (
+                display.format_moment(e.created_at, seconds=True),
+                display.event_text(e, labels, exporter_labels, titles),
+            )
+            for e in presenters.events(document)
+        ],
+        exports=presenters.export_rows(document, statuses),
+        busy=presenters.is_busy(document, statuses),
+        rows=rows,
+        text_source=display.text_source_label(document.text_source),
+        panel=panel(document) if callable(panel) else None,
         move_choices=_move_choices(document),
         move_refusal=move_refusal(document),
         trash_refusal=trash_refusal(document),
+    )
+
+
+@bp.route("/<int:document_id>/live")
+@requires("documents.read")
+def live(document_id: int) -> Any:
+    """What the page follows without reloading: the state badge and the export rows (HTML
+    rendered like the page's), and whether something is still under way (``busy``)."""
+    document = scoping.get_document(document_id)
+    statuses = presenters.export_statuses(document)
+    state = str(document.state)
+    return jsonify(
+        {
+            "state": state,
+            "state_label": STATE_LABELS.get(document.state, state),
+            "busy": presenters.is_busy(document, statuses),
+            "exports_html": render_template(
+                "documents/_exports.html",
+                document=document,
+                exports=presenters.export_rows(document, statuses),
+            ),
+        }
     )
 
 
@@ -184,14 +221,24 @@ def validate(document_id: int) -> Any:
 @bp.route("/<int:document_id>/exports/<connector>/retry", methods=["POST"])
 @requires("documents.export")
 def retry_export_view(document_id: int, connector: str) -> Any:
-    """Resend to a connector ("Renvoyer")."""
+    """Resend to a connector ("Renvoyer"). Asked by the page's script (``Accept:
+    application/json``), answers ``{"ok", "message"}`` instead of a redirect and a flash."""
     document = scoping.get_document(document_id)
+    wants_json = request.accept_mimetypes.best == "application/json"
     try:
         retry_export(document, connector, current_user.id)
     except ServiceError as exc:
         db.session.rollback()
+        if wants_json:
+            return jsonify({"ok": False, "message": exc.message}), exc.status or 409
         flash(exc.message, "error")
     else:
         db.session.commit()
-        flash(_("Document renvoyé."), "success")
+        label = display.connector_label(
+            connector, {e.name: e.label for e in classeur().exporters.all()}
+        )
+        message = _("Document renvoyé vers %(connector)s.", connector=label)
+        if wants_json:
+            return jsonify({"ok": True, "message": message})
+        flash(message, "success")
     return redirect(url_for("documents.show", document_id=document.id))

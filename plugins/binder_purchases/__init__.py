@@ -102,7 +102,7 @@ def register_binder_types(register: Callable[[BinderType], None]) -> None:
             extract=_extract,
             default_binder=_purchase_binder,
             list_columns=LIST_COLUMNS,
-            extra={"field_labels": FIELD_LABELS},
+            extra={"field_labels": FIELD_LABELS, "document_panel": _einvoice_panel},
         )
     )
 
@@ -111,6 +111,13 @@ def register_binder_types(register: Callable[[BinderType], None]) -> None:
 MEDIA_TYPES = frozenset(
     {"application/pdf", "application/xml", "image/png", "image/jpeg", "image/tiff"}
 )
+
+
+def _einvoice_panel(document: Any) -> Any:
+    """The readable view of the document's e-invoice, on the document page."""
+    from plugins.binder_purchases.einvoice_view import panel
+
+    return panel(document)
 
 
 def _purchase_binder(company: Company) -> Any:

@@ -747,6 +747,15 @@ class MegExporter:
                 self._gate = RateGate()
             return self._gate
 
+    def not_ready(self, company: Any) -> str | None:
+        """Why this company cannot be sent to now (French), None when it is linked: the
+        document page offers « Renvoyer » only when it can send."""
+        from plugins.meg_export.link import link_state
+
+        if link_state(company):
+            return None
+        return "Entreprise non liée à MEG : liez-la dans l'onglet MEG de l'entreprise."
+
     def export(self, context: ExportContext) -> ExportResult:
         """Send one purchase invoice; never touches the caller's database session (the token
         is read, and refreshed under its row's lock, in sessions of its own)."""
