@@ -67,13 +67,15 @@ def _wait_up(url: str) -> None:
         except requests.RequestException:
             return False
 
-    wait_for(up, timeout=60, interval=0.2)
+    # A loaded machine (the whole suite, other jobs) may take long to start a server.
+    wait_for(up, timeout=180, interval=0.2)
 
 
 def _serve(data_dir: Path, port: int, **extra: str) -> tuple[subprocess.Popen[bytes], str]:
     # The server's log is kept beside the data for a failure's diagnosis (pytest keeps the
     # last runs' temporary folders).
-    with (data_dir.parent / f"serve-{port}-{time.monotonic_ns()}.log").open("wb") as log:
+    log_path = data_dir.parent / f"serve-{port}-{time.monotonic_ns()}.log"
+    with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "core", "serve", "--port", str(port)],
             env=_env(data_dir, **extra),
@@ -82,7 +84,11 @@ def _serve(data_dir: Path, port: int, **extra: str) -> tuple[subprocess.Popen[by
             cwd=ROOT,
         )
     base = f"http://127.0.0.1:{port}"
-    _wait_up(base + "/healthz")
+    try:
+        _wait_up(base + "/healthz")
+    except AssertionError as exc:
+        tail = log_path.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"{exc}; server exit code {proc.poll()}, its log:\n{tail}") from exc
     return proc, base
 
 
