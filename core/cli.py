@@ -594,6 +594,45 @@ def reindex(app: Flask, chunk: int) -> None:
     click.echo(f"{count} documents indexed")
 
 
+@main.group()
+def trash() -> None:
+    """The trash: documents set aside, deleted for good after TRASH_RETENTION_DAYS."""
+
+
+@trash.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Days in the trash (default: the TRASH_RETENTION_DAYS setting).",
+)
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@with_app()
+def trash_purge(app: Flask, older_than: int | None, dry_run: bool) -> None:
+    """Delete the documents trashed for longer than the delay: rows and files (an original
+    still used by another document is kept); an audit line keeps what was exported where."""
+    from core.documents.services import purge_trash
+
+    days = older_than if older_than is not None else int(app.config["TRASH_RETENTION_DAYS"])
+    records = purge_trash(older_than_days=days, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for r in records:
+        exports = ", ".join(
+            f"{e['connector']} {e['state']}" + (f" ({e['remote_id']})" if e["remote_id"] else "")
+            for e in r["exports"]
+        )
+        files = "files removed" if r["files_deleted"] else "original kept (shared)"
+        if dry_run:
+            files = "files would go" if r["files_deleted"] else "original kept (shared)"
+        click.echo(
+            f"{verb} document {r['document_id']} {r['filename']!r} "
+            f"[{r['dossier_code']} / {r['binder_name']}], trashed {r['trashed_at']}; {files}"
+            + (f"; exports: {exports}" if exports else "")
+        )
+    click.echo(f"{len(records)} document(s) {verb} (in the trash for more than {days} days)")
+
+
 def _add_scale_out_commands() -> None:
     from core.tasks.worker import worker_command
 

@@ -38,10 +38,13 @@ def register_binder_types(register: Callable[[BinderType], None]) -> None:
 
 @hookimpl
 def register_tasks(register: Callable[[TaskSpec], None]) -> None:
-    """The core's tasks: reading a document, sending an export, notifying a period export."""
+    """The core's tasks: reading a document, sending an export, notifying a period export,
+    purging the trash."""
     from core.documents import pipeline
+    from core.documents.services import purge_task_spec
     from core.exports import periods, services
 
     register(pipeline.task_spec())
     register(services.task_spec())
     register(periods.task_spec())
+    register(purge_task_spec())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.binders.models import Binder
@@ -684,3 +684,182 @@ def unarchive_document(document: Document, user_id: int | None) -> Document:
     after_commit.reindex([document.id])
     db.session.commit()
     return document
+
+
+# --- trash purge -------------------------------------------------------------------------------
+
+#: The task deleting one document trashed longer than ``TRASH_RETENTION_DAYS``.
+PURGE_TASK = "purge_trashed_document"
+#: Documents handed to the workers per poll.
+PURGE_BATCH = 100
+
+
+def _trashed_at() -> Any:
+    """When each document was last put in the trash (its latest "trashed" event)."""
+    last = (
+        select(func.max(DocumentEvent.created_at))
+        .where(DocumentEvent.document_id == Document.id, DocumentEvent.action == "trashed")
+        .scalar_subquery()
+    )
+    return func.coalesce(last, Document.updated_at)
+
+
+def _retention_cutoff(older_than_days: int | None) -> Any:
+    from datetime import timedelta
+
+    days = older_than_days
+    if days is None:
+        days = int(current_app.config["TRASH_RETENTION_DAYS"])
+    if days < 0:
+        raise ServiceError("Le délai doit être positif.", "older_than", code="invalid")
+    return utcnow() - timedelta(days=days)
+
+
+def purgeable_ids(older_than_days: int | None = None, limit: int | None = None) -> list[int]:
+    """Ids of the documents in the trash for longer than ``older_than_days`` (by default the
+    ``TRASH_RETENTION_DAYS`` setting), oldest first."""
+    cutoff = _retention_cutoff(older_than_days)
+    stmt = (
+        select(Document.id)
+        .where(Document.state == DocumentState.TRASHED, _trashed_at() < cutoff)
+        .order_by(Document.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def _purge_record(document: Document) -> dict[str, Any]:
+    """What stays of a purged document: where it was and what was exported where."""
+    binder = db.session.get(Binder, document.binder_id)
+    company = db.session.get(Company, document.company_id)
+    trashed_at = db.session.scalar(select(_trashed_at()).where(Document.id == document.id))
+    return {
+        "document_id": document.id,
+        "filename": document.filename,
+        "sha256": document.sha256,
+        "size": document.size,
+        "company_id": document.company_id,
+        "company_name": company.name if company else None,
+        "dossier_code": company.dossier_code if company else None,
+        "binder_id": document.binder_id,
+        "binder_name": binder.name if binder else None,
+        "binder_type": binder.type if binder else None,
+        "created_at": document.created_at.isoformat() if document.created_at else None,
+        "trashed_at": trashed_at.isoformat() if trashed_at else None,
+        "fields": document.fields or {},
+        "exports": [
+            {
+                "connector": s.connector,
+                "state": str(s.state),
+                "remote_id": s.remote_id,
+                "exported_at": s.exported_at.isoformat() if s.exported_at else None,
+                "message": s.message,
+            }
+            for s in db.session.scalars(
+                select(ExportStatus)
+                .where(ExportStatus.document_id == document.id)
+                .order_by(ExportStatus.connector)
+            )
+        ],
+    }
+
+
+def _drop_files(sha256: str) -> bool:
+    """Delete an original and its derived files unless a document still points at them.
+
+    The original is first moved aside, then the rows are looked at again: a document stored
+    with the same content meanwhile gets its file back.
+    """
+    import shutil
+
+    storage = classeur().storage
+    original = storage.path(sha256)
+    aside = original.with_name(f"{sha256}.purging")
+    if original.exists():
+        original.replace(aside)
+    if db.session.scalar(select(Document.id).where(Document.sha256 == sha256).limit(1)):
+        if aside.exists():
+            aside.replace(original)
+        return False
+    aside.unlink(missing_ok=True)
+    shutil.rmtree(storage.derived_dir(sha256), ignore_errors=True)
+    return True
+
+
+def purge_document(
+    document_id: int, *, older_than_days: int | None = None, dry_run: bool = False
+) -> dict[str, Any] | None:
+    """Delete for good a document in the trash for longer than the retention delay; commits.
+
+    Deleted: the row (with its events and export statuses), then its original and derived files
+    when no other document (of any firm) has the same content. Kept: an audit line
+    ("document_purged") naming the file, company, binder, the export statuses and their remote
+    ids, so what was exported stays traceable. Returns that record (``files_deleted`` says
+    whether the files went), or None when the document is not (or no longer) purgeable.
+    ``dry_run`` only returns the record.
+    """
+    from core.auth.audit import audit
+
+    cutoff = _retention_cutoff(older_than_days)
+    document = db.session.scalar(
+        select(Document).where(
+            Document.id == document_id,
+            Document.state == DocumentState.TRASHED,
+            _trashed_at() < cutoff,
+        )
+    )
+    if document is None:
+        db.session.rollback()
+        return None
+    record = _purge_record(document)
+    shared = db.session.scalar(
+        select(func.count(Document.id)).where(
+            Document.sha256 == document.sha256, Document.id != document.id
+        )
+    )
+    if dry_run:
+        db.session.rollback()
+        return {**record, "files_deleted": not shared}
+    firm_id, sha256 = document.firm_id, document.sha256
+    audit(
+        "document_purged",
+        target=f"{record['filename']}"[:200],
+        details=record,
+        firm_id=firm_id,
+        user_id=None,
+    )
+    db.session.execute(
+        delete(Document)
+        .where(Document.id == document_id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expunge(document)
+    after_commit.unindex(firm_id, [document_id])
+    db.session.commit()
+    record["files_deleted"] = _drop_files(sha256)
+    db.session.commit()
+    return record
+
+
+def purge_trash(older_than_days: int | None = None, dry_run: bool = False) -> list[dict[str, Any]]:
+    """Purge every document in the trash for longer than the delay (see
+    :func:`purge_document`); the records of those purged (or that would be)."""
+    records = []
+    for document_id in purgeable_ids(older_than_days):
+        record = purge_document(document_id, older_than_days=older_than_days, dry_run=dry_run)
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def purge_task_spec() -> Any:
+    """The purge as a task: the poll hands over documents past the retention delay."""
+    from core.tasks.registry import TaskSpec
+
+    return TaskSpec(
+        name=PURGE_TASK,
+        run=purge_document,
+        queue="default",
+        poll=lambda: [(i,) for i in purgeable_ids(limit=PURGE_BATCH)],
+    )
