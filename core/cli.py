@@ -583,6 +583,16 @@ def documents_retry(app: Flask, document_ids: tuple[int, ...]) -> None:
         click.echo(f"document {document_id}: {document.state}{reason}")
 
 
+@documents.command("refresh-lists")
+@with_app()
+def documents_refresh_lists(app: Flask) -> None:
+    """Recompute the date, amount and party lists sort and filter on, from each document's
+    fields (after a binder type changed what it makes searchable)."""
+    from core.documents.listing import refresh_all
+
+    click.echo(f"{refresh_all()} documents refreshed")
+
+
 @main.command()
 @click.option("--chunk", default=500, show_default=True, type=int)
 @with_app()

@@ -310,3 +310,25 @@ def test_openapi_documents_the_lists(client):
     assert "post" in spec["paths"]["/api/v1/documents/{document_id}/archive"]
     params = {p["name"] for p in spec["paths"]["/api/v1/documents"]["get"]["parameters"]}
     assert {"state", "export_state", "connector", "date_from", "party", "cursor"} <= params
+
+
+def test_refresh_lists_command_recomputes_the_columns(app, app_config, docs):
+    from click.testing import CliRunner
+    from sqlalchemy import update
+
+    from core.cli import main
+
+    with app.app_context():
+        db.session.execute(update(Document).values(field_date=None, field_amount_cents=None))
+        db.session.commit()
+    env = {
+        "CLASSEUR_DATA_DIR": app_config["DATA_DIR"],
+        "CLASSEUR_DATABASE_URL": app_config["DATABASE_URL"],
+        "CLASSEUR_SECRET_KEY": "test-secret",
+    }
+    result = CliRunner().invoke(main, ["documents", "refresh-lists"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "6 documents refreshed" in result.output
+    with app.app_context():
+        edf = db.session.get(Document, docs["edf"].id)
+        assert (edf.field_date, edf.field_amount_cents) == (dt.date(2026, 10, 15), 125000)
