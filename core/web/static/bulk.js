@@ -80,7 +80,7 @@
     body.append("action", action);
     if (binderId) { body.append("binder_id", binderId); }
     ids.forEach(function (id) { body.append("ids", id); });
-    return fetch(form.action, {
+    return fetch(form.getAttribute("action"), {
       method: "POST",
       body: body,
       credentials: "same-origin",
