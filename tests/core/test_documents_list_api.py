@@ -332,3 +332,49 @@ def test_refresh_lists_command_recomputes_the_columns(app, app_config, docs):
     with app.app_context():
         edf = db.session.get(Document, docs["edf"].id)
         assert (edf.field_date, edf.field_amount_cents) == (dt.date(2026, 10, 15), 125000)
+
+
+def test_migration_fills_the_list_columns_of_existing_documents(tmp_path):
+    from sqlalchemy import text
+
+    from core.app import create_app
+    from core.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    app = create_app({"DATA_DIR": str(tmp_path), "DATABASE_URL": url, "SECRET_KEY": "x"})
+    upgrade(app, "0009_saved_searches")
+    now = "2026-11-01 10:00:00.000000"
+    fields = '{"supplier": {"name": "Électricité de France"}, "invoice_date": "2026-10-15", ' + (
+        '"total_incl_tax": "1250.00"}'
+    )
+    engine = db.engine_for(app)
+    with engine.begin() as conn:
+        conn.execute(text(f"insert into firms (id, name, created_at) values (1, 'F', '{now}')"))
+        conn.execute(
+            text(
+                "insert into companies (id, firm_id, name, dossier_code, settings, created_at, "
+                f"updated_at) values (1, 1, 'C', 'C01', '{{}}', '{now}', '{now}')"
+            )
+        )
+        conn.execute(
+            text(
+                "insert into binders (id, company_id, type, name, created_at) "
+                f"values (1, 1, 'purchase_invoices', 'Achats', '{now}')"
+            )
+        )
+        conn.execute(
+            text(
+                "insert into documents (id, firm_id, company_id, binder_id, sha256, filename, "
+                "media_type, size, pages, state, fields, version, processing_attempts, "
+                "created_at, updated_at) values (1, 1, 1, 1, 'ab', 'f.pdf', 'application/pdf', "
+                f"1, 1, 'validated', :fields, 1, 0, '{now}', '{now}')"
+            ),
+            {"fields": fields},
+        )
+    upgrade(app)
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("select field_date, field_amount_cents, field_party, archived_at from documents")
+        ).one()
+    engine.dispose()
+    assert tuple(row) == ("2026-10-15", 125000, "electricite de france", None)
