@@ -319,4 +319,5 @@ AUDIT_LABELS = {
     "connector_link": "Liaison de connecteur",
     "connector_unlink": "Déliaison de connecteur",
     "plugin_switch": "Module activé/désactivé",
+    "document_purged": "Document supprimé de la corbeille",
 }
