@@ -124,6 +124,8 @@ def test_default_list_scoped_without_trash_and_archive(app, client, factory, fir
     assert item["date"] == "2026-09-01"
     assert item["amount"] == "39.99"
     assert item["summary"]["supplier"] == "Orange"
+    assert item["fields"]["supplier"] == {"name": "Orange"}
+    assert item["state"] == "validated" and item["archived_at"] is None
     assert item["exports"][0]["message"] == "Compte fournisseur inconnu"
     assert "checks" not in item and "text" not in item
     # An uploader sees its company only.
