@@ -39,6 +39,9 @@ bp = Blueprint("binders", __name__, url_prefix="/trays")
 
 PER_PAGE = 50
 
+#: The selection bar's actions in a tray (``binders/_bulk.html``).
+TRAY_ACTIONS = ("validate", "move", "trash", "resend", "archive", "download")
+
 #: The states listed in binders: a trashed document only shows on the binder's « Corbeille ».
 LISTED_STATES: dict[str, str] = {
     state: label for state, label in STATE_LABELS.items() if state != DocumentState.TRASHED
@@ -56,7 +59,7 @@ def trays() -> Any:
     counts: dict[int, dict[str, int]] = {}
     for binder_id, state, n in db.session.execute(
         select(Document.binder_id, Document.state, func.count(Document.id))
-        .where(Document.binder_id.in_(ids))
+        .where(Document.binder_id.in_(ids), Document.archived_at.is_(None))
         .group_by(Document.binder_id, Document.state)
     ):
         counts.setdefault(binder_id, {})[str(state)] = n
@@ -133,6 +136,7 @@ def to_review() -> Any:
         by_company=by_company,
         company_id=company_id,
         review_url=review_url,
+        bulk_actions=("validate", "move", "trash", "download"),
         page=page,
         total=total,
         per_page=PER_PAGE,
@@ -158,8 +162,13 @@ def binder(binder_id: int) -> Any:
         sort = None
     direction = "asc" if request.args.get("dir") == "asc" else "desc"
     export_error = request.args.get("export") == "error"
-    stmt = select(Document).where(
+    archived = request.args.get("archived") == "1"
+    listed = select(Document).where(
         Document.binder_id == b.id, Document.state != DocumentState.TRASHED
+    )
+    # An archived document leaves the tray: only the « Archivés » filter lists it.
+    stmt = listed.where(
+        Document.archived_at.is_not(None) if archived else Document.archived_at.is_(None)
     )
     if state in LISTED_STATES:
         stmt = stmt.where(Document.state == state)
@@ -176,6 +185,7 @@ def binder(binder_id: int) -> Any:
     params = {
         "state": state,
         "export": "error" if export_error else None,
+        "archived": "1" if archived else None,
         "sort": sort,
         "dir": direction if sort else None,
     }
@@ -199,6 +209,14 @@ def binder(binder_id: int) -> Any:
         state=state,
         export_error=export_error,
         export_errors=_export_error_count(b),
+        archived=archived,
+        archived_count=db.session.scalar(
+            listed.where(Document.archived_at.is_not(None)).with_only_columns(
+                func.count(Document.id)
+            )
+        )
+        or 0,
+        bulk_actions=("unarchive", "download") if archived else TRAY_ACTIONS,
         sort=sort,
         direction=direction,
         tray_url=tray_url,
@@ -225,6 +243,7 @@ def _export_error_count(b: Binder) -> int:
             select(func.count(Document.id)).where(
                 Document.binder_id == b.id,
                 Document.state != DocumentState.TRASHED,
+                Document.archived_at.is_(None),
                 Document.id.in_(_export_error_ids(b)),
             )
         )
@@ -270,6 +289,8 @@ def trash(binder_id: int) -> Any:
     return render_template(
         "binders/trash.html",
         binder=b,
+        bulk_actions=("restore",),
+        move_targets=[],
         documents=documents,
         page=page,
         total=total,
@@ -317,6 +338,8 @@ BULK_LABELS: dict[str, str] = {
     "trash": "Mettre à la corbeille",
     "restore": "Restaurer",
     "resend": "Renvoyer",
+    "archive": "Archiver",
+    "unarchive": "Désarchiver",
     "download": "Télécharger",
 }
 

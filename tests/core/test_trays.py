@@ -261,3 +261,43 @@ def test_bulk_download_is_a_zip_of_the_visible_originals(app, factory, auth, fir
     assert response.mimetype == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(response.data)).namelist()
     assert len(names) == 1 and names[0].endswith("a.pdf")
+
+
+def test_archived_documents_leave_the_tray_for_their_filter(app, factory, auth, firm):
+    kept = factory.document(firm["o1"], filename="kept.pdf", state="validated")
+    old = factory.document(firm["o1"], filename="old.pdf", state="validated")
+    auth.login(firm["accountant"])
+    response = auth.client.post(
+        "/trays/bulk",
+        data={"action": "archive", "ids": [old.id]},
+        headers={"Accept": "application/json"},
+    )
+    assert response.get_json()["results"][0]["ok"] is True
+    html = auth.client.get(f"/trays/{firm['o1'].id}").get_data(as_text=True)
+    assert _row_ids(html) == [kept.id]
+    assert "Archivés (1)" in html
+    html = auth.client.get(f"/trays/{firm['o1'].id}?archived=1").get_data(as_text=True)
+    assert _row_ids(html) == [old.id]
+    assert 'value="unarchive"' in html and 'value="validate"' not in html
+    # The overview counts only what the tray lists.
+    overview = auth.client.get("/trays").get_data(as_text=True)
+    row = overview[overview.index(f'<tr data-binder="{firm["o1"].id}"') :]
+    assert 'state=validated">1</a>' in row[: row.index("</tr>")]
+
+
+def test_trash_page_restores_a_selection(app, factory, auth, firm):
+    a = factory.document(firm["o1"], filename="a.pdf")
+    b = factory.document(firm["o1"], filename="b.pdf")
+    auth.login(firm["accountant"])
+    auth.client.post("/trays/bulk", data={"action": "trash", "ids": [a.id, b.id]})
+    html = auth.client.get(f"/trays/{firm['o1'].id}/trash").get_data(as_text=True)
+    assert 'value="restore"' in html and 'value="trash"' not in html
+    assert sorted(_row_ids(html)) == [a.id, b.id]
+    response = auth.client.post(
+        "/trays/bulk",
+        data={"action": "restore", "ids": [a.id, b.id]},
+        headers={"Accept": "application/json"},
+    )
+    assert [r["state"] for r in response.get_json()["results"]] == ["to_review", "to_review"]
+    html = auth.client.get(f"/trays/{firm['o1'].id}").get_data(as_text=True)
+    assert sorted(_row_ids(html)) == [a.id, b.id]
