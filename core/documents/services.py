@@ -309,6 +309,10 @@ def move_refusal(document: Document) -> ServiceError | None:
     """
     if document.state == DocumentState.TRASHED:
         return ServiceError(TRASHED_MESSAGE, "state", code="trashed", status=409)
+    if document.archived_at is not None:
+        return ServiceError(
+            "Document archivé : désarchivez-le d'abord.", "state", code="archived", status=409
+        )
     if document.state in READING_STATES:
         return ServiceError(
             "Le document est encore en lecture : il pourra être déplacé ensuite.",

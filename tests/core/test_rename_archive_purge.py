@@ -126,6 +126,16 @@ def test_archive_only_validated_and_unarchive(app, client, factory, firm):
     response = _call(client, token, "POST", f"/api/v1/documents/{validated.id}/archive")
     assert response.status_code == 200
     assert response.json["archived_at"]
+    # An archived document is not moved (it would be read and reviewed again).
+    response = _call(
+        client,
+        token,
+        "POST",
+        f"/api/v1/documents/{validated.id}/move",
+        json={"binder_id": firm["b2"].id},
+    )
+    assert response.status_code == 409
+    assert response.json["error"]["message"] == "Document archivé : désarchivez-le d'abord."
     assert len(_events(app, validated.id, "archived")) == 1
     again = _call(client, token, "POST", f"/api/v1/documents/{validated.id}/archive")
     assert again.status_code == 409
