@@ -457,7 +457,7 @@ class BulkResponseSchema(Schema):
         }
     },
 )
-def bulk(**_: Any) -> Any:
+def bulk() -> Any:
     """Act on several documents at once: validate, move (with ``binder_id``), trash, restore,
     resend (every export in error or skipped), archive, unarchive, or download (a ZIP).
 
