@@ -301,3 +301,45 @@ def test_trash_page_restores_a_selection(app, factory, auth, firm):
     assert [r["state"] for r in response.get_json()["results"]] == ["to_review", "to_review"]
     html = auth.client.get(f"/trays/{firm['o1'].id}").get_data(as_text=True)
     assert sorted(_row_ids(html)) == [a.id, b.id]
+
+
+REVIEW_FORM = {
+    "rows": "2",
+    "supplier.name": "Papeterie Moreau",
+    "supplier.siren": "732829320",
+    "invoice_date": "12/03/2026",
+    "total_excl_tax": "100,00",
+    "total_tax": "20,00",
+    "total_incl_tax": "120,00",
+    "amount_due": "120,00",
+    "currency": "EUR",
+    "document_kind": "invoice",
+    "vat_regime": "standard",
+    "vat-0-rate": "20",
+    "vat-0-base": "100,00",
+    "vat-0-amount": "20,00",
+    "line-0-account": "6063",
+    "action": "validate",
+}
+
+
+def test_review_position_and_where_valider_leads(app, factory, auth, firm):
+    first = factory.document(firm["p1"], filename="r1.pdf")
+    second = factory.document(firm["p1"], filename="r2.pdf")
+    elsewhere = factory.document(firm["p2"], filename="r3.pdf")
+    auth.login(firm["accountant"])
+    html = auth.client.get(f"/purchases/{second.id}/review").get_data(as_text=True)
+    assert "<title>r2.pdf — Classeur</title>" in html
+    assert "2 / 2 à valider" in html
+    assert f'id="review-prev" rel="prev" href="/purchases/{first.id}/review"' in html
+    assert 'id="review-next"' not in html
+    # The binder's next one first (from the start again)...
+    done = auth.client.post(f"/purchases/{second.id}/review", data=REVIEW_FORM)
+    assert done.status_code == 302, done.get_data(as_text=True)
+    assert done.headers["Location"].endswith(f"/purchases/{first.id}/review")
+    # ...then, the binder done, the firm's « À valider » where another company waits...
+    done = auth.client.post(f"/purchases/{first.id}/review", data=REVIEW_FORM)
+    assert done.headers["Location"].endswith("/trays/to-review")
+    # ...and the binder once nothing is left anywhere.
+    done = auth.client.post(f"/purchases/{elsewhere.id}/review", data=REVIEW_FORM)
+    assert done.headers["Location"].endswith(f"/trays/{firm['p2'].id}")
