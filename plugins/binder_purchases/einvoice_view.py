@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import render_template
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from lxml import etree
 from markupsafe import Markup
 
-from core.documents.display import format_amount, format_day, format_percent
+from core.documents.display import format_amount, format_day, format_percent, to_decimal
 from plugins.binder_purchases.extraction.einvoice import (
     CREDIT_NOTE_CODES,
     PAYMENT_MEANS,
@@ -155,6 +156,14 @@ def _ubl_details(root: etree._Element) -> dict[str, Any]:
     }
 
 
+def _quantity(value: str | None) -> str:
+    """``8.000`` → ``8``, ``2.5`` → ``2,5`` (Babel)."""
+    number = to_decimal(value)
+    if number is None:
+        return value or ""
+    return format_decimal(number)
+
+
 def einvoice_view(data: bytes) -> dict[str, Any] | None:
     """What the page shows of an e-invoice's XML ``data``, every value formatted for a person;
     None when ``data`` is well-formed XML but no e-invoice. Raises ``InvoiceReadError`` (French)
@@ -195,6 +204,7 @@ def einvoice_view(data: bytes) -> dict[str, Any] | None:
         "lines": [
             {
                 **line,
+                "quantity": _quantity(line["quantity"]),
                 "unit_price": money(line["unit_price"]),
                 "rate": format_percent(line["rate"]) if line["rate"] else "",
                 "total": money(line["total"]),

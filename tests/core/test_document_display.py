@@ -333,3 +333,20 @@ def test_xml_document_page_shows_the_einvoice(app, factory, auth, client):
     inline = client.get(f"/api/v1/documents/{doc.id}/file/inline")
     assert inline.mimetype == "text/plain"
     assert "sandbox" in inline.headers["Content-Security-Policy"]
+
+
+def test_facturx_pdf_page_has_the_einvoice_tab(app, factory, auth, client):
+    firm = factory.firm()
+    binder = factory.binder(factory.company(firm))
+    user = factory.user(firm, "accountant")
+    content = (SAMPLES / "fnfe-2017" / "Facture_UE_EN16931.pdf").read_bytes()
+    doc = factory.document(binder, content=content, filename="facturx.pdf")
+    auth.login(user)
+    html = client.get(f"/documents/{doc.id}").get_data(as_text=True)
+    assert "Données de la facture électronique" in html
+    assert 'data-tab-panel="einvoice" hidden' in html and 'id="einvoice-seller"' in html
+    assert 'id="viewer"' in html  # the pages stay the first tab
+    # A plain PDF has no such tab.
+    plain = factory.document(binder, content=make_pdf_bytes(["Facture"]), filename="p.pdf")
+    html = client.get(f"/documents/{plain.id}").get_data(as_text=True)
+    assert "Données de la facture électronique" not in html

@@ -176,6 +176,13 @@
       return response.json();
     }).then(function (data) {
       const badge = document.getElementById("state");
+      const reading = ["received", "extracting"];
+      if (reading.indexOf(head.dataset.state) >= 0 && reading.indexOf(data.state) < 0) {
+        // Read: its fields, checks and pages are now known, the page shows them.
+        window.location.reload();
+        return;
+      }
+      head.dataset.state = data.state;
       if (badge && badge.textContent !== data.state_label) {
         badge.textContent = data.state_label;
         badge.className = "state state-" + data.state;
