@@ -54,6 +54,12 @@ def connectors() -> Any:
         "exports/connectors.html",
         exporters=classeur().exporters.all(),
         binder_type_labels=dict(classeur().binder_types.choices()),
+        # The module (plugin) of each connector: its switch on « Modules » is the same one when
+        # they share their name, an extra condition otherwise.
+        modules={
+            e.name: classeur().plugins.get(classeur().plugins.plugin_of_exporter(e.name))
+            for e in classeur().exporters.all()
+        },
         companies=companies,
         firm_switch=firm_switch,
         company_switch=company_switch,
