@@ -125,6 +125,13 @@ def test_purchase_invoice_page_viewer_and_highlight(page, live_server, factory, 
     page.get_by_role("button", name="Réduire").click()
     assert width() < fitted * 0.9
     page.get_by_role("button", name="Ajuster").click()
+    # Ctrl + wheel over the pages zooms too.
+    page.locator("#viewer-scroll").hover()
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, -100)
+    page.keyboard.up("Control")
+    expect(page.locator("#zoom-level")).to_have_text("125 %")
+    page.get_by_role("button", name="Ajuster").click()
 
     # The invoice number, clicked, is boxed on the page over the word that gave it.
     page.locator('.field-value[data-field="invoice_number"]').click()
@@ -239,3 +246,29 @@ def test_export_row_turns_sent_after_resend_without_reload(page, factory, app, t
             assert page.evaluate("window.__same_page === true")
         finally:
             server.stop()
+
+
+def test_reading_state_follows_without_reload(page, live_server, factory, app):
+    """A document being read: its badge turns « À valider » and its fields appear by
+    themselves once the worker has read it."""
+    from playwright.sync_api import expect
+
+    from core.db import db
+    from core.documents.services import submit_processing
+
+    firm = factory.firm()
+    binder = factory.binder(factory.company(firm), name="Achats")
+    user = factory.user(firm, "accountant")
+    content = make_pdf_bytes(["SARL Fournil", "Facture n° F-881 du 02/03/2026", "Total TTC 60,00"])
+    doc = factory.document(binder, state="received", content=content, filename="fournil.pdf")
+    _set(app, doc.id, fields=None, text=None)
+
+    login(page, live_server, user)
+    page.goto(f"{live_server.url}/documents/{doc.id}")
+    expect(page.locator("#state")).to_have_text("Reçu")
+    expect(page.locator("#fields")).to_have_count(0)
+    with app.app_context():
+        submit_processing([doc.id])
+        db.session.commit()
+    expect(page.locator("#state")).to_have_text("À valider", timeout=60000)
+    expect(page.locator("#fields")).to_contain_text("F-881")
