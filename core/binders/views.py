@@ -129,9 +129,13 @@ def to_review() -> Any:
             return url_for(declared.review_endpoint, document_id=row.document.id)
         return url_for("documents.show", document_id=row.document.id)
 
+    # One binder type on the page: its names for the generic fields (« Fournisseur »...).
+    types = {row.binder_type for row in rows}
+    labels = rows[0].labels if len(types) == 1 else {}
     return render_template(
         "binders/to_review.html",
         rows=rows,
+        labels=labels,
         companies=[c for c in companies if by_company.get(c.id)],
         by_company=by_company,
         company_id=company_id,
