@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from lxml import etree
@@ -256,11 +257,16 @@ def words_json(document: Document) -> dict[str, Any]:
     from core.db import db
     from core.documents.display import display_fields
 
-    words = page_words(document) if document.media_type != "application/xml" else {}
-    db.session.commit()  # pdftotext may take a moment: no transaction held meanwhile
     binder = db.session.get(Binder, document.binder_id)
     binder_type = classeur().binder_types.get(binder.type) if binder else None
-    rows = display_fields(binder_type, document.fields or {}, company_id=document.company_id)
+    fields = dict(document.fields or {})
+    company_id = document.company_id
+    # pdftotext may take a moment: no transaction held meanwhile (nor reopened by reading the
+    # expired document: its file is named by a snapshot).
+    snapshot = SimpleNamespace(sha256=document.sha256, media_type=document.media_type)
+    db.session.commit()
+    words = page_words(snapshot) if not snapshot.media_type.endswith("xml") else {}  # type: ignore[arg-type]
+    rows = display_fields(binder_type, fields, company_id=company_id)
     return {
         "pages": {str(page): page_words_list for page, page_words_list in words.items()},
         "fields": field_boxes(rows, words),

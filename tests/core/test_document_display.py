@@ -350,3 +350,49 @@ def test_facturx_pdf_page_has_the_einvoice_tab(app, factory, auth, client):
     plain = factory.document(binder, content=make_pdf_bytes(["Facture"]), filename="p.pdf")
     html = client.get(f"/documents/{plain.id}").get_data(as_text=True)
     assert "Données de la facture électronique" not in html
+
+
+def test_locate_values_among_ocr_words():
+    """Amounts, dates and references found however they are printed, over several words of
+    one line, never across lines."""
+    from core.documents.display import DisplayRow
+    from core.documents.words import field_boxes, locate
+
+    def word(text, x0, line, page_line="1-1"):
+        return {
+            "text": text,
+            "x0": x0,
+            "y0": 0.1 * line,
+            "x1": x0 + 0.05,
+            "y1": 0.1 * line + 0.02,
+            "line": page_line,
+        }
+
+    words = {
+        1: [
+            word("Total", 0.1, 1),
+            word("TTC", 0.2, 1),
+            word("1", 0.3, 1),
+            word("250,00", 0.35, 1),
+            word("€", 0.45, 1),
+            word("le", 0.1, 2, "1-2"),
+            word("15", 0.2, 2, "1-2"),
+            word("octobre", 0.3, 2, "1-2"),
+            word("2026", 0.4, 2, "1-2"),
+            word("N°", 0.1, 3, "1-3"),
+            word("FA", 0.2, 3, "1-3"),
+            word("2026/42", 0.3, 3, "1-3"),
+        ],
+        2: [word("1", 0.8, 1, "2-1"), word("250,00", 0.1, 2, "2-2")],
+    }
+    amount = DisplayRow("total", "Total", "1 250,00 €", "amount", "1250.00")
+    (box,) = locate(amount, words)
+    assert box == pytest.approx({"page": 1, "x0": 0.3, "y0": 0.1, "x1": 0.4, "y1": 0.12})
+    day = DisplayRow("date", "Date", "15/10/2026", "date", "2026-10-15")
+    (box,) = locate(day, words)
+    assert (box["x0"], box["x1"]) == pytest.approx((0.2, 0.45))
+    number = DisplayRow("number", "N°", "FA-2026-42", "text", "FA-2026/42")
+    (box,) = locate(number, words)
+    assert (box["x0"], box["x1"]) == pytest.approx((0.2, 0.35))
+    missing = DisplayRow("due", "Échéance", "", "date", "2026-11-14")
+    assert field_boxes([amount, day, missing], words).keys() == {"total", "date"}
