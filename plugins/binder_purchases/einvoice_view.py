@@ -13,16 +13,17 @@ with a document, it returns the HTML to show (or None when the document holds no
 from __future__ import annotations
 
 import logging
+import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from flask import render_template
-from flask_babel import format_decimal
+from flask_babel import format_currency, format_date, format_decimal
 from flask_babel import gettext as _
 from lxml import etree
 from markupsafe import Markup
 
-from core.documents.display import format_amount, format_day, format_percent, to_decimal
 from plugins.binder_purchases.extraction.einvoice import (
     CREDIT_NOTE_CODES,
     PAYMENT_MEANS,
@@ -33,6 +34,7 @@ from plugins.binder_purchases.extraction.einvoice import (
     read_einvoice,
 )
 from plugins.binder_purchases.extraction.errors import InvoiceReadError
+from plugins.binder_purchases.extraction.fields import to_decimal
 from plugins.binder_purchases.schema import (
     DOCUMENT_KIND_LABELS,
     PAYMENT_MODE_LABELS,
@@ -156,6 +158,34 @@ def _ubl_details(root: etree._Element) -> dict[str, Any]:
     }
 
 
+def format_amount(value: Any, currency: str | None) -> str:
+    """``1 250,00 €`` (Babel, in the invoice's currency); the value as is when no number."""
+    number = to_decimal(value)
+    if number is None:
+        return str(value or "")
+    code = (currency or "EUR").upper()
+    return format_currency(number, code if re.fullmatch(r"[A-Z]{3}", code) else "EUR")
+
+
+def format_day(value: str | None) -> str | None:
+    """``2026-10-15`` → ``15/10/2026``."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value or "")
+    if not m:
+        return value
+    try:
+        return format_date(date(*(int(g) for g in m.groups())), "dd/MM/yyyy")
+    except ValueError:
+        return value
+
+
+def format_percent(value: Any) -> str:
+    """``5.50`` → ``5,5 %``."""
+    number = to_decimal(value)
+    if number is None:
+        return str(value or "")
+    return f"{format_decimal(number)} %"
+
+
 def _quantity(value: str | None) -> str:
     """``8.000`` → ``8``, ``2.5`` → ``2,5`` (Babel)."""
     number = to_decimal(value)
@@ -244,7 +274,7 @@ def einvoice_view(data: bytes) -> dict[str, Any] | None:
 
 
 def _document_xml(document: Any) -> bytes | None:
-    from core.state import classeur
+    from core.plugin_api import classeur
     from plugins.binder_purchases.extraction.files import embedded_xml
 
     path = Path(classeur().storage.path(document.sha256))
