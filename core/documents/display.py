@@ -172,7 +172,7 @@ def format_percent(value: Any) -> str:
     number = to_decimal(value)
     if number is None:
         return EMPTY if not _present(value) else str(value)
-    return f"{format_decimal(number.normalize() if number == number.to_integral() else number)} %"
+    return f"{format_decimal(number)} %"
 
 
 def _scalar(value: Any) -> str:
