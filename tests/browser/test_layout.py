@@ -82,12 +82,7 @@ MUST_SHOW: dict[str, str] = {
 
 #: Pages of other work in progress that fail a check today: name → what fails (the lead removes
 #: an entry once its page is fixed; strict=False, so a fixed page only reports XPASS).
-OTHERS_FAILING: dict[str, str] = {
-    "document_purchase": "document page (in progress elsewhere): the #fields card's content is "
-    "wider than the card at 1366 px (507 > 424 px)",
-    "document_einvoice": "document page (in progress elsewhere): the #fields card of an "
-    "e-invoice is wider than the card at 1366 and 1920 px (661 > 424 / 646 px)",
-}
+OTHERS_FAILING: dict[str, str] = {}
 
 #: What one page measures in the browser.
 MEASURE = """() => {
