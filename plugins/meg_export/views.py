@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_babel import format_datetime
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -136,7 +137,7 @@ def _pending() -> dict[str, Any]:
     pending = session.get(SESSION_KEY)
     if not pending:
         flash(
-            "Aucune liaison MEG en cours : recommencez depuis l'onglet MEG de l'entreprise.",
+            _("Aucune liaison MEG en cours : recommencez depuis l'onglet MEG de l'entreprise."),
             "error",
         )
         abort(redirect(url_for("tenancy.list_companies")))
@@ -152,11 +153,13 @@ def callback() -> Any:
     tab = url_for("meg_export.company_tab", company_id=company.id)
     if request.args.get("state") != pending["state"]:
         session.pop(SESSION_KEY, None)
-        flash("La réponse de MEG ne correspond pas à la demande de liaison : recommencez.", "error")
+        flash(
+            _("La réponse de MEG ne correspond pas à la demande de liaison : recommencez."), "error"
+        )
         return redirect(tab)
     if request.args.get("error"):
         session.pop(SESSION_KEY, None)
-        flash("La liaison a été refusée dans MEG.", "error")
+        flash(_("La liaison a été refusée dans MEG."), "error")
         return redirect(tab)
     oauth = link.meg_oauth(pending["redirect_uri"])
     try:
@@ -198,7 +201,7 @@ def choose_dossier() -> Any:
         token = decrypt_json(pending.get("token") or "")
     except SecretError:
         session.pop(SESSION_KEY, None)
-        flash("Liaison MEG expirée : recommencez.", "error")
+        flash(_("Liaison MEG expirée : recommencez."), "error")
         return redirect(url_for("meg_export.company_tab", company_id=company.id))
 
     def refreshed(new_token: dict[str, Any]) -> None:
@@ -214,7 +217,7 @@ def choose_dossier() -> Any:
     code = request.form.get("dossier", "")
     dossier = next((d for d in dossiers if d.get("code") == code), None)
     if dossier is None:
-        return _choose_page(company, dossiers, "Choisissez un des dossiers MEG proposés.", 400)
+        return _choose_page(company, dossiers, _("Choisissez un des dossiers MEG proposés."), 400)
     try:
         link.link_company(company, token, dossier, current_user)  # sends queued on commit
     except ServiceError as exc:
@@ -222,7 +225,7 @@ def choose_dossier() -> Any:
         return _choose_page(company, dossiers, exc.message, 422)
     db.session.commit()
     session.pop(SESSION_KEY, None)
-    flash(f"Entreprise liée au dossier MEG {dossier['code']}.", "success")
+    flash(_("Entreprise liée au dossier MEG %(code)s.", code=dossier["code"]), "success")
     return redirect(url_for("meg_export.company_tab", company_id=company.id))
 
 
@@ -233,7 +236,7 @@ def unlink(company_id: int) -> Any:
     company = scoping.get_company(company_id)
     if link.unlink_company(company):
         db.session.commit()
-        flash("Liaison MEG supprimée.", "success")
+        flash(_("Liaison MEG supprimée."), "success")
     else:
-        flash("Cette entreprise n'est pas liée à MEG.", "error")
+        flash(_("Cette entreprise n'est pas liée à MEG."), "error")
     return redirect(url_for("meg_export.company_tab", company_id=company.id))
