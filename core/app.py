@@ -338,6 +338,13 @@ def _register_handlers(app: Flask) -> None:
 
     endpoints = None
 
+    # Dates and times for a person, in every template (plugins' included): ``{{ d|day }}``
+    # gives 15/10/2026, ``{{ t|moment }}`` a stored UTC time in the firm's time zone.
+    from core.documents.display import format_day, format_moment
+
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["moment"] = format_moment
+
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
         nonlocal endpoints

@@ -38,7 +38,8 @@ DEFAULT_LABELS: dict[str, Any] = {
     "party_name": _l("Tiers"),
     "party_ids": _l("Identifiants"),
     "reference": _l("Référence"),
-    "date": _l("Date"),
+    # The date read on the document (an invoice's date), never the day it was dropped.
+    "date": _l("Date du document"),
     "amount": _l("Montant"),
     "keywords": _l("Mots-clés"),
 }

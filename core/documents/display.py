@@ -153,7 +153,10 @@ def format_amount(value: Any, currency: str | None = None) -> str:
 
 
 def format_day(value: Any) -> str:
-    """``15/10/2026``; the raw value when it is no date."""
+    """``15/10/2026``; the raw value when it is no date. A stored (UTC) time gives its day
+    in the firm's time zone."""
+    if isinstance(value, datetime):
+        return format_date(value, "dd/MM/yyyy")  # flask-babel converts to the time zone
     day = to_date(value)
     if day is None:
         return EMPTY if not _present(value) else str(value)

@@ -413,7 +413,7 @@ def review(document_id: int) -> Any:
             if correcting:
                 # Already validated, rejected by a connector: the correction is resent.
                 resent = _resend_errors(document)
-                flash(_("Facture corrigée et renvoyée (%(n)s).", n=", ".join(resent)), "success")
+                flash(_("Facture corrigée et renvoyée vers %(n)s.", n=", ".join(resent)), "success")
                 return redirect(url_for("documents.show", document_id=document.id))
             try:
                 validate_document(document, current_user.id)
@@ -463,7 +463,9 @@ def _resend_errors(document: Document) -> list[str]:
         except ServiceError as exc:
             flash(exc.message, "error")
     db.session.commit()
-    return list(connectors)
+    # The connectors by their names for a person (« MEG (RCA) »), never their identifiers.
+    exporters = classeur().exporters
+    return [getattr(exporters.get(c), "label", None) or c for c in connectors]
 
 
 def _render_review(

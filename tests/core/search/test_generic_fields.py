@@ -217,7 +217,7 @@ def test_labels_default_and_named_by_the_binder_type() -> None:
     assert str(defaults["party_name"]) == "Tiers" and str(defaults["reference"]) == "Référence"
     contract = BinderType(name="c", label="C", searchable_labels={"party_name": "Bailleur"})
     labels = searchable_labels(contract)
-    assert labels["party_name"] == "Bailleur" and str(labels["date"]) == "Date"
+    assert labels["party_name"] == "Bailleur" and str(labels["date"]) == "Date du document"
 
 
 def test_custom_binder_type_fields_are_searchable(contracts_app: Any, corpus: dict[str, Any]):
