@@ -25,6 +25,16 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    #: The language of the user's pages and e-mails (a Flask-Babel locale: "fr", "en").
+    locale: Mapped[str] = mapped_column(String(10), default="fr")
+    #: Runs the platform above the firms (creates, lists and disables firms); not a firm role.
+    is_operator: Mapped[bool] = mapped_column(default=False)
+    #: When an invitation was sent and not yet accepted (no password chosen yet).
+    invited_at: Mapped[datetime | None]
+    #: Set at every password change: a reset or invitation link signed before it is void.
+    password_changed_at: Mapped[datetime | None]
+    #: ``{kind: "immediate" | "daily" | "off"}`` per notification kind (missing: the default).
+    notification_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

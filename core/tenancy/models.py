@@ -31,6 +31,9 @@ class Firm(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: A disabled firm's members cannot log in nor use the API; nothing of it is deleted.
+    active: Mapped[bool] = mapped_column(default=True)
+    disabled_at: Mapped[datetime | None]
 
     companies: Mapped[list[Company]] = relationship(back_populates="firm")
 
