@@ -38,11 +38,18 @@ MATRIX: dict[str, frozenset[Role]] = {
     "admin.view": frozenset({A}),
     "users.manage": frozenset({A}),
     "tokens.own": frozenset({A, C, U}),
+    # One's own account, notifications and the client portal's home.
+    "account.own": frozenset({A, C, U}),
+    "notifications.own": frozenset({A, C, U}),
+    "portal.use": frozenset({A, C, U}),
+    # Asking a client company for a missing document, or to complete one.
+    "requests.manage": frozenset({A, C}),
 }
 
 #: API token scope needed for a permission (read-only permissions need "read").
 WRITE_PERMISSIONS = {
     "companies.write",
+    "requests.manage",
     "binders.write",
     "documents.upload",
     "documents.review",
