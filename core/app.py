@@ -183,6 +183,11 @@ def _init_auth(app: Flask) -> None:
         g.api_token_id = token.id
         return user
 
+    from core.operator.services import firm_gate
+
+    # A disabled firm's members are turned away at their next request (session or token).
+    app.before_request(firm_gate)
+
     @login_manager.unauthorized_handler
     def _unauthorized() -> Any:
         from flask import redirect, url_for
@@ -215,6 +220,9 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(plugins_bp)
+    from core.operator.views import bp as operator_bp
+
+    app.register_blueprint(operator_bp)
     register_api(api)
     api.register_blueprint(documents_api)
     api.register_blueprint(exports_api)
@@ -348,18 +356,15 @@ def _register_handlers(app: Flask) -> None:
     @app.context_processor
     def _template_globals() -> dict[str, Any]:
         nonlocal endpoints
-        from flask_login import current_user
-
         from core.auth.permissions import role_allows
         from core.documents.models import EVENT_LABELS, STATE_LABELS
         from core.exports.models import EXPORT_LABELS
-        from core.tenancy.scoping import current_membership
+        from core.tenancy.scoping import current_membership_or_none
 
         if endpoints is None:
             endpoints = frozenset(app.view_functions)
-        role = None
-        if current_user.is_authenticated and current_user.memberships:
-            role = current_membership().role
+        membership = current_membership_or_none()  # None: an operator outside the firms
+        role = membership.role if membership is not None else None
 
         def can(permission: str) -> bool:
             return role is not None and role_allows(role, permission)

@@ -103,6 +103,27 @@ def requires(permission: str) -> Callable[[F], F]:
     return decorator
 
 
+def operator_required(view: F) -> F:
+    """Allow the view to the platform's operators only (``User.is_operator``, above the
+    firms; no firm role gives it). Others get 403; a token needs the ``admin`` scope."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            if request.path.startswith("/api/"):
+                abort(401)
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        if not current_user.is_operator:
+            abort(403)
+        token_scopes = g.get("token_scopes")
+        if token_scopes is not None and "admin" not in token_scopes:
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapper._classeur_permission = "operator"  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
 def public(view: F) -> F:
     """Mark a view as reachable without logging in (login page, static, health)."""
     view._classeur_permission = "public"  # type: ignore[attr-defined]

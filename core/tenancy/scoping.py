@@ -18,15 +18,27 @@ from core.tenancy.models import Company, Membership, Role
 
 
 def current_membership() -> Membership:
-    """The membership the current user acts through (the firm chosen, else the first)."""
+    """The membership the current user acts through (the firm chosen, else the first), in an
+    active firm only: a disabled firm's data is out of reach. 403 for a user without one (an
+    operator outside the firms)."""
+    membership = current_membership_or_none()
+    if membership is None:
+        if not current_user.is_authenticated:
+            abort(401)
+        abort(403)
+    return membership
+
+
+def current_membership_or_none() -> Membership | None:
+    """:func:`current_membership`, or None when the user acts through no active firm."""
     cached = g.get("_membership")
     if cached is not None:
         return cached
     if not current_user.is_authenticated:
-        abort(401)
-    memberships = sorted(current_user.memberships, key=lambda m: m.id)
+        return None
+    memberships = sorted((m for m in current_user.memberships if m.firm.active), key=lambda m: m.id)
     if not memberships:
-        abort(403)
+        return None
     wanted = session.get("firm_id")
     membership = next((m for m in memberships if m.firm_id == wanted), memberships[0])
     g._membership = membership

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from stdnum.exceptions import ValidationError as StdnumError
@@ -15,17 +16,162 @@ from core.errors import ServiceError
 from core.state import classeur
 from core.tenancy.models import Company, Firm
 
+if TYPE_CHECKING:
+    from core.auth.models import User
+
 DOSSIER_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
 def create_firm(name: str) -> Firm:
-    name = (name or "").strip()
-    if not name:
-        raise ServiceError("Le nom du cabinet est obligatoire.", "name")
-    firm = Firm(name=name)
+    """A firm row (flushed); :func:`open_firm` is the checked, audited way in."""
+    firm = Firm(name=clean_firm_name(name))
     db.session.add(firm)
     db.session.flush()
     return firm
+
+
+# --- several firms per instance: the operator's functions -----------------------------------
+
+
+def clean_firm_name(value: str | None) -> str:
+    """The firm's name, spaces collapsed; required, 200 characters at most."""
+    name = " ".join((value or "").split())
+    if not name:
+        raise ServiceError("Le nom du cabinet est obligatoire.", "name")
+    if len(name) > 200:
+        raise ServiceError("Le nom du cabinet dépasse 200 caractères.", "name")
+    return name
+
+
+def find_firm(ref: str | int) -> Firm | None:
+    """The firm of ``ref``: its id, or its exact name (case and spaces aside)."""
+    text = str(ref).strip()
+    if text.isdigit():
+        firm = db.session.get(Firm, int(text))
+        if firm is not None:
+            return firm
+    return firm_by_name(text)
+
+
+def firm_by_name(name: str) -> Firm | None:
+    """The firm named ``name``, case and spaces aside (accents count)."""
+    wanted = " ".join(name.split()).casefold()
+    for firm in db.session.scalars(select(Firm).order_by(Firm.id)):
+        if firm.name.casefold() == wanted:
+            return firm
+    return None
+
+
+@dataclass
+class OpenedFirm:
+    """What :func:`open_firm` did: the firm, its first admin, and how that admin gets in."""
+
+    firm: Firm
+    admin: User | None = None
+    #: "invited" (an e-mail with a link was queued), "password" (a generated password, in
+    #: ``password``, to hand over once) or "existing" (an account of another firm, made admin).
+    admin_access: str = ""
+    password: str | None = None
+
+
+def open_firm(name: str, admin_email: str | None = None) -> OpenedFirm:
+    """Create a firm and, with an e-mail, its first administrator; audited (``firm_created``)
+    under the new firm. A name another firm has (case aside) is refused. Flushes; the caller
+    commits."""
+    from core.auth.audit import audit
+
+    name = clean_firm_name(name)
+    if firm_by_name(name) is not None:
+        raise ServiceError(
+            f"Un cabinet « {name} » existe déjà.", "name", code="duplicate", status=409
+        )
+    email = _clean_admin_email(admin_email)
+    firm = create_firm(name)
+    opened = OpenedFirm(firm=firm)
+    if email:
+        _first_admin(opened, email)
+    audit(
+        "firm_created",
+        target=firm.name,
+        details={"email": email} if email else None,
+        firm_id=firm.id,
+    )
+    db.session.flush()
+    return opened
+
+
+def _clean_admin_email(value: str | None) -> str | None:
+    from core.auth.services import AuthError, normalise_email
+
+    if value is None or not value.strip():
+        return None
+    try:
+        return normalise_email(value)
+    except AuthError as exc:
+        raise ServiceError(exc.message, "admin_email") from exc
+
+
+def _first_admin(opened: OpenedFirm, email: str) -> None:
+    """Make ``email`` the firm's admin: an existing account gets the membership; a new one is
+    invited (helper service of the users' pages) or, without it, gets a generated password."""
+    from core.auth.models import User
+    from core.tenancy.models import Membership, Role
+
+    firm = opened.firm
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None:
+        user.memberships.append(Membership(firm=firm, role=Role.ADMIN))
+        opened.admin, opened.admin_access = user, "existing"
+        return
+    invite = _invitation_service()
+    if invite is not None:
+        opened.admin = invite(email, firm, Role.ADMIN)
+        opened.admin_access = "invited"
+        return
+    import secrets
+
+    from core.auth.services import create_user
+
+    opened.password = secrets.token_urlsafe(12) + "-7"
+    opened.admin = create_user(email, opened.password, firm, Role.ADMIN, name="")
+    opened.admin_access = "password"
+
+
+def _invitation_service() -> Any:
+    """The users' pages' invitation (``core.auth.services.invite_user``), when there."""
+    from core.auth import services as auth_services
+
+    return getattr(auth_services, "invite_user", None)
+
+
+def disable_firm(firm: Firm) -> bool:
+    """Disable a firm: its members cannot log in nor use the API from their next request;
+    nothing of it is deleted, :func:`enable_firm` restores everything. False when it already
+    was disabled. Audited (``firm_disabled``); flushes, the caller commits."""
+    from core.auth.audit import audit
+    from core.db import utcnow
+
+    if not firm.active:
+        return False
+    firm.active = False
+    firm.disabled_at = utcnow()
+    audit("firm_disabled", target=firm.name, firm_id=firm.id)
+    db.session.flush()
+    return True
+
+
+def enable_firm(firm: Firm) -> bool:
+    """Enable a disabled firm again (its members log in as before). False when it was active.
+    Audited (``firm_enabled``); flushes, the caller commits."""
+    from core.auth.audit import audit
+
+    if firm.active:
+        return False
+    firm.active = True
+    firm.disabled_at = None
+    audit("firm_enabled", target=firm.name, firm_id=firm.id)
+    db.session.flush()
+    return True
 
 
 def clean_siren(value: str | None) -> str | None:

@@ -1,0 +1,1 @@
+"""The platform operator: firms created, listed, disabled and enabled above the firms."""
