@@ -75,6 +75,22 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     # werkzeug password hashing method (the test suite uses a cheap one).
     "PASSWORD_HASH_METHOD": "scrypt",
+    # Outgoing e-mail (SMTP). No host: mail waits in the outbox ("pending"), nothing is lost.
+    "SMTP_HOST": "",
+    "SMTP_PORT": 25,
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_STARTTLS": False,
+    "SMTP_SSL": False,
+    "SMTP_FROM": "Classeur <classeur@localhost>",
+    "SMTP_TIMEOUT": 30.0,
+    # Attempts at sending one mail before it is "failed" (waits: 1 min, 5 min, 30 min, 2 h,
+    # then 6 h).
+    "MAIL_MAX_ATTEMPTS": 8,
+    # Port of the demo mail catcher ``serve --with-mail-catcher`` started (0: none).
+    "MAIL_CATCHER_PORT": 0,
+    # Hour (firm's time zone) of the daily notification digest.
+    "DIGEST_HOUR": 7,
     "BABEL_DEFAULT_LOCALE": "fr",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
 }

@@ -39,12 +39,17 @@ def register_binder_types(register: Callable[[BinderType], None]) -> None:
 @hookimpl
 def register_tasks(register: Callable[[TaskSpec], None]) -> None:
     """The core's tasks: reading a document, sending an export, notifying a period export,
-    purging the trash."""
+    purging the trash, sending e-mail, the notifications' daily digest."""
     from core.documents import pipeline
     from core.documents.services import purge_task_spec
     from core.exports import periods, services
+    from core.mail import services as mail
+    from core.notifications import services as notifications
 
     register(pipeline.task_spec())
     register(services.task_spec())
     register(periods.task_spec())
     register(purge_task_spec())
+    register(mail.task_spec())
+    for spec in notifications.task_specs():
+        register(spec)
