@@ -3,9 +3,9 @@ daily digest, as the user chose."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, utcnow
@@ -36,3 +36,20 @@ class Notification(Base):
     read_at: Mapped[datetime | None]
     #: When it went out by e-mail (immediately or in a digest); None: not (yet) sent.
     emailed_at: Mapped[datetime | None]
+
+
+class NotificationDigest(Base):
+    """The daily digest of one user for one day (the firm's time zone): inserted before the
+    digest is built, so it is sent at most once per user and day whichever worker runs it."""
+
+    __tablename__ = "notification_digests"
+    __table_args__ = (UniqueConstraint("user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The digest's e-mail (``None``: nothing to tell that day, no mail).
+    mail_id: Mapped[int | None] = mapped_column(
+        ForeignKey("outgoing_mails.id", ondelete="SET NULL")
+    )
