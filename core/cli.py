@@ -160,6 +160,29 @@ def init(app: Flask, demo: bool, firm_name: str, email: str, password: str | Non
         created = _create_demo(firm.id)
         session.commit()
         click.echo(f"Demo data: {created} companies created.")
+        _create_demo_operator()
+
+
+#: The demo's platform operator (``/operator``: the firms, their figures, disabling one).
+DEMO_OPERATOR = "operateur@classeur.local"
+
+
+def _create_demo_operator() -> None:
+    """The demo operator, once: its password is printed that time only."""
+    from sqlalchemy import select
+
+    from core.auth.models import User
+    from core.db import db as database
+    from core.operator.services import create_operator
+
+    if database.session.scalar(select(User.id).where(User.email == DEMO_OPERATOR)) is not None:
+        return
+    password = _generated_password()
+    create_operator(DEMO_OPERATOR, password, name="Opérateur")
+    database.session.commit()
+    click.echo("Operator account, page /operator (shown once, keep it):")
+    click.echo(f"  operator e-mail:    {DEMO_OPERATOR}")
+    click.echo(f"  operator password:  {password}")
 
 
 def _generated_password() -> str:
@@ -275,6 +298,9 @@ def _find_firm(value: str) -> Any:
 )
 @click.option("--company", "companies", multiple=True, help="Dossier code (uploaders).")
 @click.option("--name", default="")
+@click.option(
+    "--operator", is_flag=True, help="Also the platform's operator (see `classeur operators`)."
+)
 @with_app()
 def users_create(
     app: Flask,
@@ -284,6 +310,7 @@ def users_create(
     role: str,
     companies: tuple[str, ...],
     name: str,
+    operator: bool,
 ) -> None:
     """Create a user in a firm."""
     from sqlalchemy import select
@@ -348,6 +375,146 @@ def tokens_create(app: Flask, email: str, name: str, scopes: str, days: int) -> 
     database.session.commit()
     click.echo(f"token {token.prefix}… for {user.email}, scopes {token.scopes}", err=True)
     click.echo(clear)
+
+
+# --- firms and operators (several firms per instance) ----------------------------------------
+
+
+@main.group()
+def firms() -> None:
+    """The firms of this instance (the operator's commands)."""
+
+
+@firms.command("create")
+@click.argument("name")
+@click.option("--admin-email", default=None, help="Its first administrator (invited by e-mail).")
+@with_app()
+def firms_create(app: Flask, name: str, admin_email: str | None) -> None:
+    """Create firm NAME and, with --admin-email, invite its first administrator."""
+    from core.db import db as database
+    from core.errors import ServiceError
+    from core.tenancy.services import open_firm
+
+    try:
+        opened = open_firm(name, admin_email)
+    except ServiceError as exc:
+        fail(exc.message)
+    database.session.commit()
+    firm = opened.firm
+    click.echo(f"firm {firm.id} created: {firm.name}")
+    if opened.admin_access == "invited":
+        click.echo(f"administrator {opened.admin.email} invited by e-mail")
+        if opened.link:
+            click.echo(f"  invitation link: {opened.link}")
+    elif opened.admin_access == "existing":
+        click.echo(f"administrator: {opened.admin.email} (existing account, password kept)")
+    elif opened.admin_access == "password":
+        click.echo("Administrator account (shown once, hand it over):")
+        click.echo(f"  e-mail:   {opened.admin.email}")
+        click.echo(f"  password: {opened.password}")
+
+
+@firms.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array instead of a table.")
+@with_app()
+def firms_list(app: Flask, as_json: bool) -> None:
+    """Every firm: id, name, active, users, companies, documents, storage, last activity."""
+    import json
+
+    from core.operator.services import firm_figures
+
+    rows = firm_figures()
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows], ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{'id':>4}  {'name':30} {'active':6} {'users':>5} {'companies':>9} {'documents':>9} "
+        f"{'storage':>12}  last activity"
+    )
+    for r in rows:
+        last = r.last_activity.strftime("%Y-%m-%d %H:%M") if r.last_activity else "-"
+        click.echo(
+            f"{r.id:>4}  {r.name[:30]:30} {'yes' if r.active else 'no':6} {r.users:>5} "
+            f"{r.companies:>9} {r.documents:>9} {r.storage_bytes:>12}  {last}"
+        )
+
+
+def _switch_firm(ref: str, enabled: bool) -> None:
+    from core.db import db as database
+    from core.tenancy.services import disable_firm, enable_firm, find_firm
+
+    with app_context():
+        firm = find_firm(ref)
+        if firm is None:
+            fail(f"No firm {ref!r} (give its id or exact name; see `classeur firms list`).")
+        changed = (enable_firm if enabled else disable_firm)(firm)
+        database.session.commit()
+        state = "enabled" if enabled else "disabled"
+        if not changed:
+            click.echo(f"firm {firm.id} ({firm.name}) was already {state}")
+        else:
+            click.echo(f"firm {firm.id} ({firm.name}) {state}")
+
+
+@firms.command("disable")
+@click.argument("ref")
+def firms_disable(ref: str) -> None:
+    """Disable firm REF (id or name): its members can no longer log in nor use the API;
+    nothing is deleted."""
+    _switch_firm(ref, False)
+
+
+@firms.command("enable")
+@click.argument("ref")
+def firms_enable(ref: str) -> None:
+    """Enable firm REF (id or name) again: everything it had is back."""
+    _switch_firm(ref, True)
+
+
+@main.group()
+def operators() -> None:
+    """The platform's operators: above the firms, they create, list and disable them."""
+
+
+@operators.command("create")
+@click.argument("email")
+@click.option("--password", default=None, help="Generated and printed once if omitted.")
+@click.option("--name", default="")
+@with_app()
+def operators_create(app: Flask, email: str, password: str | None, name: str) -> None:
+    """Create operator EMAIL (in no firm), or make an existing account an operator."""
+    from core.auth.services import AuthError
+    from core.db import db as database
+    from core.operator.services import create_operator
+
+    generated = password is None
+    password = password or _generated_password()
+    try:
+        user, created = create_operator(email, password, name=name)
+    except AuthError as exc:
+        fail(exc.message)
+    database.session.commit()
+    if not created:
+        click.echo(f"{user.email} is now an operator (existing account, password kept)")
+        return
+    click.echo(f"operator {user.email} created")
+    if generated:
+        click.echo(f"  password: {password}")
+
+
+@operators.command("list")
+@with_app()
+def operators_list(app: Flask) -> None:
+    """The operators' e-mails."""
+    from sqlalchemy import select
+
+    from core.auth.models import User
+    from core.db import db as database
+
+    for user in database.session.scalars(
+        select(User).where(User.is_operator.is_(True)).order_by(User.email)
+    ):
+        click.echo(f"{user.email}{'' if user.active else ' (deactivated)'}")
 
 
 # --- plugins ---------------------------------------------------------------------------------

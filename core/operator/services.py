@@ -226,3 +226,31 @@ def role_label(role: str) -> str:
         "accountant": _("Comptable"),
         "uploader": _("Client (dépôt)"),
     }.get(role, role)
+
+
+def create_operator(email: str, password: str, *, name: str = "") -> tuple[User, bool]:
+    """An operator account (no firm membership needed), or the operator flag given to the
+    existing account of ``email`` (its password kept). Returns the user and whether it was
+    created. Flushes; the caller commits."""
+    from flask import current_app
+    from werkzeug.security import generate_password_hash
+
+    from core.auth.services import check_password_policy, normalise_email
+
+    email = normalise_email(email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None:
+        user.is_operator = True
+        db.session.flush()
+        return user, False
+    check_password_policy(password)
+    method = current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"
+    user = User(
+        email=email,
+        name=name,
+        password_hash=generate_password_hash(password, method=method),
+        is_operator=True,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user, True

@@ -13,6 +13,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -44,6 +45,10 @@ def format_bytes(size: int) -> str:
         step += 1
     value = round(value, 1) if step else int(value)
     return format_unit(value, f"digital-{units[step]}", length="short", locale=get_locale())
+
+
+def _operator_name() -> str:
+    return current_user.name or current_user.email
 
 
 def _firm_or_404(firm_id: int) -> Firm:
@@ -86,7 +91,9 @@ def index() -> Any:
     form = FirmForm()
     if form.validate_on_submit():
         try:
-            opened = open_firm(form.name.data or "", form.admin_email.data)
+            opened = open_firm(
+                form.name.data or "", form.admin_email.data, invited_by=_operator_name()
+            )
         except ServiceError as exc:
             db.session.rollback()
             target = getattr(form, exc.field or "", None) or form.name
@@ -187,7 +194,7 @@ def api_create_firm() -> Any:
     if not isinstance(name, str) or (email is not None and not isinstance(email, str)):
         return _api_error(422, "invalid", _("Texte attendu."), "name")
     try:
-        opened = open_firm(name, email)
+        opened = open_firm(name, email, invited_by=_operator_name())
     except ServiceError as exc:
         db.session.rollback()
         return _api_error(exc.status, exc.code, exc.message, exc.field)

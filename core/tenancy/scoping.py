@@ -7,7 +7,7 @@ firm and, for an uploader, to the companies it was given. An object outside that
 
 from __future__ import annotations
 
-from flask import abort, g, session
+from flask import abort, g, has_request_context, session
 from flask_login import current_user
 from sqlalchemy import Select, select
 
@@ -34,8 +34,8 @@ def current_membership_or_none() -> Membership | None:
     cached = g.get("_membership")
     if cached is not None:
         return cached
-    if not current_user.is_authenticated:
-        return None
+    if not has_request_context() or not current_user or not current_user.is_authenticated:
+        return None  # a mail rendered by a command, a task: no one's firm
     memberships = sorted((m for m in current_user.memberships if m.firm.active), key=lambda m: m.id)
     if not memberships:
         return None

@@ -72,9 +72,11 @@ class OpenedFirm:
     #: ``password``, to hand over once) or "existing" (an account of another firm, made admin).
     admin_access: str = ""
     password: str | None = None
+    #: The invitation link (also sent by e-mail), to print when mail is not set up.
+    link: str | None = None
 
 
-def open_firm(name: str, admin_email: str | None = None) -> OpenedFirm:
+def open_firm(name: str, admin_email: str | None = None, *, invited_by: str = "") -> OpenedFirm:
     """Create a firm and, with an e-mail, its first administrator; audited (``firm_created``)
     under the new firm. A name another firm has (case aside) is refused. Flushes; the caller
     commits."""
@@ -88,14 +90,14 @@ def open_firm(name: str, admin_email: str | None = None) -> OpenedFirm:
     email = _clean_admin_email(admin_email)
     firm = create_firm(name)
     opened = OpenedFirm(firm=firm)
-    if email:
-        _first_admin(opened, email)
     audit(
         "firm_created",
         target=firm.name,
         details={"email": email} if email else None,
         firm_id=firm.id,
     )
+    if email:
+        _first_admin(opened, email, invited_by)
     db.session.flush()
     return opened
 
@@ -111,22 +113,29 @@ def _clean_admin_email(value: str | None) -> str | None:
         raise ServiceError(exc.message, "admin_email") from exc
 
 
-def _first_admin(opened: OpenedFirm, email: str) -> None:
-    """Make ``email`` the firm's admin: an existing account gets the membership; a new one is
-    invited (helper service of the users' pages) or, without it, gets a generated password."""
+def _first_admin(opened: OpenedFirm, email: str, invited_by: str) -> None:
+    """Make ``email`` the firm's admin through the users' invitation (an e-mail with a link to
+    choose a password; an existing account of another firm gets the membership); without that
+    service, a new account with a generated password to hand over."""
     from core.auth.models import User
+    from core.auth.services import AuthError
     from core.tenancy.models import Membership, Role
 
     firm = opened.firm
+    invite = _invitation_service()
+    if invite is not None:
+        try:
+            membership, link = invite(firm, email, Role.ADMIN, invited_by=invited_by)
+        except AuthError as exc:
+            raise ServiceError(exc.message, "admin_email") from exc
+        opened.admin = membership.user
+        opened.admin_access = "invited" if link else "existing"
+        opened.link = link
+        return
     user = db.session.scalar(select(User).where(User.email == email))
     if user is not None:
         user.memberships.append(Membership(firm=firm, role=Role.ADMIN))
         opened.admin, opened.admin_access = user, "existing"
-        return
-    invite = _invitation_service()
-    if invite is not None:
-        opened.admin = invite(email, firm, Role.ADMIN)
-        opened.admin_access = "invited"
         return
     import secrets
 
@@ -138,7 +147,7 @@ def _first_admin(opened: OpenedFirm, email: str) -> None:
 
 
 def _invitation_service() -> Any:
-    """The users' pages' invitation (``core.auth.services.invite_user``), when there."""
+    """The users' invitation (``core.auth.services.invite_user``), when there."""
     from core.auth import services as auth_services
 
     return getattr(auth_services, "invite_user", None)
