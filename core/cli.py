@@ -332,8 +332,11 @@ def users_create(
         user = create_user(email, password, firm, role, name=name, companies=chosen)
     except AuthError as exc:
         fail(exc.message)
+    user.is_operator = operator
     database.session.commit()
-    click.echo(f"user {user.email} created ({role}, firm {firm.name})")
+    click.echo(
+        f"user {user.email} created ({role}, firm {firm.name}{', operator' if operator else ''})"
+    )
 
 
 @main.group()
