@@ -207,6 +207,8 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     from core.exports.views import bp as exports_bp
     from core.plugins.views import api_bp as plugins_api
     from core.plugins.views import bp as plugins_bp
+    from core.portal.api import bp as portal_api
+    from core.portal.views import bp as portal_bp
     from core.search.views import api_bp as search_api
     from core.search.views import bp as search_bp
     from core.tenancy.views import bp as tenancy_bp
@@ -220,6 +222,7 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     app.register_blueprint(search_bp)
     app.register_blueprint(exports_bp)
     app.register_blueprint(plugins_bp)
+    app.register_blueprint(portal_bp)
     from core.operator.views import bp as operator_bp
 
     app.register_blueprint(operator_bp)
@@ -228,6 +231,7 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     api.register_blueprint(exports_api)
     api.register_blueprint(search_api)
     api.register_blueprint(plugins_api)
+    api.register_blueprint(portal_api)
 
     def register(blueprint: Any, **options: Any) -> None:
         from flask_smorest import Blueprint as ApiBlueprint

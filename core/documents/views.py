@@ -27,6 +27,7 @@ from core.documents.services import (
 )
 from core.errors import ServiceError
 from core.exports.services import retry_export
+from core.portal.services import document_requests
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
@@ -71,6 +72,7 @@ def show(document_id: int) -> Any:
         move_choices=_move_choices(document),
         move_refusal=move_refusal(document),
         trash_refusal=trash_refusal(document),
+        doc_requests=document_requests(document),
     )
 
 

@@ -216,6 +216,20 @@ def after_document_validated(document: Document, user_id: int | None) -> None:
     """Called after a document was validated and committed; exports are dispatched next."""
 
 
+@hookspec(firstresult=True)
+def document_payment(document: Document) -> dict[str, Any] | None:
+    """The payment state of a validated document as a connector knows it (read back from the
+    accounting software), or None when this plugin knows nothing of it.
+
+    Return ``{"state": "pending" | "paid", "due_date": date | None, "paid_at": date | None,
+    "amount": str | None, "connector": plugin or connector name}``: the client portal shows
+    "Règlement en attente" with the due date, or "Réglé le …". Called for each document the
+    portal lists (in read-only requests): read what the plugin stored, never call a remote
+    system here. Stops at first non-None result; not called for plugins switched off for the
+    document's company.
+    """
+
+
 @hookspec
 def after_export(document: Document, connector: str, result: ExportResult) -> None:
     """Called after an export attempt's outcome was committed (success or error)."""

@@ -215,5 +215,29 @@ class Hooks:
             document=document, connector=connector, result=result
         )
 
+    def document_payment(self, document: Document) -> dict[str, Any] | None:
+        """The payment state a connector knows for ``document`` (first answer, in pluggy's
+        order), or None; a failing plugin is logged and counts as not knowing, never hiding
+        another plugin's answer. Plugins off for the document's company are not asked."""
+        from core.plugins.activation import disabled_plugins
+
+        off = disabled_plugins(document.firm_id, document.company_id)
+        # pluggy calls the last registered implementation first.
+        for impl in reversed(self.pm.hook.document_payment.get_hookimpls()):
+            if impl.plugin_name in off:
+                continue
+            try:
+                found = impl.function(**{k: document for k in impl.argnames if k == "document"})
+            except Exception:
+                log.exception(
+                    "document_payment of plugin %s failed for document %s",
+                    impl.plugin_name,
+                    document.id,
+                )
+                continue
+            if found is not None:
+                return found
+        return None
+
     def before_serve(self, app: Any, options: dict[str, Any]) -> None:
         self.pm.hook.before_serve(app=app, options=options)

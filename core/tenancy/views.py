@@ -13,6 +13,7 @@ from core.binders.models import Binder
 from core.db import db
 from core.documents.models import Document
 from core.errors import ServiceError
+from core.portal.services import company_requests
 from core.state import classeur
 from core.tenancy import scoping, services
 from core.tenancy.forms import BinderForm, CompanyForm
@@ -115,6 +116,7 @@ def edit_company(company_id: int) -> Any:
         binder_form=_binder_form(),
         binder_types=classeur().binder_types,
         details=classeur().hooks.company_details(company=company),
+        doc_requests=company_requests(company),
     )
 
 

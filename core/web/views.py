@@ -42,7 +42,16 @@ def last_upload_binder() -> int | None:
 @bp.route("/")
 @requires("dashboard.view")
 def dashboard() -> Any:
-    """ "Tableau de bord": documents by state, export errors, exports with warnings."""
+    """ "Tableau de bord": documents by state, export errors, exports with warnings. A client
+    (uploader) lands on its portal instead."""
+    from flask import redirect, url_for
+
+    from core.tenancy.models import Role
+
+    if scoping.current_membership().role == Role.UPLOADER and "portal.home" in (
+        current_app.view_functions
+    ):
+        return redirect(url_for("portal.home"))
     stmt = scoping.documents_stmt().with_only_columns(Document.state, func.count(Document.id))
     counts = dict(db.session.execute(stmt.group_by(Document.state)).all())
     visible = scoping.documents_stmt().with_only_columns(Document.id)
