@@ -78,7 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
+    babel.init_app(app, locale_selector=_select_locale)
     api.init_app(
         app,
         spec_kwargs={
@@ -131,6 +131,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["START_WORKERS"]:
         state.tasks.start()
     return app
+
+
+def _select_locale() -> str:
+    """The user's language (``User.locale``), else ``BABEL_DEFAULT_LOCALE``."""
+    from core.auth.services import user_locale
+
+    return user_locale()
 
 
 class TokenAwareSessionInterface(SecureCookieSessionInterface):

@@ -339,6 +339,170 @@ def users_create(
     )
 
 
+def _firm_or_only(firm_ref: str | None) -> Any:
+    """The firm named by ``--firm``, else the instance's only firm."""
+    from sqlalchemy import select
+
+    from core.db import db as database
+    from core.tenancy.models import Firm
+
+    if firm_ref:
+        return _find_firm(firm_ref)
+    firms = database.session.scalars(select(Firm).order_by(Firm.id).limit(2)).all()
+    if len(firms) != 1:
+        fail("Several firms (or none): say which with --firm (id or exact name).")
+    return firms[0]
+
+
+@users.command("invite")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "accountant", "uploader"]),
+    required=True,
+)
+@click.option("--company", "companies", multiple=True, help="Dossier code (uploaders).")
+@click.option("--firm", "firm_ref", default=None, help="Firm id or exact name (if several).")
+@click.option("--name", default="")
+@with_app()
+def users_invite(
+    app: Flask,
+    email: str,
+    role: str,
+    companies: tuple[str, ...],
+    firm_ref: str | None,
+    name: str,
+) -> None:
+    """Invite a person by e-mail (a 7-day link to choose a password). The link is printed
+    too, for an instance that sends no mail."""
+    from sqlalchemy import select
+
+    from core.auth.services import AuthError, invite_user
+    from core.db import db as database
+    from core.tenancy.models import Company
+
+    firm = _firm_or_only(firm_ref)
+    chosen = []
+    for code in companies:
+        company = database.session.scalar(
+            select(Company).where(
+                Company.firm_id == firm.id, Company.dossier_code == code.strip().upper()
+            )
+        )
+        if company is None:
+            fail(f"No company with dossier code {code!r} in firm {firm.name!r}.")
+        chosen.append(company)
+    if chosen and role != "uploader":
+        fail("--company is for an uploader only (the other roles see every company).")
+    try:
+        membership, link = invite_user(firm, email, role, name=name, companies=chosen)
+    except AuthError as exc:
+        fail(exc.message)
+    database.session.commit()
+    user = membership.user
+    if link:
+        click.echo(f"invitation queued for {user.email} ({role}, firm {firm.name})")
+        click.echo(f"link (valid 7 days, single use): {link}")
+    else:
+        click.echo(f"{user.email} already had an account: added to firm {firm.name} ({role})")
+
+
+@users.command("list")
+@click.option("--firm", "firm_ref", default=None, help="Firm id or exact name (default: all).")
+@with_app()
+def users_list(app: Flask, firm_ref: str | None) -> None:
+    """List users: address, firm, role, state, last login."""
+    from sqlalchemy import select
+
+    from core.auth.models import User
+    from core.db import db as database
+    from core.tenancy.models import Membership
+
+    stmt = select(Membership).join(User).order_by(Membership.firm_id, User.email)
+    if firm_ref:
+        stmt = stmt.where(Membership.firm_id == _find_firm(firm_ref).id)
+    rows = database.session.scalars(stmt).all()
+    for m in rows:
+        user = m.user
+        state = "inactive" if not user.active else "invited" if user.invited_at else "active"
+        last = user.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if user.last_login_at else "never"
+        codes = ",".join(sorted(c.dossier_code for c in m.companies))
+        role = f"{m.role}({codes})" if codes else str(m.role)
+        click.echo(f"{user.email}\t{m.firm.name}\t{role}\t{state}\t{last}")
+    if firm_ref is None:
+        for user in database.session.scalars(
+            select(User).where(~User.memberships.any()).order_by(User.email)
+        ):
+            state = "active" if user.active else "inactive"
+            kind = "operator" if user.is_operator else "-"
+            click.echo(f"{user.email}\t-\t{kind}\t{state}\t-")
+
+
+@users.command("deactivate")
+@click.argument("email")
+@click.option(
+    "--firm",
+    "firm_ref",
+    default=None,
+    help="Only in this firm (an account shared with another firm just leaves this one).",
+)
+@with_app()
+def users_deactivate(app: Flask, email: str, firm_ref: str | None) -> None:
+    """Deactivate an account (it can no longer log in nor use its API tokens; nothing is
+    deleted). A firm's last active admin is kept."""
+    from sqlalchemy import select
+
+    from core.auth.audit import audit
+    from core.auth.models import User
+    from core.auth.services import AuthError, deactivate_member, ensure_an_admin_left, membership_of
+    from core.db import db as database
+
+    user = database.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        fail(f"No user {email!r}.")
+    try:
+        if firm_ref:
+            firm = _find_firm(firm_ref)
+            membership = membership_of(user.id, firm.id)
+            if membership is None:
+                fail(f"{user.email} is not a user of firm {firm.name!r}.")
+            outcome = deactivate_member(membership)
+        else:
+            for membership in user.memberships:
+                ensure_an_admin_left(membership)
+            outcome = "deactivated"
+            if user.active:
+                user.active = False
+                for membership in user.memberships:
+                    audit("user_deactivated", target=f"user:{user.id}", firm_id=membership.firm_id)
+    except AuthError as exc:
+        fail(exc.message)
+    database.session.commit()
+    click.echo(f"{user.email} {outcome}")
+
+
+@users.command("reactivate")
+@click.argument("email")
+@with_app()
+def users_reactivate(app: Flask, email: str) -> None:
+    """Reactivate a deactivated account."""
+    from sqlalchemy import select
+
+    from core.auth.audit import audit
+    from core.auth.models import User
+    from core.db import db as database
+
+    user = database.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        fail(f"No user {email!r}.")
+    if not user.active:
+        user.active = True
+        for membership in user.memberships:
+            audit("user_reactivated", target=f"user:{user.id}", firm_id=membership.firm_id)
+        database.session.commit()
+    click.echo(f"{user.email} active")
+
+
 @main.group()
 def tokens() -> None:
     """API tokens."""

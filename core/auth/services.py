@@ -5,9 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from flask import current_app
-from sqlalchemy import select
+from flask import current_app, has_request_context, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.auth.models import ApiToken, User
@@ -46,6 +50,11 @@ def normalise_email(email: str) -> str:
     return email
 
 
+def _hash_password(password: str) -> str:
+    method = current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"
+    return generate_password_hash(password, method=method)
+
+
 def create_user(
     email: str,
     password: str,
@@ -65,10 +74,7 @@ def create_user(
     session = db.session
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise AuthError("Un utilisateur existe déjà avec cette adresse.", "email")
-    method = current_app.config.get("PASSWORD_HASH_METHOD") or "scrypt"
-    user = User(
-        email=email, name=name, password_hash=generate_password_hash(password, method=method)
-    )
+    user = User(email=email, name=name, password_hash=_hash_password(password))
     membership = Membership(firm=firm, role=role, companies=list(companies or []))
     user.memberships.append(membership)
     session.add(user)
@@ -130,3 +136,356 @@ def user_for_token(clear: str) -> tuple[User, ApiToken] | None:
     if not token.user.active:
         return None
     return token.user, token
+
+
+# --- language ---------------------------------------------------------------------------------
+
+#: The languages a user may choose for their pages (``User.locale``).
+LOCALES: dict[str, str] = {"fr": "Français", "en": "English"}
+
+
+def user_locale() -> str:
+    """Flask-Babel's locale selector: the logged-in user's language, else the default."""
+    default = current_app.config.get("BABEL_DEFAULT_LOCALE") or "fr"
+    if has_request_context() and current_user.is_authenticated:
+        locale = getattr(current_user, "locale", None)
+        if locale in LOCALES:
+            return locale
+    return default
+
+
+# --- invitations and password reset links ------------------------------------------------------
+
+#: A user who has not chosen a password yet (an invitation): no password ever matches it.
+UNUSABLE_PASSWORD = "!"  # noqa: S105 - not a password: werkzeug cannot parse it, nothing matches
+
+INVITATION = "invitation"
+RESET = "password_reset"
+#: How long a link stays valid (seconds): an invitation 7 days, a reset link 1 hour.
+LINK_MAX_AGE = {INVITATION: 7 * 24 * 3600, RESET: 3600}
+_SALTS = {INVITATION: "classeur.invitation", RESET: "classeur.password-reset"}
+#: Reset e-mails sent to one address per hour at most (on top of the per-address throttle).
+RESET_MAILS_PER_HOUR = 3
+
+
+def _seconds(value: datetime | None) -> int:
+    return int(value.timestamp()) if value is not None else 0
+
+
+def _fingerprint(user: User) -> str:
+    """What a link is bound to: it is void once the password changes (single use) or a newer
+    invitation is sent."""
+    raw = f"{user.password_hash}|{_seconds(user.password_changed_at)}|{_seconds(user.invited_at)}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:20]
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALTS[purpose])
+
+
+def make_link_token(user: User, purpose: str) -> str:
+    """A signed token for an invitation or a password reset link."""
+    return str(_serializer(purpose).dumps({"u": user.id, "f": _fingerprint(user)}))
+
+
+def user_for_link(token: str, purpose: str) -> User:
+    """The user a link was made for; :class:`AuthError` when it is forged, expired, already
+    used, or the account is deactivated."""
+    try:
+        data = _serializer(purpose).loads(token, max_age=LINK_MAX_AGE[purpose])
+    except SignatureExpired as exc:
+        raise AuthError(
+            "Ce lien a expiré : demandez-en un nouveau."
+            if purpose == RESET
+            else "Cette invitation a expiré : demandez à l'administrateur de vous la renvoyer."
+        ) from exc
+    except BadSignature as exc:
+        raise AuthError("Ce lien n'est pas valide.") from exc
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("f") != _fingerprint(user):
+        raise AuthError("Ce lien n'est plus valide : il a déjà servi ou a été remplacé.")
+    if purpose == INVITATION and user.invited_at is None:
+        raise AuthError("Cette invitation a déjà été acceptée : connectez-vous.")
+    return user
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link for an e-mail: on ``PUBLIC_URL`` when it is set, else on the
+    request's address (commands without a request: http://127.0.0.1:8000)."""
+    public = str(current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    if has_request_context():
+        if public:
+            return public + url_for(endpoint, **values)
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context(base_url=public or "http://127.0.0.1:8000"):
+        return url_for(endpoint, _external=True, **values)
+
+
+def set_password(user: User, password: str) -> None:
+    """Give ``user`` a new password (the policy applies); every earlier link becomes void."""
+    check_password_policy(password)
+    user.password_hash = _hash_password(password)
+    user.password_changed_at = utcnow()
+    user.invited_at = None
+
+
+def change_password(user: User, current: str, new: str, confirm: str) -> None:
+    """The account page's change: the current password, then the new one twice."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise AuthError("Le mot de passe actuel est incorrect.", "current")
+    if new != confirm:
+        raise AuthError("Les deux nouveaux mots de passe ne sont pas identiques.", "confirm")
+    if new == current:
+        raise AuthError("Le nouveau mot de passe doit être différent de l'actuel.", "password")
+    set_password(user, new)
+
+
+def request_password_reset(email: str) -> bool:
+    """Queue a reset e-mail if an active account has this address (and it did not receive
+    too many already this hour). The caller always answers the same, whatever happened."""
+    from core.mail.models import OutgoingMail
+    from core.mail.services import queue_mail
+
+    try:
+        email = normalise_email(email)
+    except AuthError:
+        return False
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.active:
+        return False
+    recent = db.session.scalar(
+        select(func.count())
+        .select_from(OutgoingMail)
+        .where(
+            OutgoingMail.kind == RESET,
+            OutgoingMail.user_id == user.id,
+            OutgoingMail.created_at >= utcnow() - timedelta(hours=1),
+        )
+    )
+    if (recent or 0) >= RESET_MAILS_PER_HOUR:
+        return False
+    firm_id = min((m.firm_id for m in user.memberships), default=None)
+    queue_mail(
+        user.email,
+        "Classeur : réinitialisation de votre mot de passe",
+        "password_reset",
+        firm_id=firm_id,
+        user_id=user.id,
+        kind=RESET,
+        name=user.name,
+        link=external_url("auth.reset_password", token=make_link_token(user, RESET)),
+        minutes=LINK_MAX_AGE[RESET] // 60,
+    )
+    return True
+
+
+# --- the firm's users ----------------------------------------------------------------------------
+
+#: Roles as a person reads them.
+ROLE_LABELS: dict[str, Any] = {
+    "admin": _l("Administrateur"),
+    "accountant": _l("Collaborateur comptable"),
+    "uploader": _l("Client (dépôt de pièces)"),
+}
+
+
+def _role(value: Role | str) -> Role:
+    try:
+        return Role(value)
+    except ValueError as exc:
+        raise AuthError(f"Rôle inconnu : {value}.", "role") from exc
+
+
+def _firm_companies(firm: Firm, companies: list[Company] | None) -> list[Company]:
+    chosen = list(companies or [])
+    if any(c.firm_id != firm.id for c in chosen):
+        raise AuthError("Entreprise inconnue.", "companies")
+    return chosen
+
+
+def membership_of(user_id: int, firm_id: int) -> Membership | None:
+    """The membership of a user in a firm (None: not one of its users)."""
+    return db.session.scalar(
+        select(Membership).where(Membership.user_id == user_id, Membership.firm_id == firm_id)
+    )
+
+
+def firm_memberships(firm_id: int) -> list[Membership]:
+    """The firm's users (memberships with their user), by name then address."""
+    rows = db.session.scalars(
+        select(Membership).join(User).where(Membership.firm_id == firm_id).order_by(User.email)
+    ).all()
+    return sorted(rows, key=lambda m: ((m.user.name or m.user.email).lower(), m.user.email))
+
+
+def active_admin_count(firm_id: int, *, besides: int | None = None) -> int:
+    """Active admins of the firm (leaving out the user ``besides``)."""
+    stmt = (
+        select(func.count())
+        .select_from(Membership)
+        .join(User)
+        .where(Membership.firm_id == firm_id, Membership.role == Role.ADMIN, User.active)
+    )
+    if besides is not None:
+        stmt = stmt.where(User.id != besides)
+    return int(db.session.scalar(stmt) or 0)
+
+
+def ensure_an_admin_left(membership: Membership) -> None:
+    last = (
+        membership.role == Role.ADMIN
+        and membership.user.active
+        and active_admin_count(membership.firm_id, besides=membership.user_id) == 0
+    )
+    if last:
+        raise AuthError(
+            "Le cabinet doit garder au moins un administrateur actif : nommez-en un autre avant.",
+            "role",
+        )
+
+
+def send_invitation(user: User, firm: Firm, *, invited_by: str = "") -> str:
+    """(Re)send the invitation e-mail: a 7-day link to choose a password; the previous link
+    becomes void. Returns the link (printed by the command for an operator without mail)."""
+    from core.mail.services import queue_mail
+
+    user.invited_at = utcnow()
+    link = external_url("auth.accept_invitation", token=make_link_token(user, INVITATION))
+    queue_mail(
+        user.email,
+        f"Invitation à rejoindre {firm.name} sur Classeur",
+        "invitation",
+        firm_id=firm.id,
+        user_id=user.id,
+        kind=INVITATION,
+        name=user.name,
+        firm_name=firm.name,
+        invited_by=invited_by,
+        link=link,
+        days=LINK_MAX_AGE[INVITATION] // 86400,
+    )
+    return link
+
+
+def invite_user(
+    firm: Firm,
+    email: str,
+    role: Role | str,
+    *,
+    name: str = "",
+    companies: list[Company] | None = None,
+    invited_by: str = "",
+) -> tuple[Membership, str | None]:
+    """Invite a person into ``firm``: a new account without a password and an invitation
+    e-mail; an existing account of another firm gets a membership here (its password is kept;
+    it is told by e-mail). Returns the membership and the invitation link (None for an
+    existing account). Flushes; the caller commits."""
+    from core.mail.services import queue_mail
+
+    email = normalise_email(email)
+    role = _role(role)
+    chosen = _firm_companies(firm, companies) if role == Role.UPLOADER else []
+    name = (name or "").strip()[:200]
+    user = db.session.scalar(select(User).where(User.email == email))
+    link = None
+    if user is not None:
+        if membership_of(user.id, firm.id) is not None:
+            raise AuthError("Cette personne fait déjà partie du cabinet.", "email")
+        if not user.active:
+            raise AuthError("Ce compte est désactivé : il ne peut pas être invité.", "email")
+        membership = Membership(firm=firm, role=role, companies=chosen)
+        user.memberships.append(membership)
+        db.session.flush()
+        queue_mail(
+            user.email,
+            f"Vous avez accès à {firm.name} sur Classeur",
+            "added_to_firm",
+            firm_id=firm.id,
+            user_id=user.id,
+            kind="added_to_firm",
+            name=user.name,
+            firm_name=firm.name,
+            invited_by=invited_by,
+            link=external_url("auth.login"),
+        )
+    else:
+        user = User(email=email, name=name, password_hash=UNUSABLE_PASSWORD)
+        membership = Membership(firm=firm, role=role, companies=chosen)
+        user.memberships.append(membership)
+        db.session.add(user)
+        db.session.flush()
+        link = send_invitation(user, firm, invited_by=invited_by)
+    from core.auth.audit import audit
+
+    audit(
+        "user_invited" if link else "user_added",
+        target=f"user:{user.id}",
+        details={"email": email, "role": str(role)},
+        firm_id=firm.id,
+    )
+    db.session.flush()
+    return membership, link
+
+
+def update_membership(
+    membership: Membership, role: Role | str, companies: list[Company] | None = None
+) -> bool:
+    """Change a user's role (and an uploader's companies) in the firm; the last active admin
+    keeps the role. Returns whether anything changed. Flushes; the caller commits."""
+    from core.auth.audit import audit
+
+    role = _role(role)
+    chosen = _firm_companies(membership.firm, companies) if role == Role.UPLOADER else []
+    if role != membership.role:
+        ensure_an_admin_left(membership)
+    before = (membership.role, sorted(c.id for c in membership.companies))
+    if before == (role, sorted(c.id for c in chosen)):
+        return False
+    old_role = membership.role
+    membership.role = role
+    membership.companies = chosen
+    audit(
+        "user_role_changed",
+        target=f"user:{membership.user_id}",
+        details={"role": str(role), "old_role": str(old_role), "companies": [c.id for c in chosen]},
+        firm_id=membership.firm_id,
+    )
+    db.session.flush()
+    return True
+
+
+def deactivate_member(membership: Membership) -> str:
+    """Take a user's access to the firm away. An account of this firm only is deactivated
+    (it cannot log in nor use its tokens; nothing is deleted; it can be reactivated); an
+    account that also belongs to another firm only loses its membership here (the other firm
+    is not touched). Returns ``"deactivated"`` or ``"removed"``."""
+    from core.auth.audit import audit
+
+    ensure_an_admin_left(membership)
+    user = membership.user
+    others = [m for m in user.memberships if m.firm_id != membership.firm_id]
+    target = f"user:{user.id}"
+    if others:
+        audit(
+            "user_removed", target=target, details={"email": user.email}, firm_id=membership.firm_id
+        )
+        user.memberships.remove(membership)
+        db.session.delete(membership)
+        db.session.flush()
+        return "removed"
+    if user.active:
+        user.active = False
+        audit("user_deactivated", target=target, firm_id=membership.firm_id)
+    db.session.flush()
+    return "deactivated"
+
+
+def reactivate_member(membership: Membership) -> None:
+    """Give a deactivated user of the firm access again."""
+    from core.auth.audit import audit
+
+    user = membership.user
+    if not user.active:
+        user.active = True
+        audit("user_reactivated", target=f"user:{user.id}", firm_id=membership.firm_id)
+        db.session.flush()

@@ -1,4 +1,5 @@
-"""Login and logout pages."""
+"""Login and logout, the user's own account, password reset, and Administration →
+Utilisateurs (the firm's users, invitations)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,18 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from core.auth import services as users_svc
 from core.auth.audit import audit
-from core.auth.forms import LoginForm, TokenForm
+from core.auth.forms import (
+    AccountForm,
+    ForgotPasswordForm,
+    InviteForm,
+    LoginForm,
+    MemberForm,
+    PasswordChangeForm,
+    SetPasswordForm,
+    TokenForm,
+)
 from core.auth.models import ApiToken, AuditEvent, User
 from core.auth.permissions import public, requires
 from core.auth.services import AuthError, authenticate, create_token
@@ -170,6 +181,7 @@ def audit_log() -> Any:
         .limit(300)
     ).all()
     targets = _Targets(firm_id, names, labels, [e.target or "" for e in audit_events])
+    targets.users = users
     events = [
         {
             "when": e.created_at,
@@ -254,6 +266,13 @@ def _audit_detail(details: dict[str, Any] | None) -> str:
         parts.append(SWITCH_LABELS.get(value, value))
     if details.get("email"):
         parts.append(str(details["email"]))
+    if details.get("role"):
+        role = str(details["role"])
+        label = str(users_svc.ROLE_LABELS.get(role, role))
+        if details.get("old_role"):
+            old = str(details["old_role"])
+            label = f"{users_svc.ROLE_LABELS.get(old, old)} → {label}"
+        parts.append(label)
     return ", ".join(parts)
 
 
@@ -267,6 +286,8 @@ class _Targets:
     ) -> None:
         self.names = names
         self.labels = labels
+        #: The firm's users' addresses by id (``user:12`` targets).
+        self.users: dict[int, str] = {}
         ids = set()
         for target in targets:
             _kind, _sep, ident = target.partition(":")
@@ -296,6 +317,11 @@ class _Targets:
             return self.company(int(ident))
         if kind == "token":
             return _("Jeton d'API %(prefix)s…", prefix=ident), None
+        if kind == "user" and ident.isdigit():
+            email = self.users.get(int(ident))
+            if email is None:
+                return _("Utilisateur n° %(n)s", n=ident), None
+            return email, url_for("auth.edit_user", user_id=int(ident))
         if kind in self.names:
             module = self.names[kind]
             if ident == "firm":
@@ -321,3 +347,325 @@ AUDIT_LABELS = {
     "plugin_switch": "Module activé/désactivé",
     "document_purged": "Document supprimé de la corbeille",
 }
+
+
+AUDIT_LABELS.update(
+    {
+        "user_invited": "Utilisateur invité",
+        "user_added": "Utilisateur ajouté au cabinet",
+        "invitation_resent": "Invitation renvoyée",
+        "invitation_accepted": "Invitation acceptée",
+        "user_role_changed": "Rôle modifié",
+        "user_deactivated": "Utilisateur désactivé",
+        "user_reactivated": "Utilisateur réactivé",
+        "user_removed": "Utilisateur retiré du cabinet",
+        "password_changed": "Mot de passe modifié",
+        "password_reset": "Mot de passe réinitialisé",
+    }
+)
+
+
+# --- Administration → Utilisateurs ----------------------------------------------------------
+
+
+def _firm_company_choices(firm_id: int) -> list[tuple[int, str]]:
+    rows = db.session.scalars(
+        select(Company).where(Company.firm_id == firm_id).order_by(Company.name)
+    ).all()
+    return [(c.id, f"{c.name} ({c.dossier_code})") for c in rows]
+
+
+def _chosen_companies(firm_id: int, ids: list[int] | None) -> list[Company]:
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Company).where(Company.firm_id == firm_id, Company.id.in_(ids[:500]))
+        )
+    )
+
+
+def _member_or_404(user_id: int) -> Membership:
+    """A user of the admin's firm, or 404 (another firm's users do not exist here)."""
+    membership = users_svc.membership_of(user_id, current_membership().firm_id)
+    if membership is None:
+        abort(404)
+    return membership
+
+
+def _form_error(form: Any, exc: AuthError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        flash(exc.message, "error")
+
+
+def _inviter() -> str:
+    return current_user.name or current_user.email
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@requires("users.manage")
+def users() -> Any:
+    """ "Utilisateurs": the firm's users (role, companies of a client, state, last login,
+    pending invitation) and the invitation form."""
+    membership = current_membership()
+    firm = membership.firm
+    form = InviteForm()
+    form.companies.choices = _firm_company_choices(firm.id)
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                _membership, link = users_svc.invite_user(
+                    firm,
+                    form.email.data or "",
+                    form.role.data or "",
+                    name=form.name.data or "",
+                    companies=_chosen_companies(firm.id, form.companies.data),
+                    invited_by=_inviter(),
+                )
+            except AuthError as exc:
+                db.session.rollback()
+                _form_error(form, exc)
+                status = 422
+            else:
+                db.session.commit()
+                email = (form.email.data or "").strip().lower()
+                if link:
+                    flash(_("Invitation envoyée à %(email)s.", email=email), "success")
+                else:
+                    flash(
+                        _(
+                            "%(email)s a déjà un compte Classeur : il a maintenant accès au "
+                            "cabinet (prévenu par e-mail).",
+                            email=email,
+                        ),
+                        "success",
+                    )
+                return redirect(url_for("auth.users"))
+        else:
+            status = 422
+    return render_template(
+        "auth/users.html",
+        form=form,
+        members=users_svc.firm_memberships(firm.id),
+        role_labels=users_svc.ROLE_LABELS,
+        me=current_user.id,
+    ), status
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@requires("users.manage")
+def edit_user(user_id: int) -> Any:
+    """One user of the firm: role and companies; re-send the invitation; deactivate."""
+    membership = _member_or_404(user_id)
+    form = MemberForm(
+        obj=None,
+        data=None
+        if request.method == "POST"
+        else {"role": str(membership.role), "companies": [c.id for c in membership.companies]},
+    )
+    form.companies.choices = _firm_company_choices(membership.firm_id)
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                changed = users_svc.update_membership(
+                    membership,
+                    form.role.data or "",
+                    _chosen_companies(membership.firm_id, form.companies.data),
+                )
+            except AuthError as exc:
+                db.session.rollback()
+                _form_error(form, exc)
+                status = 422
+            else:
+                db.session.commit()
+                if changed:
+                    flash(_("Utilisateur enregistré."), "success")
+                return redirect(url_for("auth.users"))
+        else:
+            status = 422
+    membership = _member_or_404(user_id)
+    return render_template(
+        "auth/user_edit.html",
+        form=form,
+        member=membership,
+        shared=len(membership.user.memberships) > 1,
+        role_labels=users_svc.ROLE_LABELS,
+    ), status
+
+
+@bp.route("/admin/users/<int:user_id>/invitation", methods=["POST"])
+@requires("users.manage")
+def resend_invitation(user_id: int) -> Any:
+    """Send the invitation again (a new 7-day link; the previous one becomes void)."""
+    membership = _member_or_404(user_id)
+    user = membership.user
+    if user.invited_at is None or not user.active:
+        flash(_("Cet utilisateur a déjà choisi son mot de passe."), "error")
+        return redirect(url_for("auth.edit_user", user_id=user.id))
+    users_svc.send_invitation(user, membership.firm, invited_by=_inviter())
+    audit("invitation_resent", target=f"user:{user.id}")
+    db.session.commit()
+    flash(_("Invitation renvoyée à %(email)s.", email=user.email), "success")
+    return redirect(url_for("auth.users"))
+
+
+@bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
+@requires("users.manage")
+def deactivate_user(user_id: int) -> Any:
+    """Deactivate a user of the firm (or take a shared account out of the firm)."""
+    membership = _member_or_404(user_id)
+    email = membership.user.email
+    try:
+        outcome = users_svc.deactivate_member(membership)
+    except AuthError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("auth.edit_user", user_id=user_id))
+    db.session.commit()
+    if outcome == "removed":
+        flash(_("%(email)s n'a plus accès au cabinet.", email=email), "success")
+    else:
+        flash(_("%(email)s est désactivé.", email=email), "success")
+    return redirect(url_for("auth.users"))
+
+
+@bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])
+@requires("users.manage")
+def reactivate_user(user_id: int) -> Any:
+    """Reactivate a deactivated user of the firm."""
+    membership = _member_or_404(user_id)
+    users_svc.reactivate_member(membership)
+    db.session.commit()
+    flash(_("%(email)s est réactivé.", email=membership.user.email), "success")
+    return redirect(url_for("auth.users"))
+
+
+# --- Mon compte -------------------------------------------------------------------------------
+
+
+def _account_page(
+    profile: AccountForm | None = None, password: PasswordChangeForm | None = None, status=200
+) -> Any:
+    membership = current_membership()
+    if profile is None:
+        profile = AccountForm(
+            formdata=None, data={"name": current_user.name, "locale": current_user.locale}
+        )
+    return render_template(
+        "auth/account.html",
+        profile=profile,
+        password=password or PasswordChangeForm(formdata=None),
+        membership=membership,
+        role_labels=users_svc.ROLE_LABELS,
+    ), status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@requires("account.own")
+def account() -> Any:
+    """ "Mon compte": name and language, password, notifications and API tokens."""
+    if request.method == "GET":
+        return _account_page()
+    form = AccountForm()
+    if not form.validate_on_submit():
+        return _account_page(profile=form, status=422)
+    current_user.name = (form.name.data or "").strip()[:200]
+    current_user.locale = form.locale.data if form.locale.data in users_svc.LOCALES else "fr"
+    db.session.commit()
+    flash(_("Vos préférences sont enregistrées."), "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.route("/account/password", methods=["POST"])
+@requires("account.own")
+@limiter.limit(_login_limit, error_message="Trop de tentatives.")
+def change_password() -> Any:
+    """Change one's password: the current one, then the new one twice."""
+    form = PasswordChangeForm()
+    if not form.validate_on_submit():
+        return _account_page(password=form, status=422)
+    try:
+        users_svc.change_password(
+            current_user, form.current.data or "", form.password.data or "", form.confirm.data or ""
+        )
+    except AuthError as exc:
+        db.session.rollback()
+        _form_error(form, exc)
+        return _account_page(password=form, status=422)
+    audit("password_changed", target=f"user:{current_user.id}")
+    db.session.commit()
+    # The session stays valid: flask-login's session does not hold the password.
+    flash(_("Votre mot de passe est modifié."), "success")
+    return redirect(url_for("auth.account"))
+
+
+# --- Mot de passe oublié, invitations -----------------------------------------------------------
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"], error_message="Trop de demandes.")
+def forgot_password() -> Any:
+    """ "Mot de passe oublié ?": always the same answer, whether the address is known or not."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        users_svc.request_password_reset(form.email.data or "")
+        db.session.commit()
+        flash(
+            _("Si un compte existe pour cette adresse, un e-mail a été envoyé."),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/forgot.html", form=form), status
+
+
+def _set_password_page(token: str, purpose: str) -> Any:
+    try:
+        user = users_svc.user_for_link(token, purpose)
+    except AuthError as exc:
+        return render_template("auth/link_invalid.html", message=exc.message, purpose=purpose), 400
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            if form.password.data != form.confirm.data:
+                raise AuthError(
+                    "Les deux nouveaux mots de passe ne sont pas identiques.", "confirm"
+                )
+            users_svc.set_password(user, form.password.data or "")
+        except AuthError as exc:
+            db.session.rollback()
+            _form_error(form, exc)
+        else:
+            firm_id = min((m.firm_id for m in user.memberships), default=None)
+            action = "invitation_accepted" if purpose == users_svc.INVITATION else "password_reset"
+            audit(action, target=f"user:{user.id}", user_id=user.id, firm_id=firm_id)
+            user.last_login_at = utcnow()
+            audit("login", user_id=user.id, firm_id=firm_id)
+            db.session.commit()
+            login_user(user)
+            flash(_("Votre mot de passe est enregistré : vous êtes connecté."), "success")
+            return redirect(url_for("web.dashboard"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/set_password.html", form=form, user=user, purpose=purpose), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"], error_message="Trop de tentatives.")
+def reset_password(token: str) -> Any:
+    """The reset link (1 hour, single use): choose a new password."""
+    return _set_password_page(token[:500], users_svc.RESET)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit(_login_limit, methods=["POST"], error_message="Trop de tentatives.")
+def accept_invitation(token: str) -> Any:
+    """The invitation link (7 days, single use): choose a password."""
+    return _set_password_page(token[:500], users_svc.INVITATION)
