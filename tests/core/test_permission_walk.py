@@ -133,6 +133,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "item_id": a2_item_id,
             "batch_id": a2_batch_id,
             "saved_id": b_saved_id,
+            "user_id": b_admin.id,
         },
         "a1_doc": a1_doc,
     }
@@ -268,6 +269,8 @@ def _url_value(name: str, ids: dict[str, Any]) -> Any:
         "item_id": ids.get("item_id"),
         "batch_id": ids.get("batch_id"),
         "saved_id": ids.get("saved_id"),
+        # A user of the other firm (Administration → Utilisateurs).
+        "user_id": ids.get("user_id"),
         "fmt": "csv",
         "connector": "meg_export",
         "plugin": "ocr_tesseract",
