@@ -110,6 +110,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
         "roles": roles,
         "tokens": tokens,
         "b": {
+            "firm_id": firm_b.id,
             "company_id": b1.id,
             "binder_id": b_binder.id,
             "document_id": b_doc.id,
@@ -123,6 +124,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "user_id": b_admin.id,
         },
         "a2_ids": {
+            "firm_id": firm_a.id,
             "company_id": a2.id,
             "binder_id": a2_binder.id,
             "document_id": a2_doc.id,
@@ -260,6 +262,8 @@ def _url_value(name: str, ids: dict[str, Any]) -> Any:
     """A real value of the other tenant for URL variable ``name``."""
     mapping: dict[str, Any] = {
         "company_id": ids["company_id"],
+        # The operator's pages (a firm of the platform): no firm member may open them.
+        "firm_id": ids["firm_id"],
         "binder_id": ids["binder_id"],
         "document_id": ids["document_id"],
         "token_id": ids["token_id"],
@@ -454,6 +458,10 @@ def _walk(
         if leaked:
             problems.append(f"{where} leaks {leaked}")
             continue
+        if _permission(app, rule) == "operator":
+            if status not in REFUSED:  # above the firms: no member of one may enter
+                problems.append(f"{where}: an operator's route was not refused")
+            continue
         if not rule.arguments:
             continue  # a list or a form of one's own firm: allowed, as long as nothing leaks
         if status in REFUSED or status in CHECKED_BODY:
@@ -486,6 +494,54 @@ def test_uploader_cannot_reach_the_company_it_was_not_given(
     changed = sorted(t for t in before if before[t] != after[t])
     assert problems == [], "\n".join(problems)
     assert changed == [], f"company A2's rows changed in tables {changed}"
+
+
+#: What the platform's operator never sees of a firm: its documents' names and content, its
+#: accounting data (the operator's pages show figures, users and companies only).
+CONTENT_MARKERS = ["zebulon-secret", "zygomatique", "quokka-secret", "quinconce", "zizanie-compte"]
+
+
+def test_the_operator_sees_figures_never_content(app: Any, tenants: dict[str, Any]) -> None:
+    """An operator outside the firms walks every route: the firms' routes refuse it (the
+    dashboard sends it to its own page), its own pages show no document's name or content."""
+    from core.operator.services import create_operator
+    from tests.conftest import Auth
+
+    with app.app_context():
+        operator, _created = create_operator("ops@plateforme.example", "motdepasse-solide-1")
+        db.session.commit()
+        operator.password = "motdepasse-solide-1"
+    client = app.test_client()
+    Auth(client).login(operator)
+    b_companies = {tenants["b1"].id, tenants["b2"].id}
+    before = _tenant_rows(app, tenants["firm_b"].id, b_companies)
+    problems = []
+    reached = 0
+    for rule, method in _routes(app):
+        permission = _permission(app, rule)
+        if permission == "public":
+            continue
+        if permission == "operator" and method != "GET":
+            continue  # creating, disabling a firm: tests/core/test_firms_operator.py
+        response = _request(client, rule, method, tenants["b"])
+        status = response.status_code
+        where = f"operator: {method} {rule.rule} -> {status}"
+        if status >= 500:
+            problems.append(f"{where} (server error)")
+            continue
+        leaked = _leaks(response.get_data(as_text=True), CONTENT_MARKERS)
+        if leaked:
+            problems.append(f"{where} leaks {leaked}")
+        elif permission == "operator":
+            reached += status == 200
+        elif status not in REFUSED and not (
+            status == 302 and response.headers["Location"].endswith("/operator")
+        ):
+            problems.append(f"{where}: a firm's route answered an operator outside the firms")
+    after = _tenant_rows(app, tenants["firm_b"].id, b_companies)
+    assert problems == [], "\n".join(problems)
+    assert reached >= 2  # the list and firm B's page were really shown
+    assert sorted(t for t in before if before[t] != after[t]) == []
 
 
 def test_the_walk_really_reaches_own_objects(app: Any, tenants: dict[str, Any]) -> None:
