@@ -6,7 +6,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
@@ -71,6 +81,12 @@ def login() -> Any:
             db.session.commit()
             flash(_("Adresse e-mail ou mot de passe incorrect."), "error")
             return render_template("auth/login.html", form=form), 401
+        from core.operator.services import disabled_firm_message
+
+        refusal = disabled_firm_message(user)  # every firm of the user is disabled
+        if refusal is not None:
+            flash(refusal, "error")
+            return render_template("auth/login.html", form=form), 403
         user.last_login_at = utcnow()
         first = sorted(user.memberships, key=lambda m: m.id)
         audit("login", user_id=user.id, firm_id=first[0].firm_id if first else None)
@@ -363,6 +379,14 @@ AUDIT_LABELS.update(
         "password_reset": "Mot de passe réinitialisé",
     }
 )
+# The platform operator's actions, recorded under the firm concerned (core/operator).
+AUDIT_LABELS.update(
+    {
+        "firm_created": "Cabinet créé",
+        "firm_disabled": "Cabinet désactivé",
+        "firm_enabled": "Cabinet réactivé",
+    }
+)
 
 
 # --- Administration → Utilisateurs ----------------------------------------------------------
@@ -548,10 +572,35 @@ def reactivate_user(user_id: int) -> Any:
 # --- Mon compte -------------------------------------------------------------------------------
 
 
+def _own_account(view: Any) -> Any:
+    """``account.own`` for every logged-in person, an operator outside the firms included
+    (``requires`` needs a firm membership): pages only, never a token."""
+    import functools
+
+    from core.auth.permissions import role_allows
+    from core.tenancy.scoping import current_membership_or_none
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+        if g.get("token_scopes") is not None:
+            abort(403)
+        membership = current_membership_or_none()
+        if membership is not None and not role_allows(membership.role, "account.own"):
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapper._classeur_permission = "account.own"  # type: ignore[attr-defined]
+    return wrapper
+
+
 def _account_page(
     profile: AccountForm | None = None, password: PasswordChangeForm | None = None, status=200
 ) -> Any:
-    membership = current_membership()
+    from core.tenancy.scoping import current_membership_or_none
+
+    membership = current_membership_or_none()
     if profile is None:
         profile = AccountForm(
             formdata=None, data={"name": current_user.name, "locale": current_user.locale}
@@ -566,7 +615,7 @@ def _account_page(
 
 
 @bp.route("/account", methods=["GET", "POST"])
-@requires("account.own")
+@_own_account
 def account() -> Any:
     """ "Mon compte": name and language, password, notifications and API tokens."""
     if request.method == "GET":
@@ -582,7 +631,7 @@ def account() -> Any:
 
 
 @bp.route("/account/password", methods=["POST"])
-@requires("account.own")
+@_own_account
 @limiter.limit(_login_limit, error_message="Trop de tentatives.")
 def change_password() -> Any:
     """Change one's password: the current one, then the new one twice."""
@@ -597,7 +646,10 @@ def change_password() -> Any:
         db.session.rollback()
         _form_error(form, exc)
         return _account_page(password=form, status=422)
-    audit("password_changed", target=f"user:{current_user.id}")
+    from core.tenancy.scoping import current_membership_or_none
+
+    if current_membership_or_none() is not None:  # an operator outside the firms: no log
+        audit("password_changed", target=f"user:{current_user.id}")
     db.session.commit()
     # The session stays valid: flask-login's session does not hold the password.
     flash(_("Votre mot de passe est modifié."), "success")

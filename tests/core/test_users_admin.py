@@ -457,3 +457,27 @@ def test_garbage_links_are_refused_in_french(client, path):
     answer = client.get(path)
     assert answer.status_code == 400
     assert "Ce lien n'est pas valide" in unescape(answer.get_data(as_text=True))
+
+
+def test_an_operator_outside_the_firms_has_an_account_page(app, client):
+    from core.operator.services import create_operator
+
+    with app.app_context():
+        create_operator("op@plateforme.fr", "operateur-solide-9", name="Op")
+        db.session.commit()
+    assert Auth(client).login(Person("op@plateforme.fr", "operateur-solide-9")).status_code == 302
+    page = client.get("/account")
+    assert page.status_code == 200 and "Opérateur" in page.get_data(as_text=True)
+    changed = client.post(
+        "/account/password",
+        data={
+            "current": "operateur-solide-9",
+            "password": "operateur-neuf-10",
+            "confirm": "operateur-neuf-10",
+        },
+    )
+    assert changed.status_code == 302
+    assert (
+        Auth(app.test_client()).login(Person("op@plateforme.fr", "operateur-neuf-10")).status_code
+        == 302
+    )
