@@ -18,13 +18,6 @@ from core.db import db
 from core.documents.models import Document
 from core.tenancy.models import Company, Firm, Membership
 
-#: The audit log's names of the operator's actions (recorded under the firm concerned).
-FIRM_AUDIT_LABELS = {
-    "firm_created": "Cabinet créé",
-    "firm_disabled": "Cabinet désactivé",
-    "firm_enabled": "Cabinet réactivé",
-}
-
 
 def disabled_firm_message(user: Any) -> str | None:
     """Why ``user`` may not come in: every firm it belongs to is disabled (an operator, or a

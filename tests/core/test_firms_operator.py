@@ -303,8 +303,13 @@ def test_disabled_firm_member_is_refused_at_login(app: Any, factory: Any) -> Non
     page = client.post(
         "/login", data={"email": user.email, "password": user.password}, follow_redirects=True
     )
-    assert page.request.path == "/login"
+    assert page.status_code == 403 and page.request.path == "/login"
     assert "Le cabinet Cabinet Fermé est désactivé" in page.get_data(as_text=True)
+    from core.auth.models import AuditEvent, User
+
+    with app.app_context():  # not logged in: no login recorded, no last login moved
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login")) is None
+        assert db.session.get(User, user.id).last_login_at is None
     answer = client.get("/companies")
     assert answer.status_code == 302 and "/login" in answer.headers["Location"]
 
