@@ -35,13 +35,16 @@ def plugin_info() -> PluginInfo:
 @hookimpl
 def config_defaults() -> dict[str, Any]:
     """The MEG server (the sandbox by default) and its OAuth client; seconds before a MEG call
-    times out, and the longest Retry-After waited inside a worker."""
+    times out, the longest Retry-After waited inside a worker, and how often payments are read
+    back."""
     return {
         "MEG_BASE_URL": "http://127.0.0.1:8100",
         "MEG_CLIENT_ID": "classeur",
         "MEG_CLIENT_SECRET": "classeur-sandbox-secret",
         "MEG_TIMEOUT": 15,
         "MEG_MAX_INLINE_WAIT": 5,
+        # Minutes between two readings of a linked company's payments (the client portal).
+        "MEG_PAYMENTS_REFRESH_MINUTES": 60,
     }
 
 
@@ -51,6 +54,24 @@ def register_exporters(register: Callable[[Any], None]) -> None:
     from plugins.meg_export.exporter import MegExporter
 
     register(MegExporter())
+
+
+@hookimpl
+def register_tasks(register: Callable[[Any], None]) -> None:
+    """Reading back the payments of each linked company, every
+    ``MEG_PAYMENTS_REFRESH_MINUTES`` (the runner's poll finds the companies due)."""
+    from core.plugin_api import TaskSpec
+    from plugins.meg_export.payments import REFRESH_TASK, due_companies, refresh_payments
+
+    register(TaskSpec(name=REFRESH_TASK, run=refresh_payments, queue="exports", poll=due_companies))
+
+
+@hookimpl
+def document_payment(document: Any) -> dict[str, Any] | None:
+    """The payment MEG holds for a document published there, as last read back."""
+    from plugins.meg_export.payments import payment_for
+
+    return payment_for(document)
 
 
 @hookimpl
@@ -85,6 +106,17 @@ def before_serve(app: Any, options: dict[str, Any]) -> None:
     from plugins.meg_export.cli import start_sandbox_for_serve
 
     start_sandbox_for_serve(app, options)
+
+
+@hookimpl
+def after_export(document: Any, connector: str, result: Any) -> None:
+    """A MEG export that found the link expired or refused: the firm is told the connector is
+    disconnected (« Connecteur déconnecté »)."""
+    if connector != NAME:
+        return
+    from plugins.meg_export.alerts import after_export as alert
+
+    alert(document, result)
 
 
 @hookimpl

@@ -204,3 +204,40 @@ def demo_link(
         "  5. L'onglet MEG affiche « Liée » : les factures d'achat validées partent vers MEG."
     )
     click.echo(f"  Liste des achats reçus par MEG : {base_url}/?source=Classeur")
+
+
+@meg.group("payments")
+def payments() -> None:
+    """Payments read back from MEG (« Règlements »)."""
+
+
+@payments.command("refresh")
+@click.option("--company", "code", default=None, help="Only the company of this dossier code.")
+def payments_refresh(code: str | None) -> None:
+    """Read back now the payments of the linked companies (all, or one dossier)."""
+    from core.plugin_api import app_context
+    from plugins.meg_export.client import MegApiError
+    from plugins.meg_export.payments import linked_companies, refresh_company
+
+    failed = False
+    with app_context():
+        companies = linked_companies(code)
+        if not companies:
+            raise click.ClickException(
+                f"Aucune entreprise liée à MEG{f' pour le dossier {code}' if code else ''}."
+            )
+        for company in companies:
+            try:
+                counts = refresh_company(company)
+            except MegApiError as exc:
+                failed = True
+                click.echo(
+                    f"{company.name} ({company.dossier_code}) : erreur — {exc.message}", err=True
+                )
+                continue
+            click.echo(
+                f"{company.name} ({company.dossier_code}) : {counts['matched']} règlement(s) "
+                f"de factures publiées par Classeur, dont {counts['paid']} réglé(s)."
+            )
+    if failed:
+        raise SystemExit(1)

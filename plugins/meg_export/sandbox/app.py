@@ -730,6 +730,28 @@ def _control_blueprint() -> Blueprint:
         sandbox.limiter.reset()
         return jsonify({"status": "ok"})
 
+    @bp.post("/payments/<int:payment_id>/pay")
+    def pay(payment_id: int) -> Any:
+        """Record a payment as made (``paye``), as an accountant does in MEG's « Règlements »
+        tab: body ``{"paid_at": "YYYY-MM-DD"}`` (today when absent)."""
+        from datetime import date
+
+        db = state().db
+        payment = db.get(Payment, payment_id)
+        if payment is None:
+            raise ApiError(404, "not_found", "Règlement introuvable.", None)
+        values = request.get_json(silent=True) or {}
+        try:
+            paid_at = date.fromisoformat(values["paid_at"]) if values.get("paid_at") else None
+        except (TypeError, ValueError):
+            raise ApiError(
+                422, "invalid_date", "Date de règlement invalide (AAAA-MM-JJ).", "paid_at"
+            ) from None
+        payment.status = "paye"
+        payment.paid_at = paid_at or datetime.now(UTC).date()
+        db.commit()
+        return jsonify(payment.to_dict())
+
     @bp.post("/expire-tokens")
     def expire_tokens() -> Any:
         """Make every access token expired (refresh tokens stay valid)."""

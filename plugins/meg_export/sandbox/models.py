@@ -222,6 +222,8 @@ class Payment(Base):
     #: ``reglement`` (the dossier pays the supplier) or ``remboursement`` (the supplier owes
     #: the dossier the amount of a credit note).
     kind: Mapped[str] = mapped_column(String(16), default="reglement", server_default="reglement")
+    #: The day the payment was made (``paye``); None while pending.
+    paid_at: Mapped[date | None]
 
     purchase: Mapped[Purchase] = relationship(back_populates="payment")
 
@@ -234,6 +236,7 @@ class Payment(Base):
             "amount": _money(self.amount),
             "status": self.status,
             "kind": self.kind,
+            "paid_at": self.paid_at.isoformat() if self.paid_at else None,
         }
 
 

@@ -174,7 +174,11 @@ def _seed_meg_purchases(db: Session, dossier: Dossier) -> None:
             ],
         )
         purchase.payment = Payment(
-            dossier_id=dossier.id, due_date=due, amount=excl + tax, status=status
+            dossier_id=dossier.id,
+            due_date=due,
+            amount=excl + tax,
+            status=status,
+            paid_at=due if status == "paye" else None,
         )
         db.add(purchase)
 
