@@ -423,7 +423,7 @@ def test_csv_of_the_results(logged, corpus):
     assert rows[0] == [
         "Tiers",
         "Numéro",
-        "Date du document",
+        "Date",
         "Montant",
         "Entreprise",
         "Classeur",
