@@ -245,6 +245,15 @@ def test_request_answered_end_to_end(app, factory, client_world):
         ]
         general, on_document = asked
 
+    from core.notifications.models import Notification
+
+    with app.app_context():
+        told = db.session.scalars(
+            select(Notification).where(Notification.user_id == client_world["client"].id)
+        ).all()
+        assert [n.kind for n in told] == ["document_request", "document_request"]
+        assert "Il manque la deuxième page." in told[1].body
+
     client = _login(app, client_world["client"])
     home = _page(client.get("/portal"))
     assert home.index("Votre cabinet vous demande") < home.index("Déposer des documents")
@@ -280,6 +289,12 @@ def test_request_answered_end_to_end(app, factory, client_world):
         assert on_document.state == RequestState.FULFILLED
         page2 = db.session.get(Document, on_document.fulfilled_document_id)
         assert page2.binder_id == document.binder_id
+    with app.app_context():
+        firm_told = db.session.scalars(
+            select(Notification).where(Notification.user_id == client_world["accountant"].id)
+        ).all()
+        assert [n.kind for n in firm_told] == ["document_request", "document_request"]
+        assert "edf-mars.pdf" in firm_told[0].body
     home = _page(client.get("/portal"))
     assert "Votre cabinet vous demande" not in home
     # Answering a closed request is refused.
