@@ -90,6 +90,8 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
         a2_item_id = _a_quarantine_item(app, a2.id, "quiproquo@quetzal.example")
         b_batch_id = _a_batch(app, b1.id, "Zorglub-journal.txt")
         b_saved_id = _a_saved_search(firm_b.id, b_admin.id, "Zephyrin recherche")
+        b_request_id = _a_request(b1.id, "Zorglub : merci de déposer la facture zygomatique")
+        a2_request_id = _a_request(a2.id, "Quetzal : facture quinconce manquante")
         a2_batch_id = _a_batch(app, a2.id, "quinconce-journal.txt")
         from core.documents.models import Document
         from core.search.services import flush, index_documents
@@ -122,6 +124,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "batch_id": b_batch_id,
             "saved_id": b_saved_id,
             "user_id": b_admin.id,
+            "request_id": b_request_id,
         },
         "a2_ids": {
             "firm_id": firm_a.id,
@@ -136,6 +139,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "batch_id": a2_batch_id,
             "saved_id": b_saved_id,
             "user_id": b_admin.id,
+            "request_id": a2_request_id,
         },
         "a1_doc": a1_doc,
     }
@@ -258,6 +262,21 @@ def _a_saved_search(firm_id: int, user_id: int, name: str) -> int:
     return saved.id
 
 
+def _a_request(company_id: int, message: str) -> int:
+    """An open request of the firm to the client company (« Demander un document au client »)."""
+    from core.portal.models import DocumentRequest
+    from core.tenancy.models import Company
+
+    request = DocumentRequest(
+        firm_id=db.session.get(Company, company_id).firm_id,
+        company_id=company_id,
+        message=message,
+    )
+    db.session.add(request)
+    db.session.commit()
+    return request.id
+
+
 def _url_value(name: str, ids: dict[str, Any]) -> Any:
     """A real value of the other tenant for URL variable ``name``."""
     mapping: dict[str, Any] = {
@@ -316,6 +335,7 @@ def _request(
         "company_id": ids["company_id"],
         "binder_id": ids["binder_id"],
         "document_id": ids["document_id"],
+        "request_id": ids["request_id"],
     }
     if method == "GET":
         # "facture" is in every document's text: a search leaking across tenants finds them.
