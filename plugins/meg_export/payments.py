@@ -63,14 +63,33 @@ def linked_companies(dossier_code: str | None = None) -> list[Company]:
 
 
 def due_companies() -> list[tuple[int]]:
-    """Linked companies whose payments were not read back for the refresh interval (the
-    task's ``poll``)."""
+    """Linked companies whose payments were not read back for the refresh interval, or not
+    since a purchase was published (MEG creates its pending payment then: the client sees it
+    at once rather than an interval later). The task's ``poll``."""
     cutoff = utcnow() - _interval()
+    published_since = (
+        select(ExportStatus.id)
+        .join(Document, Document.id == ExportStatus.document_id)
+        .where(
+            Document.company_id == MegToken.company_id,
+            ExportStatus.connector == NAME,
+            ExportStatus.state == ExportState.EXPORTED,
+            ExportStatus.exported_at > MegPaymentSync.refreshed_at,
+        )
+        .exists()
+    )
     stale = set(
         db.session.scalars(
             select(MegToken.company_id)
             .outerjoin(MegPaymentSync, MegPaymentSync.company_id == MegToken.company_id)
-            .where(or_(MegPaymentSync.id.is_(None), MegPaymentSync.refreshed_at < cutoff))
+            .where(
+                or_(
+                    MegPaymentSync.id.is_(None),
+                    MegPaymentSync.refreshed_at.is_(None),
+                    MegPaymentSync.refreshed_at < cutoff,
+                    published_since,
+                )
+            )
         )
     )
     if not stale:

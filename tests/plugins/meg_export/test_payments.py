@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from core.db import db, utcnow
 from core.documents.models import Document
+from core.exports.models import ExportStatus
 from plugins.meg_export.models import MegPayment, MegPaymentSync
 from plugins.meg_export.payments import (
     REFRESH_TASK,
@@ -118,6 +119,17 @@ def test_polled_task_refreshes_due_companies_and_notes_failures(app, meg_for, pu
         # An hour later (the default MEG_PAYMENTS_REFRESH_MINUTES) it is due again.
         db.session.execute(
             update(MegPaymentSync).values(refreshed_at=utcnow() - timedelta(minutes=61))
+        )
+        db.session.commit()
+        assert (company_id,) in due_companies()
+    meg.runner.run_now(REFRESH_TASK, company_id)
+    with app.app_context():
+        assert (company_id,) not in due_companies()
+        # A purchase published since the last reading: due at once (MEG made its payment).
+        db.session.execute(
+            update(ExportStatus)
+            .where(ExportStatus.document_id == document.id)
+            .values(exported_at=utcnow() + timedelta(seconds=5))
         )
         db.session.commit()
         assert (company_id,) in due_companies()
