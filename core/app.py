@@ -238,6 +238,9 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     api.register_blueprint(exports_api)
     api.register_blueprint(search_api)
     api.register_blueprint(plugins_api)
+    from core.auth.api import bp as users_api
+
+    api.register_blueprint(users_api)
     api.register_blueprint(portal_api)
 
     def register(blueprint: Any, **options: Any) -> None:

@@ -481,3 +481,67 @@ def test_an_operator_outside_the_firms_has_an_account_page(app, client):
         Auth(app.test_client()).login(Person("op@plateforme.fr", "operateur-neuf-10")).status_code
         == 302
     )
+
+
+def test_users_api(app, client, world, factory, mail_outbox):
+    a = world["a"]
+    admin_token = factory.token(a["admin"], scopes=("read", "write", "admin"))
+    h = {"Authorization": f"Bearer {admin_token}"}
+    api = app.test_client()
+
+    listed = api.get("/api/v1/users", headers=h).get_json()
+    assert {u["email"] for u in listed} == {a[k].email for k in ("admin", "accountant", "uploader")}
+    # Without the admin scope, or for a non-admin: refused.
+    plain = {"Authorization": f"Bearer {factory.token(a['admin'])}"}
+    assert api.get("/api/v1/users", headers=plain).status_code == 403
+    accountant = {
+        "Authorization": f"Bearer {factory.token(a['accountant'], ('read', 'write', 'admin'))}"
+    }
+    assert api.get("/api/v1/users", headers=accountant).status_code == 403
+
+    company = a["companies"][1]
+    created = api.post(
+        "/api/v1/users",
+        json={"email": "api@client.fr", "role": "uploader", "company_ids": [company.id]},
+        headers=h,
+    )
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["state"] == "invited" and body["company_ids"] == [company.id]
+    [message] = mail_outbox.deliver()
+    assert message["To"] == "api@client.fr" and LINK.search(mail_outbox.text(message))
+
+    foreign = api.post(
+        "/api/v1/users",
+        json={
+            "email": "x@client.fr",
+            "role": "uploader",
+            "company_ids": [world["b"]["companies"][0].id],
+        },
+        headers=h,
+    )
+    assert foreign.status_code == 422 and foreign.get_json()["error"]["field"] == "company_ids"
+    dup = api.post(
+        "/api/v1/users", json={"email": a["accountant"].email, "role": "admin"}, headers=h
+    )
+    assert dup.status_code == 409
+
+    uid = body["id"]
+    changed = api.patch(f"/api/v1/users/{uid}", json={"role": "accountant"}, headers=h).get_json()
+    assert changed["role"] == "accountant" and changed["company_ids"] == []
+    off = api.patch(f"/api/v1/users/{uid}", json={"active": False}, headers=h).get_json()
+    assert off["state"] == "inactive"
+    on = api.patch(f"/api/v1/users/{uid}", json={"active": True}, headers=h).get_json()
+    assert on["state"] == "invited"
+    assert api.post(f"/api/v1/users/{uid}/invitation", headers=h).status_code == 200
+    assert api.post(f"/api/v1/users/{a['accountant'].id}/invitation", headers=h).status_code == 409
+    last = api.patch(f"/api/v1/users/{a['admin'].id}", json={"role": "uploader"}, headers=h)
+    assert last.status_code == 422 and "administrateur actif" in last.get_json()["error"]["message"]
+
+    b_user = world["b"]["accountant"]
+    assert api.get(f"/api/v1/users/{b_user.id}", headers=h).status_code == 404
+    assert (
+        api.patch(f"/api/v1/users/{b_user.id}", json={"active": False}, headers=h).status_code
+        == 404
+    )
+    assert _user(app, b_user.email).active
