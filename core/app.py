@@ -233,6 +233,14 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     from core.operator.views import bp as operator_bp
 
     app.register_blueprint(operator_bp)
+    # E-mail out (Administration → E-mails) and the user's notifications.
+    from core.mail.views import bp as mail_bp
+    from core.notifications.views import api_bp as notifications_api
+    from core.notifications.views import bp as notifications_bp
+
+    app.register_blueprint(mail_bp)
+    app.register_blueprint(notifications_bp)
+    api.register_blueprint(notifications_api)
     register_api(api)
     api.register_blueprint(documents_api)
     api.register_blueprint(exports_api)

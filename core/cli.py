@@ -219,7 +219,18 @@ def _create_demo(firm_id: int) -> int:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int, **options: Any) -> None:
+@click.option(
+    "--with-mail-catcher",
+    "mail_catcher_port",
+    type=int,
+    default=None,
+    metavar="PORT",
+    help="Also run the demo mail catcher (SMTP on 127.0.0.1:PORT, messages read in "
+    "Administration → E-mails); mail goes there unless CLASSEUR_SMTP_HOST is set.",
+)
+def serve(
+    host: str, port: int, threads: int, mail_catcher_port: int | None = None, **options: Any
+) -> None:
     """Serve Classeur with a production WSGI server (waitress) and the in-process workers."""
     # Plugins add their options to this command in ``register_cli_commands`` (``options``
     # here) and act on them in ``before_serve`` (meg_export: ``--with-meg-sandbox PORT``).
@@ -231,9 +242,28 @@ def serve(host: str, port: int, threads: int, **options: Any) -> None:
     from core.migrate import upgrade
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_app({"START_WORKERS": False})
+    overrides: dict[str, Any] = {"START_WORKERS": False}
+    if mail_catcher_port is not None:
+        overrides["MAIL_CATCHER_PORT"] = mail_catcher_port
+        if not load_config().get("SMTP_HOST"):
+            overrides.update(SMTP_HOST="127.0.0.1", SMTP_PORT=mail_catcher_port)
+    app = create_app(overrides)
     upgrade(app)
     state = app.extensions["classeur"]
+    catcher = None
+    if mail_catcher_port is not None:
+        from core.mail.catcher import catcher_dir, start_catcher
+
+        try:
+            catcher = start_catcher(app.config["DATA_DIR"], "127.0.0.1", mail_catcher_port)
+        except OSError as exc:
+            fail(f"Mail catcher: cannot listen on 127.0.0.1:{mail_catcher_port}: {exc}")
+        click.echo(
+            f"Mail catcher on 127.0.0.1:{mail_catcher_port}: messages kept in "
+            f"{catcher_dir(app.config['DATA_DIR'])}, read in Administration → E-mails "
+            f"(/admin/mails)",
+            err=True,
+        )
     with app.app_context():
         from core.search.services import rebuild_if_needed
 
@@ -261,6 +291,92 @@ def serve(host: str, port: int, threads: int, **options: Any) -> None:
     finally:
         if state.tasks is not None:
             state.tasks.stop(wait=False)
+        if catcher is not None:
+            catcher.stop()
+
+
+# --- e-mail ----------------------------------------------------------------------------------
+
+
+@main.group()
+def mail() -> None:
+    """Outgoing e-mail: a test message, the outbox, failed mail sent again."""
+
+
+@mail.command("test")
+@click.argument("address")
+@with_app()
+def mail_test(app: Flask, address: str) -> None:
+    """Send a test message to ADDRESS now, through the SMTP settings."""
+    from core.db import db as database
+    from core.mail.models import MailState
+    from core.mail.services import MailError, mail_configured, queue_mail, send_mail
+
+    if not mail_configured():
+        fail("E-mail is not configured: set CLASSEUR_SMTP_HOST (and CLASSEUR_SMTP_PORT...).")
+    try:
+        with app.test_request_context():
+            mail = queue_mail(address, "Classeur : message d'essai", "test", kind="test")
+            database.session.commit()
+            mail_id = mail.id
+    except MailError as exc:
+        fail(str(exc))
+    state = send_mail(mail_id)
+    from core.mail.models import OutgoingMail
+
+    row = database.session.get(OutgoingMail, mail_id, populate_existing=True)
+    if state == MailState.SENT:
+        click.echo(
+            f"Sent to {address} through {app.config['SMTP_HOST']}:{app.config['SMTP_PORT']}."
+        )
+        return
+    fail(
+        f"Not sent ({row.last_error if row is not None else state}); it stays in the outbox "
+        "and is retried by `classeur serve`."
+    )
+
+
+@mail.command("outbox")
+@click.option("--all", "show_all", is_flag=True, help="Sent mail too.")
+@with_app()
+def mail_outbox(app: Flask, show_all: bool) -> None:
+    """List the mail waiting (pending, sending) or failed, newest first."""
+    from core.mail.models import MailState
+    from core.mail.services import mail_configured, outbox
+
+    states = None if show_all else (MailState.PENDING, MailState.SENDING, MailState.FAILED)
+    rows = outbox(None, states, limit=1000)
+    if not mail_configured():
+        click.echo("E-mail is not configured (CLASSEUR_SMTP_HOST): mail waits here.", err=True)
+    if not rows:
+        click.echo("No mail waiting nor failed." if not show_all else "No mail.")
+        return
+    for m in rows:
+        when = m.created_at.strftime("%Y-%m-%d %H:%M")
+        error = f"  {m.last_error}" if m.last_error and m.state != MailState.SENT else ""
+        click.echo(f"{m.id}\t{when}\t{m.state}\t{m.attempts}\t{m.to_address}\t{m.subject}{error}")
+
+
+@mail.command("retry")
+@click.option("--id", "mail_ids", multiple=True, type=int, help="Only this mail (repeatable).")
+@with_app()
+def mail_retry(app: Flask, mail_ids: tuple[int, ...]) -> None:
+    """Put failed mail back in the queue (sent by `classeur serve`'s workers)."""
+    from core.db import db as database
+    from core.mail.models import OutgoingMail
+    from core.mail.services import retry, retry_failed
+
+    if mail_ids:
+        count = 0
+        for mail_id in mail_ids:
+            row = database.session.get(OutgoingMail, mail_id)
+            if row is None:
+                fail(f"No mail {mail_id}.")
+            count += retry(row)
+    else:
+        count = retry_failed()
+    database.session.commit()
+    click.echo(f"{count} mail(s) put back in the queue.")
 
 
 # --- users and tokens ------------------------------------------------------------------------

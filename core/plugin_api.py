@@ -60,6 +60,7 @@ from core.exports.services import (
     set_connector_enabled,
     submit_exports,
 )
+from core.notifications.services import notify_firm
 from core.plugins.activation import PluginInfo, plugin_enabled
 from core.plugins.hookspecs import hookimpl
 from core.search.mentions import FRENCH_MONTHS
@@ -152,5 +153,7 @@ __all__ = [
     "TaskSpec",
     "after_commit",
     "app_context",
+    # notifications
+    "notify_firm",
     "FRENCH_MONTHS",
 ]

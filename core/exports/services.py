@@ -442,6 +442,10 @@ def run_export(status_id: int) -> str | None:
                 },
             )
         )
+    if status.state == ExportState.ERROR:
+        from core.notifications.services import notify_export_error
+
+        notify_export_error(document, status)
     session.commit()
     try:
         state.hooks.after_export(document=document, connector=status.connector, result=result)

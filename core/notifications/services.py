@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, request
+from flask import current_app, has_request_context, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from core.auth.models import User
+from core.auth.permissions import role_allows
 from core.db import db, utcnow
-from core.notifications.models import Notification
-from core.tenancy.models import Membership, Role
+from core.documents.models import Document, DocumentState
+from core.notifications.models import Notification, NotificationDigest
+from core.tasks.registry import TaskSpec
+from core.tenancy.models import Company, Firm, Membership, Role
 
 log = logging.getLogger("classeur.notifications")
 
@@ -246,6 +254,268 @@ def notify_firm(
     return notify(firm_members(firm_id, company_id, roles), firm_id, kind, title, body, link, key)
 
 
-def task_specs() -> list[Any]:
-    """The notifications' tasks (the daily digest)."""
-    return []
+# --- in-app ---------------------------------------------------------------------------------
+
+
+def user_notifications(user_id: int, firm_id: int, limit: int = 100) -> list[Notification]:
+    """The user's notifications in a firm, unread first then newest first."""
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id, Notification.firm_id == firm_id)
+            .order_by(Notification.read_at.is_not(None), Notification.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def unread_count(user_id: int, firm_id: int) -> int:
+    """How many unread notifications the user has in a firm (one COUNT)."""
+    return int(
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user_id,
+                Notification.firm_id == firm_id,
+                Notification.read_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def mark_read(user_id: int, firm_id: int, notification_id: int | None = None) -> int:
+    """Mark one notification (or all) of the user in a firm as read; how many. The caller
+    commits."""
+    stmt = (
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.firm_id == firm_id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if notification_id is not None:
+        stmt = stmt.where(Notification.id == notification_id)
+    return int(db.session.execute(stmt).rowcount or 0)
+
+
+def save_settings(user: User, values: dict[str, str]) -> dict[str, str]:
+    """Store the user's mode per kind (only declared kinds, only their allowed modes; a kind
+    left out keeps its setting). Returns the settings; the caller commits."""
+    settings = dict(user.notification_settings or {})
+    for kind, mode in values.items():
+        declared = KINDS.get(kind)
+        if declared is None or mode not in declared.modes:
+            raise ValueError(kind)
+        settings[kind] = mode
+    user.notification_settings = settings
+    return settings
+
+
+# --- what the core notifies ------------------------------------------------------------------
+
+
+def page_url(endpoint: str, **values: Any) -> str:
+    """The path of a page (no request needed: tasks build links too)."""
+    if has_request_context():
+        return url_for(endpoint, **values)
+    adapter = current_app.url_map.bind("localhost", script_name="/")
+    return adapter.build(endpoint, values)
+
+
+def notify_export_error(document: Any, status: Any) -> list[Notification]:
+    """A document whose export ended in error: its firm's admins and accountants hear of it,
+    linked to the document; one unread notification per document and connector. Never
+    raises (the export's outcome is recorded whatever happens here); the caller commits."""
+    from core.state import classeur
+
+    try:
+        with db.session.begin_nested():
+            exporter = classeur().exporters.get(status.connector)
+            connector = exporter.label if exporter is not None else status.connector
+            title = _(
+                "Erreur d'export : %(file)s (%(connector)s)",
+                file=document.filename,
+                connector=connector,
+            )
+            return notify_firm(
+                document.firm_id,
+                "export_error",
+                title,
+                body=status.message or "",
+                link=page_url("documents.show", document_id=document.id),
+                key=f"export_error:document:{document.id}:{status.connector}",
+                company_id=document.company_id,
+            )
+    except Exception:
+        log.exception("notifying the export error of document %s failed", document.id)
+        return []
+
+
+# --- the daily digest ------------------------------------------------------------------------
+
+DIGEST_TASK = "notification_digest"
+#: Digests claimed per poll.
+DIGEST_BATCH = 200
+#: Days the digests' rows are kept (then deleted when the user's next digest runs).
+DIGEST_KEEP_DAYS = 60
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or "Europe/Paris"))
+
+
+def digest_day(now: datetime | None = None) -> date | None:
+    """The day whose digest is due at ``now`` (UTC; default: now): today in the firm's time
+    zone once ``DIGEST_HOUR`` is past, else ``None``."""
+    local = (now or utcnow()).astimezone(_zone())
+    hour = int(current_app.config.get("DIGEST_HOUR") or 0)
+    return local.date() if local.hour >= hour else None
+
+
+def digest_candidates(day: date, limit: int = DIGEST_BATCH) -> list[int]:
+    """Active users of an active firm with no digest for ``day`` yet."""
+    done = select(NotificationDigest.user_id).where(NotificationDigest.day == day)
+    return list(
+        db.session.scalars(
+            select(User.id)
+            .join(Membership, Membership.user_id == User.id)
+            .join(Firm, Firm.id == Membership.firm_id)
+            .where(User.active.is_(True), Firm.active.is_(True), User.id.not_in(done))
+            .group_by(User.id)
+            .order_by(User.id)
+            .limit(limit)
+        )
+    )
+
+
+def _poll_digests() -> list[tuple[Any, ...]]:
+    day = digest_day()
+    if day is None:
+        return []
+    return [(user_id, day.isoformat()) for user_id in digest_candidates(day)]
+
+
+def _to_review_counts(user: User) -> list[dict[str, Any]]:
+    """Documents waiting for review per company the user may review, in its active firms."""
+    rows: list[dict[str, Any]] = []
+    for membership in sorted(user.memberships, key=lambda m: m.id):
+        if not membership.firm.active or not role_allows(membership.role, "documents.review"):
+            continue
+        stmt = (
+            select(Company.id, Company.name, func.count(Document.id))
+            .join(Document, Document.company_id == Company.id)
+            .where(
+                Company.firm_id == membership.firm_id,
+                Document.firm_id == membership.firm_id,
+                Document.state == DocumentState.TO_REVIEW,
+            )
+            .group_by(Company.id, Company.name)
+            .order_by(Company.name)
+        )
+        if membership.role == Role.UPLOADER:
+            stmt = stmt.where(Company.id.in_([c.id for c in membership.companies]))
+        for company_id, name, count in db.session.execute(stmt):
+            rows.append(
+                {
+                    "firm_id": membership.firm_id,
+                    "firm": membership.firm.name,
+                    "company": name,
+                    "count": int(count),
+                    "url": absolute_url(page_url("binders.to_review", company=company_id)),
+                }
+            )
+    return rows
+
+
+def build_digest(user: User) -> tuple[list[Notification], list[dict[str, Any]]]:
+    """What the user's digest holds: the unread notifications not yet e-mailed whose kind the
+    user gets daily, and the documents waiting for review per company (if wanted)."""
+    firm_ids = [m.firm_id for m in user.memberships if m.firm.active]
+    pending = [
+        n
+        for n in db.session.scalars(
+            select(Notification)
+            .where(
+                Notification.user_id == user.id,
+                Notification.firm_id.in_(firm_ids),
+                Notification.read_at.is_(None),
+                Notification.emailed_at.is_(None),
+            )
+            .order_by(Notification.created_at)
+        )
+        if mode_for(user, n.kind) == DAILY
+    ]
+    to_review = _to_review_counts(user) if mode_for(user, "to_review") == DAILY else []
+    return pending, to_review
+
+
+def run_digest(user_id: int, day_iso: str) -> str | None:
+    """The task: the user's digest of ``day`` — claimed first (one row per user and day), so
+    it goes out at most once whichever worker runs it. ``sent``, ``empty`` or ``None`` (done
+    already, or no such user)."""
+    day = date.fromisoformat(day_iso)
+    claim = NotificationDigest(user_id=user_id, day=day)
+    db.session.add(claim)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    db.session.execute(
+        delete(NotificationDigest).where(
+            NotificationDigest.user_id == user_id,
+            NotificationDigest.day < day - timedelta(days=DIGEST_KEEP_DAYS),
+        )
+    )
+    pending, to_review = build_digest(user)
+    if not pending and not to_review:
+        db.session.commit()
+        return "empty"
+    from core.mail.services import MailError, queue_mail
+
+    firm_ids = {m.firm_id for m in user.memberships if m.firm.active}
+    try:
+        mail = queue_mail(
+            user.email,
+            _("Classeur : votre résumé du %(day)s", day=format_date(day, "dd/MM/yyyy")),
+            "digest",
+            firm_id=next(iter(firm_ids)) if len(firm_ids) == 1 else None,
+            user_id=user.id,
+            kind="digest",
+            day=day,
+            notifications=[
+                {
+                    "title": n.title,
+                    "body": n.body,
+                    "kind": kind_label(n.kind),
+                    "url": absolute_url(n.link),
+                }
+                for n in pending
+            ],
+            to_review=to_review,
+            to_review_total=sum(r["count"] for r in to_review),
+            several_firms=len(firm_ids) > 1,
+            settings_url=absolute_url(page_url("notifications.settings")),
+        )
+    except MailError:
+        log.warning("digest of user %s: no mail for %r", user.id, user.email)
+        db.session.commit()
+        return "empty"
+    now = utcnow()
+    for n in pending:
+        n.emailed_at = now
+    claim.mail_id = mail.id
+    db.session.commit()
+    return "sent"
+
+
+def task_specs() -> list[TaskSpec]:
+    """The notifications' tasks: the daily digest, found by the poll once ``DIGEST_HOUR`` is
+    past (the claim row makes it idempotent per user and day)."""
+    return [TaskSpec(name=DIGEST_TASK, run=run_digest, queue="default", poll=_poll_digests)]

@@ -109,6 +109,17 @@ def before_serve(app: Any, options: dict[str, Any]) -> None:
 
 
 @hookimpl
+def after_export(document: Any, connector: str, result: Any) -> None:
+    """A MEG export that found the link expired or refused: the firm is told the connector is
+    disconnected (« Connecteur déconnecté »)."""
+    if connector != NAME:
+        return
+    from plugins.meg_export.alerts import after_export as alert
+
+    alert(document, result)
+
+
+@hookimpl
 def seed_demo_company(company: Company) -> None:
     """``classeur init --demo``: MEG as the company's accounting software (merged into the
     section, keeping what other plugins wrote)."""

@@ -92,6 +92,7 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
         b_saved_id = _a_saved_search(firm_b.id, b_admin.id, "Zephyrin recherche")
         b_request_id = _a_request(b1.id, "Zorglub : merci de déposer la facture zygomatique")
         a2_request_id = _a_request(a2.id, "Quetzal : facture quinconce manquante")
+        b_mail_id, b_notification_id = _a_mail_and_notification(firm_b.id, b_admin.id)
         a2_batch_id = _a_batch(app, a2.id, "quinconce-journal.txt")
         from core.documents.models import Document
         from core.search.services import flush, index_documents
@@ -125,6 +126,8 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "saved_id": b_saved_id,
             "user_id": b_admin.id,
             "request_id": b_request_id,
+            "mail_id": b_mail_id,
+            "notification_id": b_notification_id,
         },
         "a2_ids": {
             "firm_id": firm_a.id,
@@ -140,6 +143,8 @@ def tenants(app: Any, factory: Any) -> dict[str, Any]:
             "saved_id": b_saved_id,
             "user_id": b_admin.id,
             "request_id": a2_request_id,
+            "mail_id": b_mail_id,
+            "notification_id": b_notification_id,
         },
         "a1_doc": a1_doc,
     }
@@ -262,6 +267,30 @@ def _a_saved_search(firm_id: int, user_id: int, name: str) -> int:
     return saved.id
 
 
+def _a_mail_and_notification(firm_id: int, user_id: int) -> tuple[int, int]:
+    """A mail of the other firm's outbox and an unread notification of one of its users."""
+    from core.mail.models import OutgoingMail
+    from core.notifications.models import Notification
+
+    mail = OutgoingMail(
+        firm_id=firm_id,
+        user_id=user_id,
+        to_address="admin@zephyrin.fr",
+        subject="Zorglub : invitation",
+        body_text="zebulon-secret",
+        kind="invitation",
+        state="failed",
+        attempts=8,
+        last_error="Zinzolin refused",
+    )
+    notification = Notification(
+        user_id=user_id, firm_id=firm_id, kind="export_error", title="Zorglub en erreur"
+    )
+    db.session.add_all([mail, notification])
+    db.session.commit()
+    return mail.id, notification.id
+
+
 def _a_request(company_id: int, message: str) -> int:
     """An open request of the firm to the client company (« Demander un document au client »)."""
     from core.portal.models import DocumentRequest
@@ -294,6 +323,10 @@ def _url_value(name: str, ids: dict[str, Any]) -> Any:
         "saved_id": ids.get("saved_id"),
         # A user of the other firm (Administration → Utilisateurs).
         "user_id": ids.get("user_id"),
+        "mail_id": ids.get("mail_id"),
+        "notification_id": ids.get("notification_id"),
+        # A message of the demo's mail catcher (Administration → E-mails).
+        "name": "20260101T000000000000-zorglub.eml",
         "fmt": "csv",
         "connector": "meg_export",
         "plugin": "ocr_tesseract",
