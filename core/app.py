@@ -233,6 +233,9 @@ def _register_blueprints(app: Flask, hooks: Hooks) -> None:
     from core.operator.views import bp as operator_bp
 
     app.register_blueprint(operator_bp)
+    from core.operator.api import api_bp as operator_api
+
+    api.register_blueprint(operator_api)
     # E-mail out (Administration → E-mails) and the user's notifications.
     from core.mail.views import bp as mail_bp
     from core.notifications.views import api_bp as notifications_api

@@ -1,7 +1,7 @@
 """ "Opérateur": the platform's firms with their figures; create, disable and enable a firm.
 
 Operators only (``operator_required``); an operator sees counts and sizes, never a
-document's name or content. A JSON twin under ``/api/v1/operator`` (token scope ``admin``).
+document's name or content. The JSON twin is :mod:`core.operator.api`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from babel.units import format_unit
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -47,11 +47,11 @@ def format_bytes(size: int) -> str:
     return format_unit(value, f"digital-{units[step]}", length="short", locale=get_locale())
 
 
-def _operator_name() -> str:
+def operator_name() -> str:
     return current_user.name or current_user.email
 
 
-def _firm_or_404(firm_id: int) -> Firm:
+def firm_or_404(firm_id: int) -> Firm:
     firm = db.session.get(Firm, firm_id)
     if firm is None:
         abort(404)
@@ -92,7 +92,7 @@ def index() -> Any:
     if form.validate_on_submit():
         try:
             opened = open_firm(
-                form.name.data or "", form.admin_email.data, invited_by=_operator_name()
+                form.name.data or "", form.admin_email.data, invited_by=operator_name()
             )
         except ServiceError as exc:
             db.session.rollback()
@@ -114,7 +114,7 @@ def firm(firm_id: int) -> Any:
     """One firm: its figures, users, companies and module switches (read only)."""
     from core.plugins.activation import plugin_states
 
-    firm = _firm_or_404(firm_id)
+    firm = firm_or_404(firm_id)
     figures = firm_figures([firm.id])[0]
     return render_template(
         "operator/firm.html",
@@ -132,7 +132,7 @@ def firm(firm_id: int) -> Any:
 @operator_required
 def disable(firm_id: int) -> Any:
     """Disable a firm (confirmed on its page): its members are turned away, nothing deleted."""
-    firm = _firm_or_404(firm_id)
+    firm = firm_or_404(firm_id)
     if disable_firm(firm):
         db.session.commit()
         flash(
@@ -152,7 +152,7 @@ def disable(firm_id: int) -> Any:
 @operator_required
 def enable(firm_id: int) -> Any:
     """Enable a firm again: its members log in as before, with everything they had."""
-    firm = _firm_or_404(firm_id)
+    firm = firm_or_404(firm_id)
     if enable_firm(firm):
         db.session.commit()
         flash(_("Cabinet « %(name)s » réactivé.", name=firm.name), "success")
@@ -165,66 +165,3 @@ def _back(firm: Firm) -> str:
     if request.form.get("back") == "list":
         return url_for("operator.index")
     return url_for("operator.firm", firm_id=firm.id)
-
-
-# --- the JSON twin ---------------------------------------------------------------------------
-
-
-def _api_error(status: int, code: str, message: str, field: str | None = None) -> Any:
-    response = jsonify({"error": {"code": code, "message": message, "field": field}})
-    response.status_code = status
-    return response
-
-
-@bp.route("/api/v1/operator/firms")
-@operator_required
-def api_firms() -> Any:
-    """Every firm with its figures (operator; token scope ``admin``)."""
-    return jsonify([f.as_dict() for f in firm_figures()])
-
-
-@bp.route("/api/v1/operator/firms", methods=["POST"])
-@operator_required
-def api_create_firm() -> Any:
-    """Create a firm: ``{"name": ..., "admin_email": ...}`` (the e-mail optional)."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return _api_error(400, "invalid", _("Corps JSON attendu."))
-    name, email = data.get("name"), data.get("admin_email")
-    if not isinstance(name, str) or (email is not None and not isinstance(email, str)):
-        return _api_error(422, "invalid", _("Texte attendu."), "name")
-    try:
-        opened = open_firm(name, email, invited_by=_operator_name())
-    except ServiceError as exc:
-        db.session.rollback()
-        return _api_error(exc.status, exc.code, exc.message, exc.field)
-    db.session.commit()
-    body = firm_figures([opened.firm.id])[0].as_dict()
-    body["admin"] = (
-        {"email": opened.admin.email, "access": opened.admin_access}
-        if opened.admin is not None
-        else None
-    )
-    if opened.password:
-        body["admin"]["password"] = opened.password
-    return jsonify(body), 201
-
-
-@bp.route("/api/v1/operator/firms/<int:firm_id>/disable", methods=["POST"])
-@operator_required
-def api_disable(firm_id: int) -> Any:
-    """Disable a firm (idempotent)."""
-    firm = _firm_or_404(firm_id)
-    disable_firm(firm)
-    db.session.commit()
-    return jsonify(firm_figures([firm.id])[0].as_dict())
-
-
-@bp.route("/api/v1/operator/firms/<int:firm_id>/enable", methods=["POST"])
-@operator_required
-def api_enable(firm_id: int) -> Any:
-    """Enable a firm (idempotent)."""
-    firm = _firm_or_404(firm_id)
-    enable_firm(firm)
-    db.session.commit()
-    return jsonify(firm_figures([firm.id])[0].as_dict())

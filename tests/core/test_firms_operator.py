@@ -275,6 +275,23 @@ def test_operator_api(app: Any, factory: Any) -> None:
     assert made.status_code == 201 and made.get_json()["name"] == "Cabinet Json"
     dup = client.post("/api/v1/operator/firms", headers=admin, json={"name": "cabinet json"})
     assert dup.status_code == 409 and dup.get_json()["error"]["field"] == "name"
+    assert dup.get_json()["error"]["message"] == "Un cabinet « cabinet json » existe déjà."
+    missing = client.post("/api/v1/operator/firms", headers=admin, json={}).get_json()
+    assert (missing["error"]["field"], missing["error"]["message"]) == (
+        "name",
+        "Champ obligatoire.",
+    )
+    with_admin = client.post(
+        "/api/v1/operator/firms",
+        headers=admin,
+        json={"name": "Cabinet Trois", "admin_email": "Chef@Trois.fr"},
+    ).get_json()
+    assert with_admin["admin"]["email"] == "chef@trois.fr"
+    assert with_admin["admin"]["access"] == "invited" and with_admin["users"] == 1
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert {"/api/v1/operator/firms", "/api/v1/operator/firms/{firm_id}/disable"} <= set(
+        spec["paths"]
+    )
     off = client.post(f"/api/v1/operator/firms/{firm.id}/disable", headers=admin).get_json()
     assert off["active"] is False
     on = client.post(f"/api/v1/operator/firms/{firm.id}/enable", headers=admin).get_json()
