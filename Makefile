@@ -7,6 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 MEG_PORT ?= 8100
 MAIL_PORT ?= 2525
+# The demo mail catcher: what Classeur sends (invitations, notifications) is read in
+# Administration → E-mails.
+MAIL_OUT_PORT ?= 1025
 PG_URL ?= postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng poppler-utils libmagic1 \
@@ -28,10 +31,13 @@ venv: $(PY)
 install: system venv  ## the project and its development tools in the virtual environment
 	$(PY) -m pip install -q -e ".[dev,celery]"
 
-run: install  ## set up on embedded defaults, demo data, MEG sandbox, e-mail collection (SMTP on MAIL_PORT), serve on http://127.0.0.1:8000
+run: install  ## set up on embedded defaults, demo data, MEG sandbox, e-mail collection (SMTP on MAIL_PORT), mail catcher (MAIL_OUT_PORT), serve on http://127.0.0.1:8000
 	$(VENV)/bin/classeur init --demo
 	CLASSEUR_MEG_BASE_URL=$${CLASSEUR_MEG_BASE_URL:-http://$(HOST):$(MEG_PORT)} $(VENV)/bin/classeur meg demo-link --sandbox-data-dir $${CLASSEUR_DATA_DIR:-var}/meg-sandbox --public-url http://$(HOST):$(PORT)
-	$(VENV)/bin/classeur serve --host $(HOST) --port $(PORT) --with-meg-sandbox $(MEG_PORT) --with-mail-in $(MAIL_PORT)
+	CLASSEUR_SMTP_HOST=$${CLASSEUR_SMTP_HOST:-127.0.0.1} CLASSEUR_SMTP_PORT=$${CLASSEUR_SMTP_PORT:-$(MAIL_OUT_PORT)} \
+	CLASSEUR_PUBLIC_URL=$${CLASSEUR_PUBLIC_URL:-http://$(HOST):$(PORT)} \
+	$(VENV)/bin/classeur serve --host $(HOST) --port $(PORT) --with-meg-sandbox $(MEG_PORT) --with-mail-in $(MAIL_PORT) \
+	  --with-mail-catcher $(MAIL_OUT_PORT)
 
 services:  ## PostgreSQL and Redis for the scale-out tests: installed if missing, started if down
 	@command -v pg_ctlcluster >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 || \
