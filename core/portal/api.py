@@ -46,6 +46,9 @@ class RequestSchema(Schema):
     fulfilled_document_id = fields.Integer(
         allow_none=True, metadata={"description": "The document the client dropped in answer"}
     )
+    answer = fields.String(
+        allow_none=True, metadata={"description": "What the client wrote in answer"}
+    )
 
 
 class PortalDocumentSchema(Schema):

@@ -42,3 +42,5 @@ class DocumentRequest(Base):
     fulfilled_document_id: Mapped[int | None] = mapped_column(
         ForeignKey("documents.id", ondelete="SET NULL")
     )
+    #: What the client wrote in answer (with or without a document).
+    answer: Mapped[str | None] = mapped_column(Text)

@@ -209,6 +209,7 @@ def request_json(req: DocumentRequest) -> dict[str, Any]:
         "created_at": req.created_at,
         "fulfilled_at": req.fulfilled_at,
         "fulfilled_document_id": req.fulfilled_document_id,
+        "answer": req.answer,
     }
 
 
@@ -341,24 +342,55 @@ def get_request(request_id: int | None) -> DocumentRequest:
     return req
 
 
-def fulfil_request(req: DocumentRequest, document: Document, user_id: int | None) -> None:
-    """The client answered ``req`` with ``document``; the firm is notified once committed."""
+def clean_answer(answer: str | None) -> str | None:
+    """The client's written answer, trimmed (None when empty); ServiceError when too long."""
+    text = (answer or "").strip()
+    if len(text) > MAX_MESSAGE:
+        raise ServiceError(
+            f"Réponse trop longue : {MAX_MESSAGE} caractères au plus.", "answer", code="too_long"
+        )
+    return text or None
+
+
+def fulfil_request(
+    req: DocumentRequest,
+    document: Document | None,
+    user_id: int | None,
+    answer: str | None = None,
+) -> None:
+    """The client answered ``req`` with ``document`` and/or a written ``answer``; the firm is
+    notified once committed."""
     if req.state != RequestState.OPEN:
         raise ServiceError(
             "Cette demande n'est plus ouverte.", "request_id", code="closed", status=409
         )
-    if document.company_id != req.company_id:
+    text = clean_answer(answer)
+    if document is None and text is None:
+        raise ServiceError(
+            "Ajoutez le document demandé ou écrivez votre réponse.", "answer", code="required"
+        )
+    if document is not None and document.company_id != req.company_id:
         raise ServiceError("Ce document n'est pas de l'entreprise de la demande.", "request_id")
     req.state = RequestState.FULFILLED
     req.fulfilled_at = utcnow()
-    req.fulfilled_document_id = document.id
+    req.fulfilled_document_id = document.id if document is not None else None
+    req.answer = text
     db.session.flush()
     company = db.session.get(Company, req.company_id)
+    said = [f"Demande : {req.message}"]
+    if document is not None:
+        said.append(f"Document déposé : « {document.filename} »")
+    if text:
+        said.append(f"Réponse du client : {text}")
+    if document is not None:
+        link = url_for("documents.show", document_id=document.id)
+    else:
+        link = url_for("tenancy.edit_company", company_id=req.company_id) + "#requests"
     _notify_firm(
         req.firm_id,
-        f"Demande satisfaite : {company.name if company else ''}".strip(),
-        f"Le client a déposé « {document.filename} » en réponse à : {req.message}",
-        link=url_for("documents.show", document_id=document.id),
+        f"Le client a répondu : {company.name if company else ''}".strip(),
+        "\n".join(said),
+        link=link,
         key=f"document_request_fulfilled:{req.id}",
         company_id=req.company_id,
     )

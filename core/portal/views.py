@@ -61,7 +61,8 @@ def home() -> Any:
 @requires("documents.upload")
 def upload() -> Any:
     """Store the files of the portal's form (``file``, several) in the chosen company's binder
-    (``binder_id``, else its purchase binder); with ``request_id``, they answer that request."""
+    (``binder_id``, else its purchase binder); with ``request_id``, they answer that request,
+    with or without a written ``answer``."""
     company_id = request.form.get("company_id", type=int)
     company = scoping.get_company(company_id) if company_id is not None else None
     back = url_for("portal.home", company=company.id) if company is not None else None
@@ -76,8 +77,14 @@ def upload() -> Any:
             back = url_for("portal.home", company=company.id)
         if company is None:
             raise ServiceError(_("Choisissez l'entreprise pour laquelle vous déposez."))
-        if not files:
-            raise ServiceError(_("Choisissez un fichier ou prenez une photo."), "file")
+        answer = services.clean_answer(request.form.get("answer")) if req is not None else None
+        if not files and answer is None:
+            raise ServiceError(
+                _("Ajoutez le document demandé ou écrivez votre réponse.")
+                if req is not None
+                else _("Choisissez un fichier ou prenez une photo."),
+                "file",
+            )
         if len(files) > MAX_FILES:
             raise ServiceError(
                 _("%(n)d fichiers au plus par envoi.", n=MAX_FILES), "file", status=413
@@ -99,16 +106,21 @@ def upload() -> Any:
             refused.append(f"{storage.filename} : {exc.message}")
             continue
         stored.append(result.document)
-    if req is not None and stored:
+    if req is not None and (stored or (answer is not None and not refused)):
         req = services.get_request(req.id)
         try:
-            services.fulfil_request(req, stored[0], current_user.id)
+            services.fulfil_request(req, stored[0] if stored else None, current_user.id, answer)
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")
         else:
             db.session.commit()
-            flash(_("Merci : votre cabinet a reçu le document demandé."), "success")
+            flash(
+                _("Merci : votre cabinet a reçu le document demandé.")
+                if stored
+                else _("Merci : votre réponse a été transmise à votre cabinet."),
+                "success",
+            )
     elif stored:
         flash(
             ngettext(

@@ -423,3 +423,38 @@ def test_a_failing_payment_hook_is_left_out(app, factory, client_world):
     # Asked first (registered last), it fails: the other plugin still answers.
     assert rows[0]["payment"]["state"] == "paid"
     assert rows[0]["state_label"] == "Validé par le cabinet"
+
+
+def test_request_answered_with_a_message_only(app, client_world):
+    accountant = _login(app, client_world["accountant"])
+    company = client_world["c1"]
+    accountant.post(f"/companies/{company.id}/requests", data={"message": "Facture Orange ?"})
+    with app.app_context():
+        req_id = db.session.scalar(select(DocumentRequest.id))
+    client = _login(app, client_world["client"])
+    home = _page(client.get("/portal"))
+    assert "Répondre par un message" in home
+    empty = client.post("/portal/upload", data={"request_id": req_id}, follow_redirects=True)
+    assert "Ajoutez le document demandé ou écrivez votre réponse." in _page(empty)
+    too_long = client.post(
+        "/portal/upload",
+        data={"request_id": req_id, "answer": "x" * 2001},
+        follow_redirects=True,
+    )
+    assert "Réponse trop longue" in _page(too_long)
+    done = client.post(
+        "/portal/upload",
+        data={"request_id": req_id, "answer": "  Pas d'abonnement Orange cette année.  "},
+        follow_redirects=True,
+    )
+    assert "Merci : votre réponse a été transmise à votre cabinet." in _page(done)
+    with app.app_context():
+        req = db.session.get(DocumentRequest, req_id)
+        assert req.state == RequestState.FULFILLED
+        assert req.answer == "Pas d'abonnement Orange cette année."
+        assert req.fulfilled_document_id is None
+        assert db.session.scalar(select(Document.id)) is None
+    page = _page(accountant.get(f"/companies/{company.id}"))
+    assert "Réponse du client :</strong> Pas d'abonnement Orange cette année." in page
+    listed = accountant.get(f"/api/v1/companies/{company.id}/requests").get_json()
+    assert listed[0]["answer"] == "Pas d'abonnement Orange cette année."
