@@ -190,6 +190,9 @@ def audit_log() -> Any:
             select(User).join(Membership).where(Membership.firm_id == firm_id)
         )
     }
+    # The platform's operators act on the firm from above it (created, disabled, enabled).
+    for operator in db.session.scalars(select(User).where(User.is_operator.is_(True))):
+        users.setdefault(operator.id, _("%(email)s (opérateur)", email=operator.email))
     audit_events = db.session.scalars(
         select(AuditEvent)
         .where(AuditEvent.firm_id == firm_id)

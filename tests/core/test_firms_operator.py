@@ -240,6 +240,12 @@ def test_operator_disables_and_enables_from_the_page(app: Any, factory: Any) -> 
     page = client.post(f"/operator/firms/{firm.id}/enable", follow_redirects=True)
     assert 'id="firm-active"' in page.get_data(as_text=True)
     assert _audit_actions(app, firm.id) == ["firm_disabled", "firm_enabled"]
+    # The firm's own audit log names them in French, the operator as their author.
+    admin_client = app.test_client()
+    Auth(admin_client).login(factory.user(firm, "admin"))
+    log = admin_client.get("/admin/audit").get_data(as_text=True)
+    assert "Cabinet désactivé" in log and "Cabinet réactivé" in log
+    assert "ops@plateforme.fr" in log and "firm_disabled" not in log
 
 
 @pytest.mark.parametrize("role", ["admin", "accountant", "uploader"])
