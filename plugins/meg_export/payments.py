@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import format_date
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -178,6 +179,7 @@ def _store(
         for p in db.session.scalars(select(MegPayment).where(MegPayment.company_id == company.id))
     }
     counts = {"payments": 0, "matched": 0, "paid": 0}
+    paid: list[MegPayment] = []
     for row in rows:
         purchase_id = str(row.get("purchase_id") or "")
         if not purchase_id:
@@ -187,6 +189,7 @@ def _store(
         if document_id is None:
             continue  # keyed in MEG itself, or published by another platform
         payment = existing.get(purchase_id)
+        was_paid = payment is not None and payment.status == "paye"
         if payment is None:
             payment = MegPayment(
                 firm_id=company.firm_id, company_id=company.id, purchase_id=purchase_id
@@ -202,8 +205,36 @@ def _store(
         payment.refreshed_at = utcnow()
         counts["matched"] += 1
         counts["paid"] += payment.status == "paye"
+        if payment.status == "paye" and not was_paid:
+            paid.append(payment)
     db.session.flush()
+    for payment in paid:
+        _tell_paid(company, payment)
     return counts
+
+
+def _tell_paid(company: Company, payment: MegPayment) -> None:
+    """Tell the company's clients (its uploaders) that MEG holds the invoice as paid."""
+    from core.plugin_api import notify_firm
+
+    document = db.session.get(Document, payment.document_id) if payment.document_id else None
+    name = document.filename if document is not None else f"achat {payment.purchase_id}"
+    day = format_date(payment.paid_at, "dd/MM/yyyy") if payment.paid_at else None
+    try:
+        with db.session.begin_nested():
+            notify_firm(
+                company.firm_id,
+                "payment",
+                f"Facture réglée : {name}",
+                f"{company.name} : la facture « {name} » est réglée"
+                + (f" depuis le {day}." if day else "."),
+                link="/portal",
+                key=f"meg_payment_paid:{payment.id}",
+                company_id=company.id,
+                roles=("uploader",),
+            )
+    except Exception:  # a notification never loses the payments read
+        log.exception("payment notification failed for company %s", company.id)
 
 
 def payment_for(document: Any) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from core.db import db, utcnow
 from core.documents.models import Document
 from core.exports.models import ExportStatus
+from core.notifications.models import Notification
 from plugins.meg_export.models import MegPayment, MegPaymentSync
 from plugins.meg_export.payments import (
     REFRESH_TASK,
@@ -75,19 +76,26 @@ def test_payments_are_read_back_mapped_to_documents_and_shown(app, meg_for, purc
         "connector": "meg_export",
     }
 
+    client = meg.factory.user(
+        SimpleNamespace(id=meg.company.firm_id), "uploader", companies=[meg.company]
+    )
     _pay(meg, purchase_id, "2026-12-20")
     with app.app_context():
         refresh_company(db.session.get(type(meg.company), meg.company.id))
         rows = db.session.scalars(select(MegPayment)).all()
         assert [(r.purchase_id, r.status) for r in rows] == [(purchase_id, "paye")]
+        # Its client is told once (kind "payment"), not at every reading.
+        refresh_company(db.session.get(type(meg.company), meg.company.id))
+        told = db.session.scalars(
+            select(Notification).where(Notification.user_id == client.id)
+        ).all()
+        assert [n.kind for n in told] == ["payment"]
+        assert "réglée depuis le 20/12/2026" in told[0].body
     paid = _hook(app, document.id)
     assert paid["state"] == "paid"
     assert paid["paid_at"] == date(2026, 12, 20)
 
     # The client sees it on its portal, in its words.
-    client = meg.factory.user(
-        SimpleNamespace(id=meg.company.firm_id), "uploader", companies=[meg.company]
-    )
     web = app.test_client()
     web.post("/login", data={"email": client.email, "password": client.password})
     page = html.unescape(web.get("/portal").get_data(as_text=True))
