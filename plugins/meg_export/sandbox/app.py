@@ -740,7 +740,9 @@ def _control_blueprint() -> Blueprint:
         payment = db.get(Payment, payment_id)
         if payment is None:
             raise ApiError(404, "not_found", "Règlement introuvable.", None)
-        values = request.get_json(silent=True) or {}
+        # JSON from tests and scripts; the overview page's « Marquer réglé » posts a form.
+        from_page = not request.is_json
+        values = request.get_json(silent=True) or request.form
         try:
             paid_at = date.fromisoformat(values["paid_at"]) if values.get("paid_at") else None
         except (TypeError, ValueError):
@@ -750,6 +752,8 @@ def _control_blueprint() -> Blueprint:
         payment.status = "paye"
         payment.paid_at = paid_at or datetime.now(UTC).date()
         db.commit()
+        if from_page:
+            return redirect(url_for("meg_sandbox.index"))
         return jsonify(payment.to_dict())
 
     @bp.post("/expire-tokens")

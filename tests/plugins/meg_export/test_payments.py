@@ -217,3 +217,15 @@ def test_sandbox_pay_control_and_contract(sandbox, client, make_purchase, pdf_by
     assert done["status"] == "paye" and done["paid_at"] == "2026-12-31"
     paid = {p["purchase_id"]: p for p in client.list_payments("DEMO01", status="paye")}
     assert paid[stored["id"]]["paid_at"] == "2026-12-31"
+    # The overview page's « Marquer réglé » (a form, today).
+    other = client.create_purchase(
+        "DEMO01", make_purchase(invoice_number="FA-2", partner_id="d2"), pdf_bytes, "g.pdf", "k2"
+    )
+    overview = requests.get(f"{sandbox.base_url}/", timeout=5).text
+    action = f"/_sandbox/payments/{other['payment']['id']}/pay"
+    assert action in overview and "Marquer réglé" in overview
+    answer = requests.post(sandbox.base_url + action, allow_redirects=False, timeout=5)
+    assert answer.status_code == 302
+    paid = {p["purchase_id"]: p for p in client.list_payments("DEMO01", status="paye")}
+    assert paid[other["id"]]["paid_at"] is not None
+    assert action not in requests.get(f"{sandbox.base_url}/", timeout=5).text
