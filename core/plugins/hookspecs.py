@@ -225,8 +225,9 @@ def document_payment(document: Document) -> dict[str, Any] | None:
     "amount": str | None, "connector": plugin or connector name}``: the client portal shows
     "Règlement en attente" with the due date, or "Réglé le …". Called for each document the
     portal lists (in read-only requests): read what the plugin stored, never call a remote
-    system here. Stops at first non-None result; not called for plugins switched off for the
-    document's company.
+    system here. Not called for plugins switched off for the document's company; a failing
+    implementation is logged and skipped.
+    Stops at first non-None result.
     """
 
 

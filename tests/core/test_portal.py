@@ -410,7 +410,10 @@ def test_uploader_never_sees_other_companies_documents_or_requests(app, factory,
         assert db.session.get(DocumentRequest, req_id).state == RequestState.OPEN
 
 
-def test_a_failing_payment_hook_is_left_out(app, factory, client_world):
+def test_hook_document_payment(app, factory, client_world):
+    """The portal asks plugins through the hook: the first answer wins, a failing plugin is
+    logged and skipped (switched-off plugins: tests/plugins/meg_export/test_payments.py)."""
+
     class Broken:
         @hookimpl
         def document_payment(self, document):

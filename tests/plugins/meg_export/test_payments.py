@@ -152,7 +152,7 @@ def test_polled_task_refreshes_due_companies_and_notes_failures(app, meg_for, pu
     assert _hook(app, document.id)["state"] == "pending"
 
 
-def test_hook_is_silent_when_the_connector_is_off_for_the_company(app, meg_for, purchase_fields):
+def test_hook_document_payment_silent_when_the_connector_is_off(app, meg_for, purchase_fields):
     from core.exports.services import set_connector_enabled
 
     meg = meg_for("DEMO01")
