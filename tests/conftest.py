@@ -79,6 +79,8 @@ def app_config(tmp_path: Path, database_template: dict[str, Any]) -> dict[str, A
         "START_WORKERS": False,
         "WORKERS": 2,
         "EXPORT_RETRY_BASE": 0.05,
+        # The daily notification digest never falls due by itself (tests run it explicitly).
+        "DIGEST_HOUR": 24,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "SEARCH_BACKEND": SEARCH_BACKEND if database_template["kind"] == "postgres" else "whoosh",
     }

@@ -110,6 +110,11 @@ def refresh_payments(company_id: int) -> dict[str, int] | None:
         db.session.rollback()
         log.warning("MEG payments of company %s not refreshed: %s", company_id, exc.message)
         _note(company, exc.message)
+        if exc.status == 401 or exc.code in {"invalid_grant", "invalid_token"}:
+            # The token was refused or could not be refreshed: the link must be made again.
+            from plugins.meg_export.alerts import link_lost
+
+            link_lost(company, exc.message)
         db.session.commit()
         return None
 
@@ -139,6 +144,9 @@ def refresh_company(company: Company) -> dict[str, int]:
     code = state["dossier_code"]
     client = meg_client(token)
     client.token_store = token_store(company)
+    # End this session's transaction before calling MEG: a token refresh locks the token's
+    # row in a session of its own (on SQLite, a second writer would wait for this one).
+    db.session.commit()
     rows = client.list_payments(code)
     # MEG's purchase id → the document of this company published as it.
     published = dict(
