@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request, url_for
-from flask_babel import format_date
+from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
@@ -126,22 +126,31 @@ def absolute_url(link: str | None) -> str | None:
     return base + (link if link.startswith("/") else "/" + link)
 
 
+def recipient_locale(user: User) -> Any:
+    """Render a mail in its recipient's language (not in the language of whoever caused it)."""
+    from core.auth.services import LOCALES
+
+    default = str(current_app.config.get("BABEL_DEFAULT_LOCALE") or "fr")
+    return force_locale(user.locale if user.locale in LOCALES else default)
+
+
 def _email(notification: Notification, user: User) -> None:
     from core.mail.services import MailError, queue_mail
 
     try:
-        queue_mail(
-            user.email,
-            notification.title,
-            "notification",
-            firm_id=notification.firm_id,
-            user_id=user.id,
-            kind="notification",
-            notification=notification,
-            kind_label=kind_label(notification.kind),
-            url=absolute_url(notification.link),
-            settings_url=absolute_url("/notifications/settings"),
-        )
+        with recipient_locale(user):
+            queue_mail(
+                user.email,
+                notification.title,
+                "notification",
+                firm_id=notification.firm_id,
+                user_id=user.id,
+                kind="notification",
+                notification=notification,
+                kind_label=kind_label(notification.kind),
+                url=absolute_url(notification.link),
+                settings_url=absolute_url("/notifications/settings"),
+            )
     except MailError:
         log.warning("notification %s: no mail for %r", notification.id, user.email)
         return
@@ -481,28 +490,29 @@ def run_digest(user_id: int, day_iso: str) -> str | None:
 
     firm_ids = {m.firm_id for m in user.memberships if m.firm.active}
     try:
-        mail = queue_mail(
-            user.email,
-            _("Classeur : votre résumé du %(day)s", day=format_date(day, "dd/MM/yyyy")),
-            "digest",
-            firm_id=next(iter(firm_ids)) if len(firm_ids) == 1 else None,
-            user_id=user.id,
-            kind="digest",
-            day=day,
-            notifications=[
-                {
-                    "title": n.title,
-                    "body": n.body,
-                    "kind": kind_label(n.kind),
-                    "url": absolute_url(n.link),
-                }
-                for n in pending
-            ],
-            to_review=to_review,
-            to_review_total=sum(r["count"] for r in to_review),
-            several_firms=len(firm_ids) > 1,
-            settings_url=absolute_url(page_url("notifications.settings")),
-        )
+        with recipient_locale(user):
+            mail = queue_mail(
+                user.email,
+                _("Classeur : votre résumé du %(day)s", day=format_date(day, "dd/MM/yyyy")),
+                "digest",
+                firm_id=next(iter(firm_ids)) if len(firm_ids) == 1 else None,
+                user_id=user.id,
+                kind="digest",
+                day=day,
+                notifications=[
+                    {
+                        "title": n.title,
+                        "body": n.body,
+                        "kind": kind_label(n.kind),
+                        "url": absolute_url(n.link),
+                    }
+                    for n in pending
+                ],
+                to_review=to_review,
+                to_review_total=sum(r["count"] for r in to_review),
+                several_firms=len(firm_ids) > 1,
+                settings_url=absolute_url(page_url("notifications.settings")),
+            )
     except MailError:
         log.warning("digest of user %s: no mail for %r", user.id, user.email)
         db.session.commit()
