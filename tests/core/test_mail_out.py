@@ -216,3 +216,62 @@ def test_in_process_runner_sends_queued_mail(app_config: dict[str, Any], tmp_pat
         runner.stop(wait=True)
         controller.stop()
         db.engine_for(application).dispose()
+
+
+def test_serve_with_mail_catcher_sends_there(
+    app_config: dict[str, Any], monkeypatch: Any, tmp_path: Any
+) -> None:
+    """``classeur serve --with-mail-catcher PORT``: the catcher listens, mail goes to it
+    (no ``CLASSEUR_SMTP_HOST``) and the running workers deliver a queued mail there."""
+    import waitress
+    from click.testing import CliRunner
+
+    import core.app
+    import core.cli
+    from core.mail.catcher import caught_mails
+    from core.mail.services import queue_mail
+    from tests.conftest import wait_for
+
+    real_create_app = core.app.create_app
+    apps: list[Any] = []
+
+    def create_app(overrides: dict[str, Any] | None = None) -> Any:
+        application = real_create_app({**app_config, **(overrides or {})})
+        apps.append(application)
+        return application
+
+    port = _free_port()
+    seen: dict[str, Any] = {}
+
+    class Server:
+        def run(self) -> None:
+            app = apps[-1]
+            seen["config"] = {k: app.config[k] for k in ("SMTP_HOST", "SMTP_PORT")}
+            seen["catcher"] = app.config["MAIL_CATCHER_PORT"]
+            with app.test_request_context():
+                queue_mail("demo@example.fr", "Par le serveur de démonstration", "test")
+                db.session.commit()
+            wait_for(lambda: caught_mails(app.config["DATA_DIR"]), timeout=30)
+
+    monkeypatch.delenv("CLASSEUR_SMTP_HOST", raising=False)
+    monkeypatch.setattr(core.app, "create_app", create_app)
+    monkeypatch.setattr(waitress, "create_server", lambda app, **kwargs: Server())
+    try:
+        result = CliRunner().invoke(
+            core.cli.serve, ["--with-mail-catcher", str(port)], catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        assert f"Mail catcher on 127.0.0.1:{port}" in result.output
+        assert seen == {"config": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port}, "catcher": port}
+        [caught] = caught_mails(app_config["DATA_DIR"])
+        assert caught.subject == "Par le serveur de démonstration"
+        # Stopped with the server: the port is free again.
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+    finally:
+        for application in apps:
+            state = application.extensions["classeur"]
+            if state.tasks is not None:
+                state.tasks.stop(wait=True)
+            db.engine_for(application).dispose()
