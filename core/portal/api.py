@@ -75,6 +75,11 @@ class PortalQuerySchema(Schema):
     company_id = fields.Integer(
         load_default=None, metadata={"description": "Only this company (else every one)"}
     )
+    page = fields.Integer(
+        load_default=1,
+        validate=check.Range(min=1, max=1000),
+        metadata={"description": "50 documents a page, newest first"},
+    )
 
 
 class RequestCreateSchema(Schema):
@@ -89,13 +94,16 @@ class RequestCreateSchema(Schema):
 @bp.arguments(PortalQuerySchema, location="query")
 @bp.response(200, PortalDocumentSchema(many=True))
 def portal_documents(query: dict[str, Any]) -> Any:
-    """The caller's newest documents (50) in the client's words, with open requests and, for
-    validated purchases, the payment state read back from the accounting software."""
+    """The caller's documents, newest first, 50 a page, in the client's words, with open
+    requests and, for validated purchases, the payment state read back from the accounting
+    software."""
     if query.get("company_id") is not None:
         ids = [scoping.get_company(query["company_id"]).id]
     else:
         ids = [c.id for c in services.portal_companies()]
-    return [row.as_json() for row in services.portal_documents(ids)]
+    per_page = services.PORTAL_LIMIT
+    rows = services.portal_documents(ids, per_page, (query["page"] - 1) * per_page)
+    return [row.as_json() for row in rows]
 
 
 @bp.route("/companies/<int:company_id>/requests")

@@ -150,9 +150,12 @@ def upload_binder(company: Company, binder_id: int | None) -> Binder:
     return default
 
 
-def portal_documents(company_ids: list[int], limit: int = PORTAL_LIMIT) -> list[PortalDocument]:
+def portal_documents(
+    company_ids: list[int], limit: int = PORTAL_LIMIT, offset: int = 0
+) -> list[PortalDocument]:
     """The newest documents of ``company_ids`` (already visible ones) in the client's words,
-    with their open request and, for validated ones, the payment state a connector knows."""
+    with their open request and, for validated ones, the payment state a connector knows;
+    ``offset`` skips the newer ones (the page's « Documents plus anciens »)."""
     if not company_ids:
         return []
     documents = list(
@@ -160,6 +163,7 @@ def portal_documents(company_ids: list[int], limit: int = PORTAL_LIMIT) -> list[
             scoping.documents_stmt()
             .where(Document.company_id.in_(company_ids))
             .order_by(Document.created_at.desc(), Document.id.desc())
+            .offset(max(offset, 0))
             .limit(limit)
         )
     )

@@ -44,6 +44,10 @@ def home() -> Any:
     company = _chosen_company(companies)
     shown = [company.id] if company is not None else [c.id for c in companies]
     binders, default = services.upload_binders(company) if company is not None else ([], None)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 1000)
+    per_page = services.PORTAL_LIMIT
+    # One more than shown tells whether older documents remain.
+    documents = services.portal_documents(shown, per_page + 1, (page - 1) * per_page)
     return render_template(
         "portal/home.html",
         companies=companies,
@@ -51,7 +55,9 @@ def home() -> Any:
         binders=binders,
         default_binder=default,
         requests=services.open_requests(shown),
-        documents=services.portal_documents(shown),
+        documents=documents[:per_page],
+        page=page,
+        has_more=len(documents) > per_page,
         accept=ACCEPT,
         max_mb=int(current_app.config["MAX_UPLOAD_BYTES"]) // (1024 * 1024),
     )

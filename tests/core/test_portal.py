@@ -461,3 +461,22 @@ def test_request_answered_with_a_message_only(app, client_world):
     assert "Réponse du client :</strong> Pas d'abonnement Orange cette année." in page
     listed = accountant.get(f"/api/v1/companies/{company.id}/requests").get_json()
     assert listed[0]["answer"] == "Pas d'abonnement Orange cette année."
+
+
+def test_older_documents_a_page_further(app, factory, client_world):
+    for n in range(52):
+        factory.document(
+            client_world["purchases"], state="received", filename=f"ticket-{n:02d}.pdf"
+        )
+    web = _login(app, client_world["client"])
+    first = _page(web.get("/portal"))
+    assert "ticket-51.pdf" in first and "ticket-02.pdf" in first
+    assert "ticket-01.pdf" not in first
+    assert 'id="older"' in first
+    second = _page(web.get("/portal?page=2"))
+    assert "ticket-01.pdf" in second and "ticket-00.pdf" in second
+    assert "ticket-02.pdf" not in second
+    assert 'id="older"' not in second and "Documents plus récents" in second
+    api = web.get("/api/v1/portal/documents?page=2").get_json()
+    assert [row["filename"] for row in api] == ["ticket-01.pdf", "ticket-00.pdf"]
+    assert web.get("/api/v1/portal/documents?page=0").status_code == 422
