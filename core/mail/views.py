@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.auth.audit import audit
+from core.auth.models import User
 from core.auth.permissions import requires
 from core.db import db
 from core.mail import catcher, services
@@ -108,11 +109,28 @@ def caught(name: str) -> Any:
     message = catcher.caught_mail(current_app.config["DATA_DIR"], name)
     if message is None or message.mail_id is None:
         abort(404)
+    firm_id = current_firm_id()
     owned = db.session.scalar(
-        select(OutgoingMail.id).where(
-            OutgoingMail.id == message.mail_id, OutgoingMail.firm_id == current_firm_id()
+        select(OutgoingMail).where(
+            OutgoingMail.id == message.mail_id, OutgoingMail.firm_id == firm_id
         )
     )
     if owned is None:
         abort(404)
-    return render_template("mail/pages/caught.html", message=message)
+    return render_template(
+        "mail/pages/caught.html", message=message, readable=_readable_here(owned, firm_id)
+    )
+
+
+def _readable_here(mail: OutgoingMail, firm_id: int) -> bool:
+    """Whether this firm's administrator may read the message's text: not when it was sent to
+    a person who is also in another firm or runs the platform (its links — a password reset —
+    would open more than this firm)."""
+    if mail.user_id is None:
+        return True
+    user = db.session.get(User, mail.user_id)
+    if user is None:
+        return True
+    if user.is_operator:
+        return False
+    return all(m.firm_id == firm_id for m in user.memberships)

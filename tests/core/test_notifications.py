@@ -437,6 +437,44 @@ def test_admin_mail_page_shows_the_catchers_messages_of_the_firm_only(
     assert client.get("/admin/mails/caught/..%2Fclasseur.db").status_code == 404
 
 
+def test_caught_mail_of_a_person_in_another_firm_is_not_readable(
+    app: Any, client: Any, auth: Any, world: dict[str, Any], factory: Any
+) -> None:
+    """A password reset sent to someone who is also in firm B: firm A's administrator sees
+    that it went out, never its link (which would open firm B)."""
+    from core.auth.models import User
+    from core.mail.catcher import caught_mails, start_catcher
+    from core.mail.services import queue_mail, send_due
+    from core.tenancy.models import Firm, Membership, Role
+
+    both = factory.user(world["a"]["firm"], "accountant", email="deux@cabinets.fr")
+    only_a = world["a"]["accountant"]
+    with app.app_context():
+        user = db.session.get(User, both.id)
+        user.memberships.append(
+            Membership(firm=db.session.get(Firm, world["b"]["firm"].id), role=Role.ADMIN)
+        )
+        db.session.commit()
+    controller = start_catcher(app.config["DATA_DIR"], "127.0.0.1", 0)
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port, MAIL_CATCHER_PORT=1)
+    try:
+        with app.test_request_context():
+            for person, subject in ((both, "Lien secret deux"), (only_a, "Lien secret un")):
+                queue_mail(
+                    person.email, subject, "test", firm_id=world["a"]["firm"].id, user_id=person.id
+                )
+            db.session.commit()
+            send_due()
+    finally:
+        controller.stop()
+    names = {c.subject: c.name for c in caught_mails(app.config["DATA_DIR"])}
+    auth.login(world["a"]["admin"])
+    hidden = client.get(f"/admin/mails/caught/{names['Lien secret deux']}").get_data(as_text=True)
+    assert 'id="caught-hidden"' in hidden and "fonctionne" not in hidden
+    shown = client.get(f"/admin/mails/caught/{names['Lien secret un']}").get_data(as_text=True)
+    assert 'id="caught-text"' in shown and "fonctionne" in shown
+
+
 # --- commands --------------------------------------------------------------------------------
 
 
