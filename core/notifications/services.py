@@ -157,6 +157,19 @@ def _email(notification: Notification, user: User) -> None:
     notification.emailed_at = utcnow()
 
 
+def _safe_link(link: str | None) -> str | None:
+    """A link shown in the pages and e-mails: a path of Classeur or an http(s) address only
+    (never ``javascript:`` nor a protocol-relative ``//host``)."""
+    link = (link or "").strip()
+    if not link or len(link) > LINK_MAX:
+        return None
+    if (link.startswith("/") and not link.startswith("//")) or link.startswith(
+        ("https://", "http://")
+    ):
+        return link
+    return None
+
+
 def notify(
     user_ids: list[int],
     firm_id: int,
@@ -172,7 +185,7 @@ def notify(
     session; the caller commits."""
     kind = (kind or "").strip()[:KIND_MAX] or "other"
     title = " ".join(str(title).split())[:TITLE_MAX]
-    link = link[:LINK_MAX] if link else None
+    link = _safe_link(link)
     key = key[:KEY_MAX] if key else None
     wanted = sorted({int(i) for i in user_ids})
     if not wanted:

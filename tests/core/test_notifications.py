@@ -139,6 +139,17 @@ def test_unknown_kind_is_immediate_and_other_firms_users_are_ignored(
     assert [m["To"] for m in mail_outbox.deliver()] == [admin_a.email]
 
 
+def test_only_safe_links_are_kept(app: Any, world: dict[str, Any]) -> None:
+    admin, firm_id = world["a"]["admin"], world["a"]["firm"].id
+    for link in ("javascript:alert(1)", "//evil.example/x", "data:text/html,x", "/" + "x" * 600):
+        _notify(app, [admin.id], firm_id, link=link, key=link[:20], title=link[:20])
+    _notify(app, [admin.id], firm_id, link="/documents/3", key="ok", title="ok")
+    with app.app_context():
+        links = {n.title: n.link for n in db.session.scalars(select(Notification))}
+    assert links.pop("ok") == "/documents/3"
+    assert set(links.values()) == {None}
+
+
 def test_notify_firm_reaches_the_members_who_see_the_company(
     app: Any, world: dict[str, Any]
 ) -> None:
