@@ -294,6 +294,42 @@ _FRENCH_VALIDATION = {
 }
 
 
+_FRENCH_VALIDATION.update(
+    {
+        "Not a valid date.": "Date attendue (AAAA-MM-JJ).",
+        "Not a valid datetime.": "Date-heure ISO 8601 attendue.",
+        "Not a valid boolean.": "Booléen attendu (true ou false).",
+        "Not a valid list.": "Liste attendue.",
+        "Invalid input type.": "Type de valeur invalide.",
+    }
+)
+
+
+def _flat_messages(messages: Any) -> list[str]:
+    """marshmallow's messages of one field, flattened: a list field's errors come by index
+    (``{0: ["…"]}``), a nested one's by key; each translated when known, repeats dropped."""
+    if isinstance(messages, dict):
+        found = [m for value in messages.values() for m in _flat_messages(value)]
+    elif isinstance(messages, list | tuple):
+        found = [m for value in messages for m in _flat_messages(value)]
+    else:
+        found = [_FRENCH_VALIDATION.get(str(messages), str(messages))]
+    return list(dict.fromkeys(found))
+
+
+def _validation_message(errors: Any) -> tuple[str, str] | None:
+    """The first invalid field and a readable French message naming every invalid field:
+    « state : valeur inconnue « xyz » ; valeurs possibles : received, … »."""
+    first, parts = None, []
+    for _location, fields in errors.items():
+        if not isinstance(fields, dict):
+            continue
+        for name, messages in fields.items():
+            first = first or str(name)
+            parts.append(f"{name} : {' ; '.join(_flat_messages(messages))}")
+    return (first, " — ".join(parts)) if parts else None
+
+
 _PAGE_TITLES = {
     400: "Requête invalide",
     403: "Accès refusé",
@@ -354,12 +390,7 @@ def _register_handlers(app: Flask) -> None:
         if isinstance(data, dict):
             errors = data.get("errors") or data.get("messages")
         if errors:  # webargs/marshmallow validation: {"json": {"field": ["msg"]}}
-            for _location, fields in errors.items():
-                if isinstance(fields, dict) and fields:
-                    field, msgs = next(iter(fields.items()))
-                    message = "; ".join(map(str, msgs)) if isinstance(msgs, list) else str(msgs)
-                    message = _FRENCH_VALIDATION.get(message, message)
-                    break
+            field, message = _validation_message(errors) or (None, message)
         elif isinstance(data, dict) and data.get("message"):
             message = data["message"]
         if isinstance(data, dict) and data.get("field"):

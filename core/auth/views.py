@@ -173,14 +173,90 @@ def revoke_token(token_id: int) -> Any:
     return redirect(url_for("auth.tokens"))
 
 
+#: Document events shown in the firm's audit log (those that matter to a firm).
+AUDIT_DOCUMENT_ACTIONS = (
+    "validated",
+    "moved",
+    "trashed",
+    "restored",
+    "renamed",
+    "archived",
+    "unarchived",
+    "exported",
+    "export_error",
+    "export_retry",
+    "fields_changed",
+)
+#: Audit events about documents (the others are « Administration »).
+AUDIT_DOCUMENT_AUDIT_ACTIONS = ("document_purged",)
+#: Lines per page of the audit log; pages beyond the last given are refused (bounded offset).
+AUDIT_PER_PAGE = 50
+AUDIT_MAX_PAGE = 1000
+#: The log's filters: value → French label.
+AUDIT_KINDS = {"": _l("Tout"), "documents": _l("Documents"), "admin": _l("Administration")}
+
+
+def _audit_page_rows(firm_id: int, kind: str, page: int) -> tuple[list[Any], bool]:
+    """One page of the firm's log, audit and document events merged by time (newest first):
+    ``[("audit"|"document", id)]`` and whether a next page exists. Scoped to ``firm_id``: the
+    audit events by their firm, the document events by their document's."""
+    from sqlalchemy import literal, or_, union_all
+
+    parts = []
+    if kind in ("", "documents"):
+        parts.append(
+            select(
+                literal("document").label("source"),
+                DocumentEvent.id.label("id"),
+                DocumentEvent.created_at.label("created_at"),
+            )
+            .join(Document, Document.id == DocumentEvent.document_id)
+            .where(Document.firm_id == firm_id, DocumentEvent.action.in_(AUDIT_DOCUMENT_ACTIONS))
+        )
+    audit_stmt = select(
+        literal("audit").label("source"),
+        AuditEvent.id.label("id"),
+        AuditEvent.created_at.label("created_at"),
+    ).where(AuditEvent.firm_id == firm_id)
+    if kind == "documents":
+        parts.append(audit_stmt.where(AuditEvent.action.in_(AUDIT_DOCUMENT_AUDIT_ACTIONS)))
+    elif kind == "admin":
+        parts.append(
+            audit_stmt.where(
+                or_(
+                    AuditEvent.action.not_in(AUDIT_DOCUMENT_AUDIT_ACTIONS),
+                    AuditEvent.action.is_(None),
+                )
+            )
+        )
+    else:
+        parts.append(audit_stmt)
+    merged = union_all(*parts).subquery()
+    rows = db.session.execute(
+        select(merged.c.source, merged.c.id)
+        .order_by(merged.c.created_at.desc(), merged.c.id.desc())
+        .limit(AUDIT_PER_PAGE + 1)
+        .offset((page - 1) * AUDIT_PER_PAGE)
+    ).all()
+    return [(r.source, r.id) for r in rows[:AUDIT_PER_PAGE]], len(rows) > AUDIT_PER_PAGE
+
+
 @bp.route("/admin/audit")
 @requires("admin.view")
 def audit_log() -> Any:
-    """The firm's audit log: logins, settings, connector switches, validations, exports —
-    actions, targets and connectors by their French names, times in the firm's local time."""
+    """The firm's audit log (« Journal »): logins, settings, connector switches, users, and the
+    documents' events that matter to a firm (validated, moved, renamed, trashed, restored,
+    archived, purged, exports), merged by time, paginated, filtered by kind (``kind=documents``
+    or ``admin``); actions, targets and connectors by their French names, times in the firm's
+    local time."""
     firm_id = current_membership().firm_id
     from core.state import classeur
 
+    kind = request.args.get("kind", "")
+    if kind not in AUDIT_KINDS:
+        kind = ""
+    page = request.args.get("page", 1, type=int) or 1
+    page = min(max(page, 1), AUDIT_MAX_PAGE)
     state = classeur()
     labels = {**state.plugins.labels(), **EVENT_LABELS, **AUDIT_LABELS}
     names = _module_names(state)
@@ -193,53 +269,63 @@ def audit_log() -> Any:
     # The platform's operators act on the firm from above it (created, disabled, enabled).
     for operator in db.session.scalars(select(User).where(User.is_operator.is_(True))):
         users.setdefault(operator.id, _("%(email)s (opérateur)", email=operator.email))
-    audit_events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.firm_id == firm_id)
-        .order_by(AuditEvent.id.desc())
-        .limit(300)
-    ).all()
-    targets = _Targets(firm_id, names, labels, [e.target or "" for e in audit_events])
+    rows, has_next = _audit_page_rows(firm_id, kind, page)
+    audit_ids = [i for source, i in rows if source == "audit"]
+    document_ids = [i for source, i in rows if source == "document"]
+    audit_events = {
+        e.id: e
+        for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.firm_id == firm_id, AuditEvent.id.in_(audit_ids))
+        )
+    }
+    document_events = {
+        e.id: (e, filename)
+        for e, filename in db.session.execute(
+            select(DocumentEvent, Document.filename)
+            .join(Document, Document.id == DocumentEvent.document_id)
+            .where(Document.firm_id == firm_id, DocumentEvent.id.in_(document_ids))
+        )
+    }
+    targets = _Targets(firm_id, names, labels, [e.target or "" for e in audit_events.values()])
     targets.users = users
-    events = [
-        {
-            "when": e.created_at,
-            "who": users.get(e.user_id, "—"),
-            "what": labels.get(e.action, e.action),
-            "target": targets.name(e.target or ""),
-            "detail": _audit_detail(e.details),
-            "ip": e.ip or "",
-        }
-        for e in audit_events
-    ]
-    for e, filename in db.session.execute(
-        select(DocumentEvent, Document.filename)
-        .join(Document, Document.id == DocumentEvent.document_id)
-        .where(
-            Document.firm_id == firm_id,
-            DocumentEvent.action.in_(
-                ["validated", "exported", "export_error", "export_retry", "fields_changed"]
-            ),
-        )
-        .order_by(DocumentEvent.id.desc())
-        .limit(300)
-    ):
-        connector, message = _document_event_message(e.action, e.message, names)
-        what = labels.get(e.action, e.action)
-        if connector:
-            what = _("%(action)s vers %(connector)s", action=what, connector=connector)
-        events.append(
-            {
-                "when": e.created_at,
-                "who": users.get(e.user_id, "—"),
-                "what": what,
-                "target": (filename, url_for("documents.show", document_id=e.document_id)),
-                "detail": message,
-                "ip": "",
-            }
-        )
-    events.sort(key=lambda row: row["when"], reverse=True)
-    return render_template("auth/audit.html", events=events[:300])
+    events = []
+    for source, ident in rows:
+        if source == "audit" and ident in audit_events:
+            a = audit_events[ident]
+            events.append(
+                {
+                    "when": a.created_at,
+                    "who": users.get(a.user_id, "—"),
+                    "what": labels.get(a.action, a.action),
+                    "target": targets.name(a.target or ""),
+                    "detail": _audit_detail(a.details),
+                    "ip": a.ip or "",
+                }
+            )
+        elif source == "document" and ident in document_events:
+            e, filename = document_events[ident]
+            connector, message = _document_event_message(e.action, e.message, names)
+            what = labels.get(e.action, e.action)
+            if connector:
+                what = _("%(action)s vers %(connector)s", action=what, connector=connector)
+            events.append(
+                {
+                    "when": e.created_at,
+                    "who": users.get(e.user_id, "—"),
+                    "what": what,
+                    "target": (filename, url_for("documents.show", document_id=e.document_id)),
+                    "detail": message,
+                    "ip": "",
+                }
+            )
+    return render_template(
+        "auth/audit.html",
+        events=events,
+        kind=kind,
+        kinds=AUDIT_KINDS,
+        page=page,
+        has_next=has_next and page < AUDIT_MAX_PAGE,
+    )
 
 
 def _module_names(state: Any) -> dict[str, str]:

@@ -545,11 +545,11 @@ class DocumentListQuerySchema(Schema):
         metadata={"description": "Binder types, e.g. purchase_invoices (repeatable)."},
     )
     state = fields.List(
-        fields.String(validate=check.OneOf([s.value for s in DocumentState])),
+        fields.String(validate=listing.one_of(s.value for s in DocumentState)),
         metadata={"description": "States (repeatable); trashed documents only when asked for."},
     )
     export_state = fields.List(
-        fields.String(validate=check.OneOf([s.value for s in ExportState])),
+        fields.String(validate=listing.one_of(s.value for s in ExportState)),
         metadata={"description": "Documents with an export status in one of these states."},
     )
     connector = fields.List(
@@ -559,12 +559,26 @@ class DocumentListQuerySchema(Schema):
             "(with export_state: that status in those states)."
         },
     )
-    created_from = fields.Date(metadata={"description": "Deposited on or after (YYYY-MM-DD)."})
-    created_to = fields.Date(metadata={"description": "Deposited on or before."})
-    date_from = fields.Date(
-        metadata={"description": "The document's own date (e.g. invoice date) on or after."}
+    created_from = listing.MomentField(
+        metadata={
+            "description": "Deposited on or after: a date (YYYY-MM-DD, from its start) or a "
+            "date-time (ISO 8601, UTC unless an offset is given)."
+        }
     )
-    date_to = fields.Date(metadata={"description": "The document's own date on or before."})
+    created_to = listing.MomentField(
+        metadata={
+            "description": "Deposited on or before: a date (to its end) or a date-time (ISO 8601)."
+        }
+    )
+    date_from = listing.MomentField(
+        metadata={
+            "description": "The document's own date (e.g. invoice date) on or after "
+            "(a date; a date-time counts for its day)."
+        }
+    )
+    date_to = listing.MomentField(
+        metadata={"description": "The document's own date on or before (a date or date-time)."}
+    )
     party = fields.String(
         validate=check.Length(max=listing.MAX_PARTY_CHARS),
         metadata={
@@ -577,7 +591,7 @@ class DocumentListQuerySchema(Schema):
     )
     archived = fields.String(
         load_default="false",
-        validate=check.OneOf(["false", "true", "all"]),
+        validate=listing.one_of(["false", "true", "all"]),
         metadata={
             "description": "Archived documents: left out (false, default), only (true), "
             "or both (all)."
@@ -585,7 +599,7 @@ class DocumentListQuerySchema(Schema):
     )
     sort = fields.String(
         load_default=listing.DEFAULT_SORT,
-        validate=check.OneOf(
+        validate=listing.one_of(
             [f"{p}{k}" for k in listing.SORTS for p in ("", "-")]
             + [f"{k}:{d}" for k in listing.SORTS for d in ("asc", "desc")]
         ),
@@ -596,7 +610,7 @@ class DocumentListQuerySchema(Schema):
     )
     limit = fields.Integer(
         load_default=listing.DEFAULT_LIMIT,
-        validate=check.Range(1, listing.MAX_LIMIT),
+        validate=check.Range(1, listing.MAX_LIMIT, error="entre {min} et {max}."),
         metadata={"description": f"Documents per page (at most {listing.MAX_LIMIT})."},
     )
     cursor = fields.String(

@@ -234,8 +234,11 @@ def apply_bulk(
     for "move" a missing (400) or unknown (404) target binder.
     """
     if action not in BULK_ACTIONS:
+        shown = f" « {action[:40]} »" if isinstance(action, str) and action else ""
         raise ServiceError(
-            "Action inconnue : choisissez parmi " + ", ".join(BULK_ACTIONS) + ".",
+            f"Action inconnue{shown} : choisissez parmi "
+            + ", ".join((*BULK_ACTIONS, "download"))
+            + ".",
             "action",
             code="bad_action",
             status=400,

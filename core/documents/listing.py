@@ -19,6 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app, has_app_context
+from marshmallow import ValidationError, fields
+from marshmallow import validate as check
 from sqlalchemy import Select, and_, event, exists, inspect, or_, select
 from sqlalchemy.orm import Session
 
@@ -154,19 +156,75 @@ def _as_list(value: Any) -> list[Any]:
     return [value]
 
 
-def _as_date(value: Any, field: str) -> dt.date:
+#: What a date filter accepts, for its error message and the OpenAPI document.
+MOMENT_HELP = "une date AAAA-MM-JJ ou une date-heure ISO 8601 (AAAA-MM-JJTHH:MM[:SS][+01:00])"
+
+
+def parse_moment(value: Any) -> dt.date | dt.datetime:
+    """An ISO 8601 date (``2026-10-15``) or date-time (``2026-10-15T08:30``,
+    ``2026-10-15T08:30:00Z``, ``…+02:00``); a date-time without offset is UTC and every
+    date-time is returned in UTC. Raises ``ValueError`` otherwise."""
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
+        moment = value
+    elif isinstance(value, dt.date):
         return value
+    else:
+        text = str(value).strip()
+        if len(text) > 40:
+            raise ValueError(text)
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
+        moment = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def _as_moment(value: Any, field: str) -> dt.date | dt.datetime:
     try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise _bad(f"« {field} » doit être une date AAAA-MM-JJ.", field) from None
+        return parse_moment(value)
+    except (TypeError, ValueError):
+        raise _bad(f"{field} : {MOMENT_HELP} attendue.", field) from None
+
+
+def _as_date(value: Any, field: str) -> dt.date:
+    moment = _as_moment(value, field)
+    return moment.date() if isinstance(moment, dt.datetime) else moment
 
 
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+
+
+def moment_from(value: dt.date | dt.datetime) -> dt.datetime:
+    """The first instant a "from" filter keeps: the date-time itself, or the day's start."""
+    return value if isinstance(value, dt.datetime) else _day_start(value)
+
+
+def moment_until(value: dt.date | dt.datetime) -> tuple[dt.datetime, bool]:
+    """The bound of a "to" filter and whether it is inclusive: a date-time is kept itself,
+    a date up to the end of its day (the next day's start, excluded)."""
+    if isinstance(value, dt.datetime):
+        return value, True
+    return _day_start(value + dt.timedelta(days=1)), False
+
+
+class MomentField(fields.String):
+    """A query parameter holding a date or a date-time (ISO 8601), see :func:`parse_moment`."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parse_moment(text)
+        except (TypeError, ValueError):
+            raise ValidationError(f"{MOMENT_HELP} attendue, reçu « {text[:40]} ».") from None
+
+
+def one_of(choices: Any) -> check.OneOf:
+    """A marshmallow ``OneOf`` whose error is in French and names the accepted values."""
+    return check.OneOf(
+        list(choices), error="valeur inconnue « {input} » ; valeurs possibles : {choices}."
+    )
 
 
 def _enum_values(values: list[Any], enum: Any, field: str) -> list[Any]:
@@ -176,7 +234,9 @@ def _enum_values(values: list[Any], enum: Any, field: str) -> list[Any]:
             out.append(enum(str(value)))
         except ValueError:
             allowed = ", ".join(e.value for e in enum)
-            raise _bad(f"« {field} » inconnu : {value} (valeurs : {allowed}).", field) from None
+            raise _bad(
+                f"{field} : valeur inconnue « {value} » ; valeurs possibles : {allowed}.", field
+            ) from None
     return out
 
 
@@ -215,11 +275,11 @@ def apply_filters(stmt: Select[Any], filters: dict[str, Any]) -> Select[Any]:
             condition = and_(condition, ExportStatus.connector.in_(connectors))
         stmt = stmt.where(exists().where(condition))
     if filters.get("created_from"):
-        day = _as_date(filters["created_from"], "created_from")
-        stmt = stmt.where(Document.created_at >= _day_start(day))
+        start = moment_from(_as_moment(filters["created_from"], "created_from"))
+        stmt = stmt.where(Document.created_at >= start)
     if filters.get("created_to"):
-        day = _as_date(filters["created_to"], "created_to")
-        stmt = stmt.where(Document.created_at < _day_start(day + dt.timedelta(days=1)))
+        end, inclusive = moment_until(_as_moment(filters["created_to"], "created_to"))
+        stmt = stmt.where(Document.created_at <= end if inclusive else Document.created_at < end)
     if filters.get("date_from"):
         stmt = stmt.where(Document.field_date >= _as_date(filters["date_from"], "date_from"))
     if filters.get("date_to"):

@@ -1,12 +1,23 @@
 """The document page: preview, text, fields, checks, state, history and exports; the actions
-« Déplacer », « Mettre à la corbeille » and « Restaurer » (also targeted by plugins' pages)."""
+« Déplacer », « Renommer », « Archiver » / « Désarchiver », « Mettre à la corbeille » and
+« Restaurer » (also targeted by plugins' pages)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,15 +25,26 @@ from core.auth.permissions import requires
 from core.binders.models import Binder
 from core.db import db
 from core.documents import display, presenters
-from core.documents.models import EVENT_LABELS, STATE_LABELS, Document
+from core.documents.models import (
+    EVENT_LABELS,
+    STATE_LABELS,
+    Document,
+    DocumentEvent,
+    DocumentState,
+)
 from core.documents.services import (
+    MAX_FILENAME,
+    archive_document,
+    archive_refusal,
     document_checks,
     move_document,
     move_refusal,
+    rename_document,
     restore_document,
     retry_processing,
     trash_document,
     trash_refusal,
+    unarchive_document,
     validate_document,
 )
 from core.errors import ServiceError
@@ -72,6 +94,9 @@ def show(document_id: int) -> Any:
         move_choices=_move_choices(document),
         move_refusal=move_refusal(document),
         trash_refusal=trash_refusal(document),
+        archive_refusal=archive_refusal(document),
+        max_filename=MAX_FILENAME,
+        purge_on=trash_purge_dates([document]).get(document.id),
         doc_requests=document_requests(document),
     )
 
@@ -96,6 +121,40 @@ def live(document_id: int) -> Any:
             ),
         }
     )
+
+
+def trash_retention_days() -> int:
+    """Days a document stays in the trash before ``classeur trash purge`` deletes it."""
+    return int(current_app.config.get("TRASH_RETENTION_DAYS", 30))
+
+
+def trash_purge_dates(documents: Any) -> dict[int, dt.datetime]:
+    """When each trashed document of ``documents`` becomes due for deletion: its latest « mis à
+    la corbeille » (else its last change) plus :func:`trash_retention_days`. One query."""
+    trashed = {d.id: d for d in documents if d.state == DocumentState.TRASHED}
+    if not trashed:
+        return {}
+    from sqlalchemy import func, select
+
+    latest = dict(
+        db.session.execute(
+            select(DocumentEvent.document_id, func.max(DocumentEvent.created_at))
+            .where(DocumentEvent.document_id.in_(trashed), DocumentEvent.action == "trashed")
+            .group_by(DocumentEvent.document_id)
+        ).all()
+    )
+    delay = dt.timedelta(days=trash_retention_days())
+    return {
+        i: (latest.get(i) or d.updated_at or d.created_at) + delay
+        for i, d in trashed.items()
+        if (latest.get(i) or d.updated_at or d.created_at) is not None
+    }
+
+
+@bp.app_context_processor
+def _trash_globals() -> dict[str, Any]:
+    """The trash's delay and purge dates for every page listing trashed documents."""
+    return {"trash_retention_days": trash_retention_days, "trash_purge_dates": trash_purge_dates}
 
 
 def _move_choices(document: Document) -> list[tuple[Company, list[Binder]]]:
@@ -188,6 +247,56 @@ def restore(document_id: int) -> Any:
         flash(exc.message, "error")
     else:
         flash(_("Document restauré."), "success")
+    return _back(document)
+
+
+@bp.route("/<int:document_id>/rename", methods=["POST"])
+@requires("documents.review")
+def rename(document_id: int) -> Any:
+    """ "Renommer": the form's ``filename``, with the API's rules (the extension kept when the
+    new name has none; refused: empty, too long, a path separator, a trashed document)."""
+    document = scoping.get_document(document_id)
+    old = document.filename
+    try:
+        rename_document(document, request.form.get("filename", ""), current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        if document.filename == old:
+            flash(_("Le document porte déjà ce nom."), "info")
+        else:
+            flash(_("Document renommé en « %(name)s ».", name=document.filename), "success")
+    return _back(document)
+
+
+@bp.route("/<int:document_id>/archive", methods=["POST"])
+@requires("documents.review")
+def archive(document_id: int) -> Any:
+    """ "Archiver" a validated document: it leaves the trays, stays searchable."""
+    document = scoping.get_document(document_id)
+    try:
+        archive_document(document, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Document archivé : il ne figure plus dans les listes du classeur."), "success")
+    return _back(document)
+
+
+@bp.route("/<int:document_id>/unarchive", methods=["POST"])
+@requires("documents.review")
+def unarchive(document_id: int) -> Any:
+    """ "Désarchiver": the document is back in its binder's lists."""
+    document = scoping.get_document(document_id)
+    try:
+        unarchive_document(document, current_user.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("Document désarchivé."), "success")
     return _back(document)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_, select
 from core.api.views import fail
 from core.auth.permissions import requires
 from core.db import db
+from core.documents.listing import MomentField, moment_from, moment_until, one_of
 from core.documents.models import Document
 from core.errors import ServiceError
 from core.exports.models import ExportState, ExportStatus
@@ -32,16 +33,25 @@ class ExportListQuerySchema(Schema):
         fields.String(validate=check.Length(max=64)), metadata={"description": "Repeatable."}
     )
     state = fields.List(
-        fields.String(validate=check.OneOf([s.value for s in ExportState])),
+        fields.String(validate=one_of(s.value for s in ExportState)),
         metadata={"description": "Repeatable."},
     )
     company_id = fields.List(fields.Integer(), metadata={"description": "Repeatable."})
     document_id = fields.Integer()
-    since = fields.Date(metadata={"description": "Updated on or after (YYYY-MM-DD)."})
-    until = fields.Date(metadata={"description": "Updated on or before (YYYY-MM-DD)."})
+    since = MomentField(
+        metadata={
+            "description": "Updated on or after: a date (YYYY-MM-DD, from its start) or a "
+            "date-time (ISO 8601, UTC unless an offset is given)."
+        }
+    )
+    until = MomentField(
+        metadata={
+            "description": "Updated on or before: a date (to its end) or a date-time (ISO 8601)."
+        }
+    )
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT,
-        validate=check.Range(1, MAX_LIMIT),
+        validate=check.Range(1, MAX_LIMIT, error="entre {min} et {max}."),
         metadata={"description": f"Statuses per page (at most {MAX_LIMIT})."},
     )
     cursor = fields.String(
@@ -71,10 +81,6 @@ class ExportItemSchema(Schema):
 class ExportPageSchema(Schema):
     exports = fields.List(fields.Nested(ExportItemSchema))
     next_cursor = fields.String(allow_none=True)
-
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
 
 
 def _cursor(updated_at: dt.datetime, status_id: int) -> str:
@@ -121,10 +127,12 @@ def list_exports(**args: Any) -> Any:
     if args.get("document_id") is not None:
         stmt = stmt.where(ExportStatus.document_id == args["document_id"])
     if args.get("since"):
-        stmt = stmt.where(ExportStatus.updated_at >= _day_start(args["since"]))
+        stmt = stmt.where(ExportStatus.updated_at >= moment_from(args["since"]))
     if args.get("until"):
-        until = _day_start(args["until"] + dt.timedelta(days=1))
-        stmt = stmt.where(ExportStatus.updated_at < until)
+        until, inclusive = moment_until(args["until"])
+        stmt = stmt.where(
+            ExportStatus.updated_at <= until if inclusive else ExportStatus.updated_at < until
+        )
     if args.get("cursor"):
         try:
             updated_at, last_id = _read_cursor(args["cursor"])

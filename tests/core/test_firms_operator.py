@@ -285,7 +285,7 @@ def test_operator_api(app: Any, factory: Any) -> None:
     missing = client.post("/api/v1/operator/firms", headers=admin, json={}).get_json()
     assert (missing["error"]["field"], missing["error"]["message"]) == (
         "name",
-        "Champ obligatoire.",
+        "name : Champ obligatoire.",
     )
     with_admin = client.post(
         "/api/v1/operator/firms",

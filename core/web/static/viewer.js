@@ -152,6 +152,12 @@
             const page = first.parentElement;
             const y = page.offsetTop - pagesBox.offsetTop + first.offsetTop - scroller.clientHeight / 3;
             scroller.scrollTop = Math.max(0, y);
+            // The viewer column is sticky; if the box is still out of the window (a narrow
+            // screen, the column not yet stuck), bring it into view.
+            const rect = first.getBoundingClientRect();
+            if (rect.top < 0 || rect.bottom > window.innerHeight) {
+              first.scrollIntoView({ block: "center", inline: "nearest" });
+            }
           }
         }).catch(function () {
           words = null;
