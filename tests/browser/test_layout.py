@@ -66,6 +66,9 @@ PAGES: dict[str, str] = {
     "audit": "/admin/audit",
     "tokens": "/account/tokens",
     "quarantine": "/mail-collect/quarantine",
+    "notifications": "/notifications",
+    "notification_settings": "/notifications/settings",
+    "mails": "/admin/mails",
 }
 
 #: What a page must show for its check to mean something (the documents read, the results).
