@@ -480,3 +480,33 @@ def test_older_documents_a_page_further(app, factory, client_world):
     api = web.get("/api/v1/portal/documents?page=2").get_json()
     assert [row["filename"] for row in api] == ["ticket-01.pdf", "ticket-00.pdf"]
     assert web.get("/api/v1/portal/documents?page=0").status_code == 422
+
+
+def test_company_without_binder_and_several_companies(app, factory, client_world):
+    bare = factory.company(client_world["firm"], name="Atelier Sans Classeur", code="NOBIND")
+    client = factory.user(client_world["firm"], "uploader", companies=[client_world["c1"], bare])
+    web = _login(app, client)
+    home = _page(web.get("/portal"))
+    # Two companies: the page asks which one, for the view and for the deposit.
+    assert "Toutes mes entreprises" in home
+    assert 'id="deposit-company"' in home
+    refused = web.post(
+        "/portal/upload",
+        data={"company_id": str(bare.id), "file": (io.BytesIO(make_pdf_bytes(["x"])), "x.pdf")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Cette entreprise n'a encore aucun classeur : contactez votre cabinet." in _page(refused)
+    no_company = web.post(
+        "/portal/upload",
+        data={"file": (io.BytesIO(make_pdf_bytes(["y"])), "y.pdf")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "Choisissez l'entreprise pour laquelle vous déposez." in _page(no_company)
+    one = _page(web.get(f"/portal?company={client_world['c1'].id}"))
+    assert 'id="deposit-company"' not in one
+    assert f'name="company_id" value="{client_world["c1"].id}"' in one
+    # The firm's own staff may open the portal too (every company of the firm).
+    staff = _login(app, client_world["accountant"])
+    assert "Garage Voisin" in _page(staff.get("/portal"))
