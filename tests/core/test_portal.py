@@ -16,6 +16,7 @@ from core.exports.models import ExportState, ExportStatus
 from core.plugins.hookspecs import hookimpl
 from core.portal.models import DocumentRequest, RequestState
 from tests.conftest import make_pdf_bytes
+from tests.mail_fixtures import mail_outbox_fixture  # noqa: F401 - the mail_outbox fixture
 
 
 class FakePayments:
@@ -510,3 +511,29 @@ def test_company_without_binder_and_several_companies(app, factory, client_world
     # The firm's own staff may open the portal too (every company of the firm).
     staff = _login(app, client_world["accountant"])
     assert "Garage Voisin" in _page(staff.get("/portal"))
+
+
+def test_the_client_is_told_by_email_and_the_firm_when_answered(app, client_world, mail_outbox):
+    accountant = _login(app, client_world["accountant"])
+    company = client_world["c1"]
+    accountant.post(
+        f"/companies/{company.id}/requests", data={"message": "Relevé bancaire de novembre"}
+    )
+    [message] = mail_outbox.deliver()
+    assert message["To"] == client_world["client"].email
+    assert "Relevé bancaire de novembre" in mail_outbox.text(message)
+    mail_outbox.clear()
+    with app.app_context():
+        req_id = db.session.scalar(select(DocumentRequest.id))
+    client = _login(app, client_world["client"])
+    client.post(
+        "/portal/upload",
+        data={
+            "request_id": str(req_id),
+            "file": (io.BytesIO(make_pdf_bytes(["Relevé novembre"])), "releve.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    told = mail_outbox.deliver()
+    assert [m["To"] for m in told] == [client_world["accountant"].email]
+    assert "releve.pdf" in mail_outbox.text(told[0])
