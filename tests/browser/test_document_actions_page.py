@@ -76,9 +76,23 @@ def test_rename_archive_unarchive_on_the_page(page, live_server: LiveServer, fac
     assert len({round(b["y"]) for b in boxes}) == 1, boxes
 
     # Renommer: the current name prefilled; a bad name refused in French, then a good one.
+    page.get_by_text("Déplacer", exact=True).click()
+    expect(page.get_by_label("Vers le classeur")).to_be_visible()
     page.get_by_text("Renommer", exact=True).click()
     name = page.get_by_label("Nouveau nom du fichier")
     expect(name).to_have_value("scan.pdf")
+    expect(name).to_be_focused()
+    # One confirmation at a time, opened over the page (the card is not cut nor scrolled).
+    expect(page.get_by_label("Vers le classeur")).to_be_hidden()
+    card = page.locator("#actions").bounding_box()
+    submit = page.get_by_role("button", name="Renommer le document")
+    box = submit.bounding_box()
+    assert box["y"] > card["y"] + card["height"] - 5  # below the card's edge...
+    assert submit.evaluate(  # ...and not cut by it: the button is what is under the pointer
+        """e => { const r = e.getBoundingClientRect();
+                  const x = r.x + r.width / 2, y = r.y + r.height / 2;
+                  return document.elementFromPoint(x, y) === e; }"""
+    )
     name.fill("factures/octobre")
     page.get_by_role("button", name="Renommer le document").click()
     expect(page.locator(".flash-error")).to_have_text(

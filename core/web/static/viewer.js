@@ -5,6 +5,23 @@
   "use strict";
   const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
+  // -- Actions: one confirmation open at a time; Escape closes it ---------------------------
+  const actions = Array.prototype.slice.call(document.querySelectorAll(".doc-actions > details"));
+  actions.forEach(function (details) {
+    details.addEventListener("toggle", function () {
+      if (!details.open) return;
+      actions.forEach(function (other) { if (other !== details) other.open = false; });
+      const input = details.querySelector("input[type=text], select");
+      if (input) input.focus();
+    });
+    details.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && details.open) {
+        details.open = false;
+        details.querySelector("summary").focus();
+      }
+    });
+  });
+
   // -- Tabs: "Pages" / "Données de la facture électronique" --------------------------------
   document.querySelectorAll(".viewer-tab").forEach(function (tab) {
     tab.addEventListener("click", function () {
