@@ -140,6 +140,16 @@ def french_amount(value: Any, currency: str | None = None) -> str:
     return format_currency(amount, (currency or "EUR").upper())
 
 
+#: An export's state in a tray's cell, after the connector's name.
+EXPORT_SHORT: dict[str, Any] = {
+    ExportState.PENDING: _l("en attente"),
+    ExportState.SENDING: _l("envoi en cours"),
+    ExportState.EXPORTED: _l("exporté"),
+    ExportState.ERROR: _l("erreur"),
+    ExportState.SKIPPED: _l("non envoyé"),
+}
+
+
 @dataclass
 class Cell:
     """What a row shows in one column: its text and a CSS class (state badges...)."""
@@ -184,15 +194,20 @@ def cell(document: Document, column: Column, exports: list[ExportStatus]) -> Cel
     if column.kind == "export":
         if not exports:
             return Cell("")
+        # Short in the list (« MEG (RCA) : erreur »), the full state and messages in the title.
         parts = [
-            f"{EXPORT_LABELS.get(str(s.state), str(s.state))} ({connector_label(s.connector)})"
+            f"{connector_label(s.connector)} : {EXPORT_SHORT.get(str(s.state), str(s.state))}"
             for s in exports
         ]
         worst = "error" if any(s.state == ExportState.ERROR for s in exports) else ""
         if not worst and all(s.state == ExportState.EXPORTED for s in exports):
             worst = "exported"
-        messages = "; ".join(s.message for s in exports if s.message)
-        return Cell(" · ".join(parts), f"state state-{worst}" if worst else "state", messages)
+        title = "; ".join(
+            f"{EXPORT_LABELS.get(str(s.state), str(s.state))} ({connector_label(s.connector)})"
+            + (f" : {s.message}" if s.message else "")
+            for s in exports
+        )
+        return Cell(" · ".join(parts), f"state state-{worst}" if worst else "state", title)
     value = field_value(fields, column.key)
     if column.kind == "date":
         return Cell(french_date(value))

@@ -30,7 +30,7 @@ from core.binders.models import Binder
 from core.db import db
 from core.documents.models import STATE_LABELS, Document, DocumentState
 from core.errors import ServiceError
-from core.exports.models import ExportState, ExportStatus
+from core.exports.models import EXPORT_LABELS, ExportState, ExportStatus
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
@@ -122,11 +122,13 @@ def to_review() -> Any:
 
     rows = build_rows((i, {}) for i in ids)
     registry = classeur().binder_types
+    # The review walks this list (every company, or the one chosen), not one binder.
+    queue = f"company:{company_id}" if company_id is not None else "firm"
 
     def review_url(row: Any) -> str:
         declared = registry.get(row.binder_type)
         if declared is not None and declared.review_endpoint:
-            return url_for(declared.review_endpoint, document_id=row.document.id)
+            return url_for(declared.review_endpoint, document_id=row.document.id, queue=queue)
         return url_for("documents.show", document_id=row.document.id)
 
     # One binder type on the page: its names for the generic fields (« Fournisseur »...).
@@ -146,6 +148,20 @@ def to_review() -> Any:
         per_page=PER_PAGE,
         move_targets=_move_targets(),
     )
+
+
+@bp.route("/to-review/<int:document_id>/open")
+@requires("documents.review")
+def open_review(document_id: int) -> Any:
+    """The review page of a document of a review queue (``?queue=firm|company:<id>``, kept):
+    each binder type has its own review page, a queue of the firm mixes them."""
+    document = scoping.get_document(document_id)
+    binder = db.session.get(Binder, document.binder_id)
+    declared = classeur().binder_types.get(binder.type) if binder is not None else None
+    queue = request.args.get("queue") or None
+    if declared is not None and declared.review_endpoint:
+        return redirect(url_for(declared.review_endpoint, document_id=document.id, queue=queue))
+    return redirect(url_for("documents.show", document_id=document.id))
 
 
 @bp.route("/<int:binder_id>")
@@ -209,6 +225,8 @@ def binder(binder_id: int) -> Any:
         "binders/binder.html",
         binder=b,
         columns=columns,
+        # From the second date column on (« Échéance »): shown from 1500 px wide only.
+        wide_only={c.key for c in [c for c in columns if c.kind == "date"][1:]},
         rows=tray.rows(list(documents), columns),
         state=state,
         export_error=export_error,
@@ -438,3 +456,44 @@ def bulk() -> Any:
         if not r.ok:
             flash(f"{names.get(r.document_id) or r.document_id} : {r.message}", "error")
     return redirect(back)
+
+
+#: Ids whose exports one poll of the selection bar reads at most.
+MAX_POLL_IDS = 100
+
+
+@bp.route("/bulk/exports")
+@requires("documents.read")
+def bulk_exports() -> Any:
+    """Where the exports of these documents (``?ids=1&ids=2``) stand, for the selection bar
+    following a « Renvoyer » (the sends are only queued): ``{"documents": [{"id", "busy",
+    "ok", "message"}]}``, ``busy`` while a send waits or runs; ids out of scope are left out."""
+    try:
+        ids = [int(i) for i in request.args.getlist("ids")][:MAX_POLL_IDS]
+    except ValueError:
+        return jsonify({"error": {"code": "bad_ids", "message": _("Identifiants invalides.")}}), 400
+    visible = db.session.scalars(
+        scoping.documents_stmt().with_only_columns(Document.id).where(Document.id.in_(ids))
+    ).all()
+    statuses = tray.export_states(list(visible))
+    out = []
+    for document_id in visible:
+        rows = statuses.get(document_id, [])
+        busy = any(st.state in (ExportState.PENDING, ExportState.SENDING) for st in rows)
+        failed = [st for st in rows if st.state == ExportState.ERROR]
+        parts = []
+        for st in rows:
+            label = tray.connector_label(st.connector)
+            text = f"{EXPORT_LABELS.get(str(st.state), str(st.state))} ({label})"
+            if st.state == ExportState.ERROR and st.message:
+                text += f" : {st.message}"
+            parts.append(text)
+        out.append(
+            {
+                "id": document_id,
+                "busy": busy,
+                "ok": not busy and not failed,
+                "message": " · ".join(parts),
+            }
+        )
+    return jsonify({"documents": out})

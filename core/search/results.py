@@ -85,7 +85,12 @@ class ResultRow:
 
     @property
     def amount_text(self) -> str:
-        return money(self.searchable.amount)
+        """The amount in the document's own currency (« 4,11 $US »), euros when none."""
+        if self.searchable.amount is None:
+            return ""
+        from core.binders.columns import french_amount
+
+        return french_amount(self.searchable.amount, (self.document.fields or {}).get("currency"))
 
 
 def _scoped_documents(ids: list[int]) -> dict[int, Document]:

@@ -267,6 +267,7 @@ def _page_context(args: dict[str, str]) -> dict[str, Any]:
         "saved_params": saved_searches.clean_params(args),
         # The selection bar's « Déplacer » (core/web/templates/binders/_bulk.html).
         "move_targets": [(b, company_names[b.company_id]) for b in binders],
+        "bulk_actions": ("validate", "move", "trash", "resend", "archive", "download"),
     }
 
 

@@ -217,7 +217,8 @@ def _clean_name(value: str | None, what: str = "Le nom") -> str:
     return name
 
 
-def _check_code_free(firm_id: int, code: str, exclude_id: int | None = None) -> None:
+def check_code_free(firm_id: int, code: str, exclude_id: int | None = None) -> None:
+    """Refuse (409) a dossier code another company of the firm already uses."""
     stmt = select(Company.id).where(Company.firm_id == firm_id, Company.dossier_code == code)
     if exclude_id is not None:
         stmt = stmt.where(Company.id != exclude_id)
@@ -241,7 +242,7 @@ def create_company(
         siren=clean_siren(siren),
         settings={},
     )
-    _check_code_free(firm_id, company.dossier_code)
+    check_code_free(firm_id, company.dossier_code)
     db.session.add(company)
     db.session.flush()
     return company
@@ -253,7 +254,7 @@ def update_company(company: Company, data: dict[str, Any]) -> Company:
         company.name = _clean_name(data["name"])
     if "dossier_code" in data:
         code = clean_dossier_code(data["dossier_code"])
-        _check_code_free(company.firm_id, code, exclude_id=company.id)
+        check_code_free(company.firm_id, code, exclude_id=company.id)
         company.dossier_code = code
     if "siren" in data:
         company.siren = clean_siren(data["siren"])

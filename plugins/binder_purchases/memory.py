@@ -192,6 +192,33 @@ def already_learned(document: Document) -> bool:
     return any((after or {}).get("version") == document.version for after in events)
 
 
+def _grouped_iban(iban: str) -> str:
+    """ "FR7630006000011234567890189" → "FR76 3000 6000 0112 3456 7890 189"."""
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
+def learned_message(out: dict[str, str]) -> str:
+    """What was learned, in French for the document's history: « compte 6262, code TVA FR_200
+    (20 %), IBAN FR76 3000 … »; never the fields' raw keys."""
+    from babel.numbers import format_decimal
+
+    from plugins.binder_purchases.accounting.vat import VAT_CODES
+
+    parts = []
+    if out.get("account"):
+        parts.append(f"compte {out['account']}")
+    if out.get("vat_code"):
+        code = out["vat_code"]
+        known = VAT_CODES.get(code)
+        rate = f" ({format_decimal(known[1], locale='fr_FR')}\u00a0%)" if known else ""
+        parts.append(f"code TVA {code}{rate}")
+    if out.get("iban"):
+        parts.append(f"IBAN {_grouped_iban(out['iban'])}")
+    if out.get("iban_proposed"):
+        parts.append(f"nouvel IBAN {_grouped_iban(out['iban_proposed'])} à confirmer")
+    return ", ".join(parts)
+
+
 def learn_from_document(document: Document, supplier: Supplier) -> dict[str, str]:
     """Learn the account, VAT code and IBAN of an accepted invoice; flushes.
 
@@ -234,7 +261,7 @@ def learn_from_document(document: Document, supplier: Supplier) -> dict[str, str
             document_id=document.id,
             user_id=None,
             action=LEARNED_EVENT,
-            message=", ".join(f"{k} {v}" for k, v in out.items()) or None,
+            message=learned_message(out) or None,
             after={"version": document.version, "supplier_id": supplier.id, **out},
         )
     )

@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -181,6 +182,71 @@ def _same_rate(old: Any, typed: str) -> bool:
     return a is not None and a == b
 
 
+#: The review form's date inputs and amount inputs, with their labels (the errors' summary).
+DATE_INPUTS = {"invoice_date": _l("Date de facture"), "due_date": _l("Date d'échéance")}
+AMOUNT_INPUTS = {
+    "total_excl_tax": _l("Total HT"),
+    "total_tax": _l("Total TVA"),
+    "total_incl_tax": _l("Total TTC"),
+    "amount_due": _l("Net à payer"),
+}
+LINE_INPUTS = ("rate", "base", "amount")
+
+
+def form_errors(form: Any, elements: dict[str, Any], rows: int) -> dict[str, str]:
+    """The unreadable dates and amounts typed on the review form, by input name: each with
+    its own message (« Date invalide (jj/mm/aaaa) », « Montant invalide »), all at once."""
+    from plugins.binder_purchases.fields import clean_amount, clean_date, clean_rate
+
+    errors: dict[str, str] = {}
+    for name in DATE_INPUTS:
+        if name == "due_date" and not elements.get("due_date"):
+            continue
+        try:
+            clean_date(form.get(name, ""), name)
+        except FieldsError:
+            errors[name] = _("Date invalide (jj/mm/aaaa)")
+    for name in AMOUNT_INPUTS:
+        try:
+            clean_amount(form.get(name, ""), name)
+        except FieldsError:
+            errors[name] = _("Montant invalide")
+    for i in range(rows):
+        for key in LINE_INPUTS:
+            name = f"vat-{i}-{key}"
+            try:
+                if key == "rate":
+                    clean_rate(form.get(name, ""), name)
+                else:
+                    clean_amount(form.get(name, ""), name)
+            except FieldsError:
+                errors[name] = _("Taux invalide") if key == "rate" else _("Montant invalide")
+    return errors
+
+
+def error_label(name: str) -> str:
+    """The label of a review input in the errors' summary (« Total TTC », « Base HT ligne 1 »)."""
+    found = re.fullmatch(r"(vat|line)-(\d+)-(\w+)", name)
+    if found:
+        n, key = int(found.group(2)) + 1, found.group(3)
+        labels = {
+            "rate": _("Taux ligne %(n)s", n=n),
+            "base": _("Base HT ligne %(n)s", n=n),
+            "amount": _("TVA ligne %(n)s", n=n),
+            "account": _("Compte ligne %(n)s", n=n),
+            "vat_code": _("Code TVA ligne %(n)s", n=n),
+        }
+        return labels.get(key, name)
+    if name.startswith("supplier."):
+        return SUPPLIER_LABELS.get(name.split(".", 1)[1], name)
+    others = {
+        "invoice_number": _("N° de facture"),
+        "currency": _("Devise"),
+        "payment_mode": _("Mode de règlement"),
+    }
+    return str(DATE_INPUTS.get(name) or AMOUNT_INPUTS.get(name) or others.get(name, name))
+
+
 def form_changes(
     form: Any, fields: dict[str, Any], elements: dict[str, Any], rows: int
 ) -> dict[str, Any]:
@@ -319,40 +385,72 @@ def _shown_elements(company: Company) -> dict[str, Any]:
     return elements
 
 
-def _queue(document: Document) -> Any:
-    """The documents of the binder waiting for review, in the order of the review (by id)."""
-    return select(Document.id).where(
-        Document.binder_id == document.binder_id, Document.state == DocumentState.TO_REVIEW
+def review_queue() -> str | None:
+    """The list the review was started from (``?queue=``): "firm" (the firm's « À valider »),
+    "company:<id>" (that list filtered on a company), None for the binder's own queue."""
+    queue = request.values.get("queue") or ""
+    if queue == "firm" or re.fullmatch(r"company:\d{1,12}", queue):
+        return queue
+    return None
+
+
+def _queue(document: Document, queue: str | None = None) -> Any:
+    """The documents waiting for review in the order of the review (by id): the binder's, or
+    those of the list the review was started from (every company the user sees, or one)."""
+    if queue is None:
+        return select(Document.id).where(
+            Document.binder_id == document.binder_id, Document.state == DocumentState.TO_REVIEW
+        )
+    stmt = (
+        scoping.documents_stmt()
+        .with_only_columns(Document.id)
+        .where(Document.state == DocumentState.TO_REVIEW)
     )
+    if queue.startswith("company:"):
+        stmt = stmt.where(Document.company_id == int(queue.split(":", 1)[1]))
+    return stmt
 
 
-def _next_to_review(document: Document) -> int | None:
-    """The next document to review of the binder after this one (from the first again)."""
-    base = _queue(document).where(Document.id != document.id)
+def _next_to_review(document: Document, queue: str | None = None) -> int | None:
+    """The next document to review of the queue after this one (from the first again)."""
+    base = _queue(document, queue).where(Document.id != document.id)
     return db.session.scalar(
         base.where(Document.id > document.id).order_by(Document.id)
     ) or db.session.scalar(base.order_by(Document.id))
 
 
-def _neighbours(document: Document) -> dict[str, Any]:
-    """ "Précédent" / "Suivant" in the binder's queue and the position ("3 / 12"): three
-    cheap queries, never the whole queue loaded."""
-    queue = _queue(document)
-    total = db.session.scalar(queue.with_only_columns(func.count(Document.id))) or 0
+def review_link(document_id: int, queue: str | None) -> str:
+    """The review page of a document of the queue: in a list of several binders it may be of
+    another binder type, opened through the core's redirect to its own review page."""
+    if queue is None:
+        return url_for("binder_purchases.review", document_id=document_id)
+    return url_for("binders.open_review", document_id=document_id, queue=queue)
+
+
+def _neighbours(document: Document, queue: str | None = None) -> dict[str, Any]:
+    """ "Précédent" / "Suivant" in the queue and the position ("3 / 12"): three cheap
+    queries, never the whole queue loaded."""
+    ids = _queue(document, queue)
+    total = db.session.scalar(ids.with_only_columns(func.count(Document.id))) or 0
     in_queue = document.state == DocumentState.TO_REVIEW
     before = (
         db.session.scalar(
-            queue.with_only_columns(func.count(Document.id)).where(Document.id < document.id)
+            ids.with_only_columns(func.count(Document.id)).where(Document.id < document.id)
         )
         or 0
     )
+    previous_id = db.session.scalar(
+        ids.where(Document.id < document.id).order_by(Document.id.desc())
+    )
+    next_id = db.session.scalar(ids.where(Document.id > document.id).order_by(Document.id))
     return {
-        "previous_id": db.session.scalar(
-            queue.where(Document.id < document.id).order_by(Document.id.desc())
-        ),
-        "next_id": db.session.scalar(queue.where(Document.id > document.id).order_by(Document.id)),
+        "previous_id": previous_id,
+        "next_id": next_id,
+        "previous_url": review_link(previous_id, queue) if previous_id else None,
+        "next_url": review_link(next_id, queue) if next_id else None,
         "position": before + 1 if in_queue else None,
         "queue_total": total,
+        "queue": queue,
     }
 
 
@@ -379,6 +477,7 @@ def review(document_id: int) -> Any:
     """ "À valider": the page preview beside the fields, the checks, the proposal; "Enregistrer"
     saves (each change an audit event), "Valider" saves, validates and opens the next one."""
     document, binder, company = _purchase_document(document_id)
+    queue = review_queue()
     elements = _shown_elements(company)
     errors: dict[str, str] = {}
     status = 200
@@ -391,6 +490,14 @@ def review(document_id: int) -> Any:
             return redirect(url_for("documents.show", document_id=document.id))
         services.ensure_chart(company)
         rows = min(request.form.get("rows", 1, type=int) or 1, 50)
+        typed_errors = form_errors(request.form, elements, rows)
+        if typed_errors:
+            # Every unreadable date or amount at once, before anything is saved.
+            errors.update(typed_errors)
+            form_values = request.form.to_dict()
+            return _render_review(
+                document, binder, company, elements, fields, errors, form_values, 422
+            )
         changes = form_changes(request.form, fields, elements, rows)
         _refresh_due_date(fields, changes)
         # The proposal follows the corrected supplier and amounts.
@@ -409,7 +516,9 @@ def review(document_id: int) -> Any:
         else:
             if request.form.get("action") != "validate":
                 flash(_("Modifications enregistrées."), "success")
-                return redirect(url_for("binder_purchases.review", document_id=document.id))
+                return redirect(
+                    url_for("binder_purchases.review", document_id=document.id, queue=queue)
+                )
             if correcting:
                 # Already validated, rejected by a connector: the correction is resent.
                 resent = _resend_errors(document)
@@ -424,9 +533,9 @@ def review(document_id: int) -> Any:
             else:
                 credit = (document.fields or {}).get("document_kind") == "credit_note"
                 flash(_("Avoir validé.") if credit else _("Facture validée."), "success")
-                following = _next_to_review(document)
+                following = _next_to_review(document, queue)
                 if following is not None:
-                    return redirect(url_for("binder_purchases.review", document_id=following))
+                    return redirect(review_link(following, queue))
                 return _after_validation(binder)
         document = scoping.get_document(document_id)
         fields = dict(document.fields or {})
@@ -480,6 +589,9 @@ def _render_review(
 ) -> Any:
     proposal = services.propose(company, fields, document.text)
     checks = document_checks(document) if fields else []
+    if errors:
+        # A field typed wrong says so beside it: not also « Champ obligatoire manquant ».
+        checks = [c for c in checks if not c.get("field") or input_name(c["field"]) not in errors]
     confidence = fields.get("confidence") or {}
     accounts = services.accounts(company, active_only=True)
     allowed = services.allowed_classes(company, elements)
@@ -561,8 +673,9 @@ def _render_review(
         conf=conf,
         low=low,
         input_name=input_name,
-        following_id=_next_to_review(document),
-        **_neighbours(document),
+        error_label=error_label,
+        following_id=_next_to_review(document, review_queue()),
+        **_neighbours(document, review_queue()),
     ), status
 
 

@@ -35,6 +35,22 @@ E_INVOICE = (
     / "CII_business_example_01.xml"
 )
 
+DATA = Path(__file__).resolve().parents[1] / "data" / "invoices"
+#: Real invoices of other programs (vendored with their licences in tests/data/invoices): other
+#: currencies (DKK, HUF, SEK), amounts in the hundreds of thousands, other layouts' long names.
+REAL_SAMPLES = (
+    "en16931/BIS3_Invoice_positive.XML",
+    "en16931/XRechnung-O.xml",
+    "en16931/huf_example_cii.xml",
+    "en16931/CII_example7.xml",
+    "fnfe-2017/Facture_UE_EN16931.pdf",
+    "horstoeko/pdf_zf_en16931_1.pdf",
+    "invoice2data/free_fiber.pdf",
+)
+#: A supplier name of 60 characters and a long file name without a space to break at.
+LONG_SUPPLIER = "Société Générale d'Équipements Industriels du Grand Est SARL"
+LONG_FILENAME = "Facture_2026-03_Societe-Generale-Equipements-Industriels_relance-n2.pdf"
+
 #: Name → path; ``{...}`` are filled with the ids of the demo-like firm.
 PAGES: dict[str, str] = {
     "dashboard": "/",
@@ -69,6 +85,16 @@ PAGES: dict[str, str] = {
     "notifications": "/notifications",
     "notification_settings": "/notifications/settings",
     "mails": "/admin/mails",
+    # With real values (issue 14's follow-ups): the firm's list to review, a purchase tray and
+    # its export errors, the search, the document and review pages of foreign invoices.
+    "to_review_firm": "/trays/to-review",
+    "binder_real": "/trays/{real_purchases}",
+    "binder_real_errors": "/trays/{real_purchases}?export=error",
+    "to_review_real": "/purchases/binders/{real_purchases}/to-review",
+    "search_real": "/search?company={real_company}",
+    "document_dkk": "/documents/{dkk}",
+    "document_long": "/documents/{long_supplier}",
+    "review_dkk": "/purchases/{dkk}/review",
 }
 
 #: What a page must show for its check to mean something (the documents read, the results).
@@ -81,6 +107,13 @@ MUST_SHOW: dict[str, str] = {
     "search_results": "#results li",
     "audit": "#audit tbody tr",
     "upload": "#binder option:checked[value]:not([value=''])",
+    "to_review_firm": "#to-review tbody tr[data-document]",
+    "binder_real": "#documents tbody tr[data-document] .state-error",
+    "binder_real_errors": "#documents tbody tr[data-document]",
+    "to_review_real": "#to-review tbody tr",
+    "search_real": "#results li.result",
+    "document_dkk": "#fields",
+    "review_dkk": "#review-form table.lines",
 }
 
 #: Pages of other work in progress that fail a check today: name → what fails (the lead removes
@@ -119,11 +152,55 @@ MEASURE = """() => {
       }
     }
   }
+  // A list scrolled sideways inside its card hides columns: the list must fit.
+  const wraps = [...document.querySelectorAll('.table-wrap')].filter(visible)
+    .filter((w) => w.scrollWidth > w.clientWidth + 1)
+    .map((w) => name(w) + ' ' + w.scrollWidth + '>' + w.clientWidth + ' (columns: '
+      + [...w.querySelectorAll('thead th')].filter(visible)
+        .map((th) => (th.innerText || '').trim() + ' '
+          + Math.round(th.getBoundingClientRect().width))
+        .join(', ') + ')');
+  // Amounts, dates, codes and badges stay on one line (« 543,0 / 0 € », « À / valider »).
+  const lines = (el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+    return new Set(rects.map((r) => Math.round(r.bottom))).size;
+  };
+  const broken = [];
+  const oneLine = '.state, td.num, th.num, td.col-date, td.col-created, .amount, .nowrap';
+  for (const el of document.querySelectorAll(oneLine)) {
+    if (!visible(el) || !(el.innerText || '').trim()) continue;
+    if (lines(el) > 1) broken.push(name(el));
+  }
+  // A table cell's words are never cut in two (« Tau / x », « Com / pte »); a line may end
+  // after a hyphen (« Durand- / Lefèvre »).
+  const cut = [];
+  for (const cell of [...document.querySelectorAll('td, th')].slice(0, 600)) {
+    if (!visible(cell) || cut.length >= 10) continue;
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const re = /[^\\s\\-\u2010]+/g;
+      let match;
+      while ((match = re.exec(node.data))) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+        if (new Set(rects.map((r) => Math.round(r.bottom))).size > 1) {
+          cut.push(name(cell) + ' cuts «' + match[0] + '»');
+        }
+      }
+    }
+  }
   return {
     scrollWidth: doc.scrollWidth,
     innerWidth: window.innerWidth,
     cards: cards,
     cells: cells.slice(0, 10),
+    wraps: wraps,
+    cut: cut.slice(0, 10),
+    broken: broken.slice(0, 10),
   };
 }"""
 
@@ -258,16 +335,92 @@ def _demo_firm(app: Any) -> dict[str, Any]:
             "einvoice": ids[2],
             "admin_document": ids[3],
         }
+    real = _real_firm_part(app, firm, user)
+    ids += real.pop("documents")
+    result.update(real)
     for document_id in ids:
         app.extensions["classeur"].tasks.run_now("process_document", document_id)
 
     def ready() -> bool:
         with app.app_context():
             states = db.session.scalars(select(Document.state).where(Document.id.in_(ids))).all()
-        return all(str(s) in ("to_review", "failed", "validated") for s in states)
+        return all(str(s) in ("to_review", "failed", "validated", "duplicate") for s in states)
 
     wait_for(ready, timeout=300)
+    _real_values(app, firm, result)
     return result
+
+
+def _real_firm_part(app: Any, firm: Any, user: Any) -> dict[str, Any]:
+    """A second company with a long name whose purchase binder holds the real samples, one of
+    them under a long file name (dropped through the real upload, then read)."""
+    from core.binders.models import Binder
+    from core.db import db
+    from core.documents.services import store_upload
+
+    factory = Factory(app)
+    company = factory.company(
+        firm, name="Établissements Durand-Lefèvre Matériaux et Fils", code="DURAND-LEFEVRE-01"
+    )
+    binder = factory.binder(company, name="Factures d'achat fournisseurs étrangers")
+    documents = []
+    with app.app_context():
+        b = db.session.get(Binder, binder.id)
+        for sample in REAL_SAMPLES:
+            path = DATA / sample
+            stored = store_upload(b, io.BytesIO(path.read_bytes()), path.name, user.id)
+            documents.append(stored.document.id)
+        long_one = store_upload(
+            b, io.BytesIO((DATA / REAL_SAMPLES[1]).read_bytes()), LONG_FILENAME, user.id
+        )
+        documents.append(long_one.document.id)
+        db.session.commit()
+    return {
+        "documents": documents,
+        "real_company": company.id,
+        "real_purchases": binder.id,
+        "dkk": documents[0],
+        "long_supplier": documents[-1],
+    }
+
+
+def _real_values(app: Any, firm: Any, ids: dict[str, Any]) -> None:
+    """Once read: a 60-character supplier name, and exports to MEG in every state (one in
+    error with a long message, one waiting, one sent, one being sent)."""
+    from sqlalchemy import select
+
+    from core.db import db
+    from core.documents.models import Document
+    from core.documents.services import update_fields
+    from core.exports.models import ExportState, ExportStatus
+
+    with app.app_context():
+        document = db.session.get(Document, ids["long_supplier"])
+        supplier = dict((document.fields or {}).get("supplier") or {})
+        update_fields(document, {"supplier": {**supplier, "name": LONG_SUPPLIER}}, None)
+        real = db.session.scalars(
+            select(Document)
+            .where(Document.binder_id == ids["real_purchases"])
+            .order_by(Document.id)
+        ).all()
+        states = [
+            (ExportState.ERROR, "Le compte 401DURANDLEFEVRE n'existe pas dans le dossier MEG."),
+            (ExportState.PENDING, None),
+            (ExportState.EXPORTED, None),
+            (ExportState.SENDING, None),
+        ]
+        for document, (state, message) in zip(real[1:], states, strict=False):
+            db.session.add(
+                ExportStatus(
+                    document_id=document.id,
+                    firm_id=firm.id,
+                    connector="meg_export",
+                    state=state,
+                    message=message,
+                    attempts=1,
+                )
+            )
+        db.session.commit()
 
 
 def _open(site: dict[str, Any], browser: Any, viewport: tuple[int, int]) -> tuple[Any, Any, list]:
@@ -303,6 +456,9 @@ def _check(page: Any, url: str, problems: list[str], must_show: str | None = Non
         found.append(f"page overflows: {m['scrollWidth']} > {m['innerWidth']} px")
     found += [f"card overflows: {c}" for c in m["cards"]]
     found += [f"cell clipped: {c}" for c in m["cells"]]
+    found += [f"table scrolls sideways: {w}" for w in m["wraps"]]
+    found += [f"breaks over two lines: {b}" for b in m["broken"]]
+    found += [f"word cut: {c}" for c in m["cut"]]
     return found
 
 

@@ -155,7 +155,7 @@ def test_bulk_resend_retries_the_exports_in_error(app, client, factory, firm):
     token = factory.token(firm["accountant"])
     results = _bulk(client, token, {"action": "resend", "ids": [a.id, b.id]}).json["results"]
     assert results[0]["ok"] is True
-    assert results[0]["message"] == "Renvoyé vers nope"
+    assert results[0]["message"] == "Renvoi demandé vers nope"
     assert len(_events(app, a.id, "export_retry")) == 1
     assert results[1] == {
         "id": b.id,

@@ -70,8 +70,44 @@
     var name = document.createElement("strong");
     name.textContent = result.name;
     li.appendChild(name);
-    li.appendChild(document.createTextNode(" — " + result.message));
+    var text = document.createElement("span");
+    text.className = "result-message";
+    text.textContent = " — " + result.message;
+    li.appendChild(text);
     list.appendChild(li);
+  }
+
+  // « Renvoyer » only queues the sends: follow the exports of the documents sent until
+  // none waits nor runs (or about a minute passed), then say how each one ended.
+  function sleep(ms) { return new Promise(function (resolve) { window.setTimeout(resolve, ms); }); }
+
+  function followExports(ids) {
+    var url = form.dataset.exportsUrl;
+    if (!url || !ids.length) { return Promise.resolve(); }
+    var query = ids.map(function (id) { return "ids=" + encodeURIComponent(id); }).join("&");
+    var rounds = 0;
+    summary.textContent = fill(form.dataset.labelFollowing, { n: ids.length });
+    function poll() {
+      rounds += 1;
+      return fetch(url + "?" + query, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          var docs = data.documents || [];
+          var busy = docs.filter(function (d) { return d.busy; }).length;
+          if (busy && rounds < 30) { return sleep(2000).then(poll); }
+          var sent = 0;
+          docs.forEach(function (d) {
+            var li = list.querySelector('li[data-document="' + d.id + '"]');
+            if (d.ok) { sent += 1; }
+            if (!li) { return; }
+            li.className = d.ok ? "ok" : "ko";
+            li.querySelector(".result-message").textContent = " — " + (d.busy ? form.dataset.labelStillPending + " " : "") + d.message;
+          });
+          summary.textContent = fill(form.dataset.labelSent, { ok: sent, ko: docs.length - sent });
+          summary.className = "bulk-summary " + (sent === docs.length ? "ok" : "ko");
+        });
+    }
+    return sleep(1500).then(poll).catch(function () { /* the queued results stay shown */ });
   }
 
   function post(action, ids, binderId) {
@@ -122,13 +158,17 @@
     for (var i = 0; i < ids.length; i += chunkSize) { chunks.push(ids.slice(i, i + chunkSize)); }
     var done = 0;
     var ok = 0;
+    var queued = [];
     showProgress(0, ids.length);
     form.setAttribute("aria-busy", "true");
     var chain = Promise.resolve();
     chunks.forEach(function (chunk) {
       chain = chain.then(function () {
         return post(action, chunk, binderId).then(function (results) {
-          results.forEach(function (r) { if (r.ok) { ok += 1; } addResult(r); });
+          results.forEach(function (r) {
+            if (r.ok) { ok += 1; queued.push(r.id); }
+            addResult(r);
+          });
         }, function (error) {
           chunk.forEach(function (id) {
             var box = document.querySelector('input.bulk-select[value="' + id + '"]');
@@ -143,8 +183,12 @@
       });
     });
     return chain.then(function () {
-      summary.textContent = fill(form.dataset.labelSummary, { ok: ok, ko: ids.length - ok });
+      var label = action === "resend" ? form.dataset.labelQueued : form.dataset.labelSummary;
+      summary.textContent = fill(label, { ok: ok, ko: ids.length - ok });
       summary.className = "bulk-summary " + (ok === ids.length ? "ok" : "ko");
+      if (action === "resend") {
+        return refreshPage().then(function () { return followExports(queued); }).then(refreshPage);
+      }
       return refreshPage();
     }).then(function () {
       running = false;
@@ -162,6 +206,9 @@
     var ids = selected().map(function (b) { return b.value; });
     if (!ids.length) { return; }
     var binderId = "";
+    if (submitter.value === "trash" && !window.confirm(fill(form.dataset.confirmTrash, { n: ids.length }))) {
+      return;
+    }
     if (submitter.value === "move") {
       var select = document.getElementById("bulk-binder");
       binderId = select ? select.value : "";
