@@ -196,7 +196,7 @@ def _resend(document: Document, user_id: int | None) -> str:
             refused.append(f"{label} : {exc.message}")
     if not sent:
         raise ServiceError(" ; ".join(refused), "state", code="refused", status=409)
-    message = "Renvoyé vers " + ", ".join(sent)
+    message = "Renvoi demandé vers " + ", ".join(sent)
     if refused:
         message += " (refusé : " + " ; ".join(refused) + ")"
     return message
