@@ -21,7 +21,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from marshmallow import ValidationError, fields
 from marshmallow import validate as check
-from sqlalchemy import Select, and_, event, exists, inspect, or_, select
+from sqlalchemy import Select, and_, event, exists, inspect, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.binders.models import Binder
@@ -358,13 +358,22 @@ def decode_cursor(cursor: str, key: str, descending: bool) -> tuple[Any, int]:
         ) from None
 
 
-def _after(column: Any, descending: bool, value: Any, last_id: int) -> Any:
-    """Rows after (value, last_id) in the order (column NULLS LAST, id), asc or desc."""
-    id_after = Document.id < last_id if descending else Document.id > last_id
-    if value is None:  # in the NULLs at the end: only larger/smaller ids among them
-        return and_(column.is_(None), id_after)
-    beyond = column < value if descending else column > value
-    return or_(beyond, and_(column == value, id_after), column.is_(None))
+#: Sort keys whose column never holds NULL: ordered by (column, id) straight from an index.
+NOT_NULL_SORTS = frozenset({"created_at", "filename", "state"})
+
+
+def _beyond(column: Any, descending: bool, value: Any, last_id: int) -> Any:
+    """Rows after (value, last_id) in the order (column, id), asc or desc, as a row-value
+    comparison that SQLite and PostgreSQL answer from an index on (…, column)."""
+    key = tuple_(column, Document.id)
+    bound = tuple_(literal(value, column.type), literal(last_id, Document.id.type))
+    return key < bound if descending else key > bound
+
+
+def _ordered(stmt: Select[Any], column: Any, descending: bool) -> Select[Any]:
+    if descending:
+        return stmt.order_by(column.desc(), Document.id.desc())
+    return stmt.order_by(column.asc(), Document.id.asc())
 
 
 @dataclass
@@ -397,14 +406,26 @@ def list_documents(
         raise _bad(f"« limit » : entre 1 et {MAX_LIMIT}.", "limit")
     column = SORTS[key]
     stmt = apply_filters(stmt, filters)
+    value, last_id, in_nulls = None, None, False
     if cursor:
         value, last_id = decode_cursor(cursor, key, descending)
-        stmt = stmt.where(_after(column, descending, value, last_id))
-    ordering = column.desc() if descending else column.asc()
-    stmt = stmt.order_by(
-        column.is_(None), ordering, Document.id.desc() if descending else Document.id
-    )
-    documents = list(db.session.scalars(stmt.limit(limit + 1)))
+        in_nulls = value is None
+    # Documents with a value first, in (column, id) order read from an index (never a sort
+    # of the whole firm), then those without one by id: two short queries at most.
+    documents: list[Document] = []
+    if not in_nulls:
+        valued = stmt if key in NOT_NULL_SORTS else stmt.where(column.is_not(None))
+        if last_id is not None:
+            valued = valued.where(_beyond(column, descending, value, last_id))
+        documents = list(db.session.scalars(_ordered(valued, column, descending).limit(limit + 1)))
+    if len(documents) <= limit and key not in NOT_NULL_SORTS:
+        nulls = stmt.where(column.is_(None))
+        if in_nulls and last_id is not None:
+            nulls = nulls.where(Document.id < last_id if descending else Document.id > last_id)
+        order = Document.id.desc() if descending else Document.id.asc()
+        documents += list(
+            db.session.scalars(nulls.order_by(order).limit(limit + 1 - len(documents)))
+        )
     next_cursor = None
     if len(documents) > limit:
         documents = documents[:limit]
