@@ -88,6 +88,7 @@ def test_tray_selection_validate_then_trash(page, live_server, factory, app):
     page.get_by_label("Sélectionner doc-00.pdf").check()
     page.get_by_label("Sélectionner doc-01.pdf").check()
     assert page.locator("#bulk-count").inner_text() == "2 sélectionnés"
+    page.once("dialog", lambda dialog: dialog.accept())  # « Mettre 2 document(s) … ? »
     page.get_by_role("button", name="Mettre à la corbeille").click()
     _wait_done(page, stamp)
     assert sorted(page.locator("#bulk-results li").all_inner_texts()) == [
@@ -132,6 +133,7 @@ def test_search_results_selection(page, live_server, factory, app):
     assert [_state(app, d.id) for d in docs] == ["validated", "to_review", "validated"]
 
     page.get_by_label("Sélectionner contrat-1.pdf").check()
+    page.once("dialog", lambda dialog: dialog.accept())  # the trash's confirmation
     page.get_by_role("button", name="Mettre à la corbeille").click()
     _wait_done(page, stamp)
     assert page.locator("#bulk-results li").all_inner_texts() == [
