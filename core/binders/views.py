@@ -382,6 +382,17 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
+def _index_visible() -> None:
+    """Wait (a few seconds at most) for the index to show what the action changed: the page
+    reads its results again right after (search results filtered on a company, a state...)."""
+    from core.search.services import flush
+
+    try:
+        flush(5)
+    except Exception:  # noqa: BLE001 - a slow index only delays the refreshed results
+        current_app.logger.warning("search index not flushed after a bulk action")
+
+
 @bp.route("/bulk", methods=["POST"])
 @requires("documents.read")
 def bulk() -> Any:
@@ -416,6 +427,8 @@ def bulk() -> Any:
                 io.BytesIO(data), mimetype="application/zip", as_attachment=True, download_name=name
             )
         results = apply_bulk(action, ids, user=current_user, binder_id=binder_id)
+        if action != "resend":
+            _index_visible()
     except ServiceError as exc:
         db.session.rollback()
         if _wants_json():
@@ -467,7 +480,8 @@ MAX_POLL_IDS = 100
 def bulk_exports() -> Any:
     """Where the exports of these documents (``?ids=1&ids=2``) stand, for the selection bar
     following a « Renvoyer » (the sends are only queued): ``{"documents": [{"id", "busy",
-    "ok", "message"}]}``, ``busy`` while a send waits or runs; ids out of scope are left out."""
+    "ok", "message"}]}``, ``busy`` while a send waits or runs, ``ok`` once every connector
+    took it; ids out of scope are left out."""
     try:
         ids = [int(i) for i in request.args.getlist("ids")][:MAX_POLL_IDS]
     except ValueError:
@@ -480,7 +494,6 @@ def bulk_exports() -> Any:
     for document_id in visible:
         rows = statuses.get(document_id, [])
         busy = any(st.state in (ExportState.PENDING, ExportState.SENDING) for st in rows)
-        failed = [st for st in rows if st.state == ExportState.ERROR]
         parts = []
         for st in rows:
             label = tray.connector_label(st.connector)
@@ -492,7 +505,8 @@ def bulk_exports() -> Any:
             {
                 "id": document_id,
                 "busy": busy,
-                "ok": not busy and not failed,
+                # Sent: every connector took it (not skipped, not in error).
+                "ok": bool(rows) and all(st.state == ExportState.EXPORTED for st in rows),
                 "message": " · ".join(parts),
             }
         )
