@@ -456,15 +456,22 @@ def bulk() -> Any:
             }
         )
     done = sum(1 for r in results if r.ok)
-    flash(
-        _(
+    if action == "resend":
+        # Only queued: the send may still fail, the tray's « En erreur d'export » will say.
+        summary = _(
+            "Renvoi demandé pour %(done)s document(s) sur %(n)s : l'envoi est en cours, "
+            "« En erreur d'export » montre ceux qui échouent encore.",
+            done=done,
+            n=len(results),
+        )
+    else:
+        summary = _(
             "%(action)s : %(done)s document(s) sur %(n)s.",
             action=BULK_LABELS[action],
             done=done,
             n=len(results),
-        ),
-        "success" if done == len(results) else "error",
-    )
+        )
+    flash(summary, "success" if done == len(results) else "error")
     for r in results:
         if not r.ok:
             flash(f"{names.get(r.document_id) or r.document_id} : {r.message}", "error")

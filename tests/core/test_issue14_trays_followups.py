@@ -339,3 +339,31 @@ def test_search_bulk_bar_offers_archiver(app, factory, auth, firm):
     # The counts and facets refresh with the results after a bulk action (data-live).
     assert re.search(r'data-live id="total"', html)
     assert 'id="facets" data-live' in html or 'id="facets"' not in html
+
+
+def test_resend_without_script_says_it_was_asked_for(app, factory, auth, firm):
+    from core.exports.services import set_connector_enabled
+
+    document = factory.document(firm["p1"], filename="rejetee.pdf", state="validated")
+    with app.app_context():
+        db.session.add(
+            ExportStatus(
+                document_id=document.id,
+                firm_id=document.firm_id,
+                connector="meg_export",
+                state=ExportState.ERROR,
+                message="Compte inconnu",
+            )
+        )
+        set_connector_enabled(firm["firm"].id, "meg_export", True)
+        db.session.commit()
+    auth.login(firm["accountant"])
+    back = f"/trays/{firm['p1'].id}?export=error"
+    answer = auth.client.post(
+        "/trays/bulk",
+        data={"action": "resend", "ids": [str(document.id)], "next": back},
+        follow_redirects=True,
+    )
+    html = answer.get_data(as_text=True)
+    assert "Renvoi demandé pour 1 document(s) sur 1 : l&#39;envoi est en cours" in html
+    assert "Renvoyer : 1 document(s)" not in html
