@@ -2,7 +2,7 @@
 « À valider » and its menu count, and bulk validation, on one firm of many documents.
 
     .venv/bin/python bench/lists.py                        # 20000 documents, SQLite
-    .venv/bin/python bench/lists.py --documents 100000     # the large firm (about 4 min to fill)
+    .venv/bin/python bench/lists.py --documents 100000     # the large firm
     .venv/bin/python bench/lists.py --database-url \\
         postgresql+psycopg://postgres:postgres@127.0.0.1:5432/postgres   # PostgreSQL
 
