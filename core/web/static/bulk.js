@@ -183,10 +183,11 @@
       });
     });
     return chain.then(function () {
-      var label = action === "resend" ? form.dataset.labelQueued : form.dataset.labelSummary;
+      var following = action === "resend" && queued.length > 0;
+      var label = following ? form.dataset.labelQueued : form.dataset.labelSummary;
       summary.textContent = fill(label, { ok: ok, ko: ids.length - ok });
       summary.className = "bulk-summary " + (ok === ids.length ? "ok" : "ko");
-      if (action === "resend") {
+      if (following) {
         return refreshPage().then(function () { return followExports(queued); }).then(refreshPage);
       }
       return refreshPage();
