@@ -130,7 +130,10 @@ def check_invoice(
     - ``bad_identifier``: a SIREN, SIRET, IBAN or EU VAT number fails its check digits;
     - ``credit_note``: the document is a credit note;
     - ``reverse_charge``: the VAT is reverse charged (category AE);
-    - ``intra_eu``: an intra-EU acquisition (category K, or an EU supplier outside France);
+    - ``intra_eu``: an intra-EU acquisition (category K, or an EU supplier outside France
+      that charges no VAT);
+    - ``foreign_vat``: an EU supplier outside France charging its own country's VAT (not
+      deductible in France);
     - ``mixed_vat_regime``: the VAT lines have different regimes; the message names the lines
       that are not standard (reverse charge, intra-EU...).
     """
@@ -288,7 +291,21 @@ def check_invoice(
         )
     vat = str(_get(fields, "supplier.vat_number") or "").upper()
     foreign_eu = len(vat) > 2 and vat[:2] in EU_VAT_PREFIXES and vat[:2] != "FR"
-    if regime == "intra_eu" or (
+    # An EU supplier that charges VAT charges its own country's (a sale taxed where it is
+    # made): no French VAT to self-assess, and that foreign VAT is not deductible here.
+    charged = to_decimal(fields.get("total_tax")) or Decimal(0)
+    if foreign_eu and regime in (None, "", "standard") and charged != 0:
+        out.append(
+            Check(
+                "foreign_vat",
+                "warning",
+                f"Fournisseur établi dans un autre État membre ({vat[:2]}) qui facture sa propre "
+                "TVA : elle n'est pas déductible en France (remboursement à demander à cet État, "
+                "directive 2008/9/CE).",
+                "supplier.vat_number",
+            )
+        )
+    elif regime == "intra_eu" or (
         foreign_eu and regime not in ("reverse_charge", "extra_eu", "mixed")
     ):
         out.append(

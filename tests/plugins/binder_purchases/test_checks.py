@@ -241,6 +241,17 @@ def test_intra_eu_detected_from_foreign_vat_number() -> None:
     assert "art. 262 ter I du CGI, catégorie K" in check.message
 
 
+def test_an_eu_supplier_charging_its_own_vat_is_no_intra_eu_acquisition() -> None:
+    # A Dutch supplier charging 21 % Dutch VAT (the CII sample's case): nothing to
+    # self-assess in France, but its VAT is not deductible here.
+    f = good() | {"total_tax": "21.00", "total_incl_tax": "121.00", "vat_regime": "standard"}
+    f["supplier"] = f["supplier"] | {"vat_number": "NL123456789B01"}
+    found = codes(check_invoice(f, today=TODAY))
+    assert "intra_eu" not in found and "foreign_vat" in found
+    f["vat_regime"] = None
+    assert "foreign_vat" in codes(check_invoice(f, today=TODAY))
+
+
 def test_checks_on_extracted_text() -> None:
     text = "X SAS\nFacture n° 1\nTotal HT 100,00\nTVA 20 % 20,00\nTotal TTC 120,00\n"
     assert check_invoice(extract_from_text(text)) == []

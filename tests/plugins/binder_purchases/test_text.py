@@ -126,13 +126,14 @@ def test_german_invoice_text() -> None:
     assert f["supplier"]["country"] == "DE"
     assert f["payment_mode"] == "transfer"
     # "Innergemeinschaftliche Lieferung" on an invoice charging 19 % German VAT: the mention is
-    # contradicted by the VAT line, which stays standard, less surely; the checks still warn of
-    # an EU supplier (intra_eu) and do not flag 19 % (not a French supplier).
+    # contradicted by the VAT line, which stays standard, less surely; the checks warn of an
+    # EU supplier charging its own VAT (foreign_vat: not deductible in France, nothing to
+    # self-assess) and do not flag 19 % (not a French supplier).
     assert f["vat_lines"][0]["category"] == "S"
     assert f["vat_regime"] == "standard"
     assert f["confidence"]["vat_regime"] == 0.6
     found = checks.check_invoice(f)
-    assert [c.code for c in found] == ["intra_eu"]
+    assert [c.code for c in found] == ["foreign_vat"]
 
 
 def test_credit_note_and_reverse_charge_text() -> None:
