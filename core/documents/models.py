@@ -81,6 +81,7 @@ class Document(Base):
         Index("ix_documents_firm_id_created_at", "firm_id", "created_at"),
         Index("ix_documents_firm_id_field_date", "firm_id", "field_date"),
         Index("ix_documents_firm_id_field_amount_cents", "firm_id", "field_amount_cents"),
+        Index("ix_documents_firm_id_filename", "firm_id", "filename"),
         # The same-file duplicate check of a company, exact without statistics (0015).
         Index("ix_documents_company_id_sha256", "company_id", "sha256"),
         # Archived documents only: whole, SQLite took it for a selective index on every list's
