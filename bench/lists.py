@@ -42,6 +42,7 @@ import hashlib
 import io
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -733,7 +734,9 @@ def main() -> None:
         help="a PostgreSQL server URL (…/postgres): a database is created there for the run "
         "and dropped at the end; SQLite in the temporary folder without it",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the data folder and the PostgreSQL database"
+    )
     parser.add_argument(
         "--analyze",
         action="store_true",
@@ -824,6 +827,10 @@ def main() -> None:
             table(real.rows)
         db.engine_for(app).dispose()
     finally:
+        if args.keep:
+            print(f"data folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
         if admin is not None:
             if args.keep:
                 print(f"database kept: {url}")
