@@ -382,6 +382,74 @@ def mail_retry(app: Flask, mail_ids: tuple[int, ...]) -> None:
 # --- users and tokens ------------------------------------------------------------------------
 
 
+def warn_without_public_url(app: Flask) -> None:
+    """Warn (on stderr) that the links a command builds point at http://127.0.0.1:8000 when
+    CLASSEUR_PUBLIC_URL is not set."""
+    if not str(app.config.get("PUBLIC_URL") or "").strip():
+        click.echo(
+            "warning: CLASSEUR_PUBLIC_URL is not set; links in this output and in the "
+            "e-mails point at http://127.0.0.1:8000 (set CLASSEUR_PUBLIC_URL to Classeur's "
+            "public address).",
+            err=True,
+        )
+
+
+@main.group()
+def notifications() -> None:
+    """Notifications: the daily digest sent now."""
+
+
+@notifications.command("digest")
+@click.option("--user", "email", default=None, help="Only this user's digest (e-mail).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send even before CLASSEUR_DIGEST_HOUR, or if today's digest went out already.",
+)
+@with_app()
+def notifications_digest(app: Flask, email: str | None, force: bool) -> None:
+    """Send the daily digests due now (queued in the outbox, sent by `classeur serve` or
+    `classeur mail retry`)."""
+    from sqlalchemy import func, select
+
+    from core.auth.models import User
+    from core.db import db as database
+    from core.db import utcnow
+    from core.notifications.services import (
+        _zone,
+        digest_candidates,
+        digest_day,
+        run_digest,
+    )
+
+    day = digest_day()
+    if day is None:
+        if not force:
+            fail(
+                f"The digest is not due yet (CLASSEUR_DIGEST_HOUR={app.config['DIGEST_HOUR']}, "
+                "the firm's time zone); --force sends it now."
+            )
+        day = utcnow().astimezone(_zone()).date()
+    if email:
+        user = database.session.scalar(
+            select(User).where(func.lower(User.email) == email.strip().lower())
+        )
+        if user is None:
+            fail(f"No user {email!r}.")
+        user_ids = [user.id]
+    else:
+        user_ids = digest_candidates(day, limit=100_000)
+    warn_without_public_url(app)
+    counts = {"sent": 0, "empty": 0, "done": 0}
+    for user_id in user_ids:
+        outcome = run_digest(user_id, day.isoformat(), force=force)
+        counts[outcome or "done"] += 1
+    click.echo(
+        f"digest of {day.isoformat()}: {counts['sent']} sent, {counts['empty']} with nothing "
+        f"to tell, {counts['done']} done already"
+    )
+
+
 @main.group()
 def users() -> None:
     """User accounts."""
@@ -517,6 +585,7 @@ def users_invite(
     database.session.commit()
     user = membership.user
     if link:
+        warn_without_public_url(app)
         click.echo(f"invitation queued for {user.email} ({role}, firm {firm.name})")
         click.echo(f"link (valid 7 days, single use): {link}")
     else:

@@ -391,15 +391,28 @@ def _zone() -> ZoneInfo:
 
 def digest_day(now: datetime | None = None) -> date | None:
     """The day whose digest is due at ``now`` (UTC; default: now): today in the firm's time
-    zone once ``DIGEST_HOUR`` is past, else ``None``."""
+    zone once ``DIGEST_HOUR`` (an hour of that zone) has come, else ``None``."""
     local = (now or utcnow()).astimezone(_zone())
     hour = int(current_app.config.get("DIGEST_HOUR") or 0)
     return local.date() if local.hour >= hour else None
 
 
-def digest_candidates(day: date, limit: int = DIGEST_BATCH) -> list[int]:
-    """Active users of an active firm with no digest for ``day`` yet."""
-    done = select(NotificationDigest.user_id).where(NotificationDigest.day == day)
+#: An empty digest (nothing to tell yet) is looked at again after this delay the same day: a
+#: notification that arrives later that day, or a setting changed to "daily", still goes out
+#: that day (an empty run used to mark the whole day done).
+DIGEST_RETRY = timedelta(minutes=10)
+
+
+def digest_candidates(
+    day: date, limit: int = DIGEST_BATCH, now: datetime | None = None
+) -> list[int]:
+    """Active users of an active firm with no digest sent for ``day``: none tried yet, or an
+    empty one tried more than :data:`DIGEST_RETRY` ago."""
+    cutoff = (now or utcnow()) - DIGEST_RETRY
+    done = select(NotificationDigest.user_id).where(
+        NotificationDigest.day == day,
+        (NotificationDigest.mail_id.is_not(None)) | (NotificationDigest.created_at > cutoff),
+    )
     return list(
         db.session.scalars(
             select(User.id)
@@ -413,11 +426,11 @@ def digest_candidates(day: date, limit: int = DIGEST_BATCH) -> list[int]:
     )
 
 
-def _poll_digests() -> list[tuple[Any, ...]]:
-    day = digest_day()
+def _poll_digests(now: datetime | None = None) -> list[tuple[Any, ...]]:
+    day = digest_day(now)
     if day is None:
         return []
-    return [(user_id, day.isoformat()) for user_id in digest_candidates(day)]
+    return [(user_id, day.isoformat()) for user_id in digest_candidates(day, now=now)]
 
 
 def _to_review_counts(user: User) -> list[dict[str, Any]]:
@@ -474,17 +487,45 @@ def build_digest(user: User) -> tuple[list[Notification], list[dict[str, Any]]]:
     return pending, to_review
 
 
-def run_digest(user_id: int, day_iso: str) -> str | None:
-    """The task: the user's digest of ``day`` — claimed first (one row per user and day), so
-    it goes out at most once whichever worker runs it. ``sent``, ``empty`` or ``None`` (done
-    already, or no such user)."""
-    day = date.fromisoformat(day_iso)
+def _claim_digest(user_id: int, day: date, force: bool = False) -> NotificationDigest | None:
+    """The user's digest row of ``day``, claimed for this run (committed): a new row, or an
+    empty one older than :data:`DIGEST_RETRY` taken over (any row with ``force``); ``None``
+    when another run has it or it was sent already."""
     claim = NotificationDigest(user_id=user_id, day=day)
     db.session.add(claim)
     try:
         db.session.commit()
+        return claim
     except IntegrityError:
         db.session.rollback()
+    now = utcnow()
+    stmt = update(NotificationDigest).where(
+        NotificationDigest.user_id == user_id, NotificationDigest.day == day
+    )
+    if not force:
+        stmt = stmt.where(
+            NotificationDigest.mail_id.is_(None),
+            NotificationDigest.created_at <= now - DIGEST_RETRY,
+        )
+    taken = db.session.execute(stmt.values(created_at=now)).rowcount
+    db.session.commit()
+    if not taken:
+        return None
+    return db.session.scalars(
+        select(NotificationDigest).where(
+            NotificationDigest.user_id == user_id, NotificationDigest.day == day
+        )
+    ).one()
+
+
+def run_digest(user_id: int, day_iso: str, force: bool = False) -> str | None:
+    """The task: the user's digest of ``day`` — claimed first (one row per user and day), so
+    it goes out at most once whichever worker runs it; an empty one is tried again later that
+    day (:data:`DIGEST_RETRY`). ``force`` (the command) sends it even if sent already.
+    ``sent``, ``empty`` or ``None`` (done already, or no such user)."""
+    day = date.fromisoformat(day_iso)
+    claim = _claim_digest(user_id, day, force)
+    if claim is None:
         return None
     user = db.session.get(User, user_id)
     if user is None or not user.active:
