@@ -188,6 +188,7 @@ def _init_auth(app: Flask) -> None:
         user, token = found
         g.token_scopes = set(token.scopes.split())
         g.api_token_id = token.id
+        g.token_firm_id = token.firm_id
         return user
 
     from core.operator.services import firm_gate

@@ -698,14 +698,24 @@ def tokens() -> None:
 @click.option("--name", default="cli")
 @click.option(
     "--scopes",
-    default="read,write",
-    show_default=True,
-    help="Comma-separated: read, write, admin (users, modules: an admin user only).",
+    default=None,
+    help="Comma-separated: read, write, admin (users, modules: an admin user only). "
+    "Default: read,write; read,write,admin for an operator outside the firms (the operator "
+    "API needs admin).",
 )
 @click.option("--days", default=365, show_default=True, type=int, help="0 = never expires.")
+@click.option(
+    "--firm",
+    "firm_id",
+    default=None,
+    type=int,
+    help="Id of the firm the token acts in (only that one). Default: the user's first firm.",
+)
 @with_app()
-def tokens_create(app: Flask, email: str, name: str, scopes: str, days: int) -> None:
-    """Create an API token; the token alone is printed on the last line."""
+def tokens_create(
+    app: Flask, email: str, name: str, scopes: str | None, days: int, firm_id: int | None
+) -> None:
+    """Create an API token bound to one firm; the token alone is printed on the last line."""
     from sqlalchemy import select
 
     from core.auth.models import User
@@ -715,17 +725,23 @@ def tokens_create(app: Flask, email: str, name: str, scopes: str, days: int) -> 
     user = database.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None:
         fail(f"No user {email!r}.")
+    if scopes is None:
+        scopes = "read,write,admin" if user.is_operator and not user.memberships else "read,write"
     try:
         token, clear = create_token(
             user,
             name=name,
             scopes=[s.strip() for s in scopes.split(",") if s.strip()],
             expires_in_days=days or None,
+            firm_id=firm_id,
         )
     except AuthError as exc:
         fail(exc.message)
     database.session.commit()
-    click.echo(f"token {token.prefix}… for {user.email}, scopes {token.scopes}", err=True)
+    firm = f"firm {token.firm_id}" if token.firm_id is not None else "no firm"
+    click.echo(
+        f"token {token.prefix}… for {user.email} ({firm}), scopes {token.scopes}", err=True
+    )
     click.echo(clear)
 
 

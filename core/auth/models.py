@@ -52,6 +52,10 @@ class ApiToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: The firm the token acts in, and only that one (None: an operator outside the firms).
+    firm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("firms.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(100), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: First characters of the token, to recognise it in a list without revealing it.

@@ -104,8 +104,15 @@ def create_token(
     name: str = "",
     scopes: tuple[str, ...] | list[str] = ("read", "write"),
     expires_in_days: int | None = 365,
+    firm_id: int | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create an API token; returns the row and the clear token (shown once, never stored)."""
+    """Create an API token bound to ``firm_id`` (default: the user's first membership's firm;
+    none for a user without membership); returns the row and the clear token (shown once,
+    never stored)."""
+    if firm_id is None:
+        firm_id = default_token_firm(user)
+    elif not any(m.firm_id == firm_id for m in user.memberships):
+        raise AuthError("Cet utilisateur n'est pas membre de ce cabinet.", "firm")
     bad = [s for s in scopes if s not in SCOPES]
     if bad or not scopes:
         raise AuthError(f"Portée inconnue : {', '.join(bad) or '(aucune)'}.", "scopes")
@@ -115,6 +122,7 @@ def create_token(
         expires_at = utcnow() + timedelta(days=expires_in_days)
     token = ApiToken(
         user=user,
+        firm_id=firm_id,
         name=name,
         token_hash=hash_token(clear),
         prefix=clear[: len(TOKEN_PREFIX) + 4],
@@ -124,6 +132,27 @@ def create_token(
     db.session.add(token)
     db.session.flush()
     return token, clear
+
+
+def default_token_firm(user: User) -> int | None:
+    """The firm of the user's first membership (None without one)."""
+    memberships = sorted(user.memberships, key=lambda m: m.id)
+    return memberships[0].firm_id if memberships else None
+
+
+def token_firm_refusal(user: User, token: ApiToken) -> str | None:
+    """Why ``token`` may not act now (its firm is disabled, or its user is no longer a member
+    of it), in French; None when it may."""
+    if token.firm_id is None:
+        return None
+    membership = next((m for m in user.memberships if m.firm_id == token.firm_id), None)
+    if membership is None:
+        return str(
+            _l("Ce jeton n'est plus valable : son utilisateur n'est plus membre de son cabinet.")
+        )
+    if not membership.firm.active:
+        return str(_l("Ce jeton n'est plus valable : son cabinet est désactivé."))
+    return None
 
 
 def user_for_token(clear: str) -> tuple[User, ApiToken] | None:

@@ -124,6 +124,7 @@ def tokens() -> Any:
                     name=form.name.data or "",
                     scopes=scopes,
                     expires_in_days=form.days.data or None,
+                    firm_id=membership.firm_id,
                 )
             except AuthError as exc:
                 flash(exc.message, "error")

@@ -51,6 +51,20 @@ def firm_gate() -> Any:
         return None
     message = disabled_firm_message(current_user)
     if message is None:
+        from flask import g
+
+        if g.get("api_token_id") is not None:
+            from core.auth.models import ApiToken
+            from core.auth.services import token_firm_refusal
+
+            token = db.session.get(ApiToken, g.api_token_id)
+            refusal = token_firm_refusal(current_user, token) if token is not None else None
+            if refusal is not None:
+                response = jsonify(
+                    {"error": {"code": "token_firm", "message": refusal, "field": None}}
+                )
+                response.status_code = 403
+                return response
         if request.endpoint == "web.dashboard" and current_user.is_operator:
             from core.tenancy.scoping import current_membership_or_none
 

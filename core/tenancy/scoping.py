@@ -39,8 +39,15 @@ def current_membership_or_none() -> Membership | None:
     memberships = sorted((m for m in current_user.memberships if m.firm.active), key=lambda m: m.id)
     if not memberships:
         return None
-    wanted = session.get("firm_id")
-    membership = next((m for m in memberships if m.firm_id == wanted), memberships[0])
+    if g.get("api_token_id") is not None:
+        # An API token acts in the firm it was created in, never in another of its user's.
+        wanted = g.get("token_firm_id")
+        membership = next((m for m in memberships if m.firm_id == wanted), None)
+        if membership is None:
+            return None
+    else:
+        wanted = session.get("firm_id")
+        membership = next((m for m in memberships if m.firm_id == wanted), memberships[0])
     g._membership = membership
     return membership
 

@@ -1,0 +1,145 @@
+"""Issue 15 follow-ups: an API token bound to its firm, switching firms on the pages, who gets
+notified, what an operator outside the firms sees, and small fixes (login of a deactivated
+user, the last admin's refusal, the name of a firm's first admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from core.db import db
+from tests.conftest import Auth
+
+PASSWORD = "motdepasse-solide-1"
+
+
+def _cli(app: Any, *args: str) -> Any:
+    from core.cli import main
+
+    env = {
+        "CLASSEUR_DATA_DIR": app.config["DATA_DIR"],
+        "CLASSEUR_DATABASE_URL": app.config["DATABASE_URL"],
+        "CLASSEUR_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    }
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def _join(app: Any, user: Any, firm: Any, role: str = "accountant") -> None:
+    from core.auth.models import User
+    from core.tenancy.models import Firm, Membership
+
+    with app.app_context():
+        row = db.session.get(User, user.id)
+        row.memberships.append(Membership(firm=db.session.get(Firm, firm.id), role=role))
+        db.session.commit()
+
+
+def _disable(app: Any, firm_id: int) -> None:
+    from core.tenancy.models import Firm
+    from core.tenancy.services import disable_firm
+
+    with app.app_context():
+        disable_firm(db.session.get(Firm, firm_id))
+        db.session.commit()
+
+
+def _names(answer: Any) -> set[str]:
+    body = answer.get_json()
+    items = body["items"] if isinstance(body, dict) else body
+    return {c["name"] for c in items}
+
+
+# --- 1. a token acts only in the firm it was created in ---------------------------------------
+
+
+def test_token_stays_in_its_firm_when_that_firm_is_disabled(app: Any, factory: Any) -> None:
+    firm1 = factory.firm("Cabinet Un")
+    factory.company(firm1, name="Société Un", code="UN001")
+    firm2 = factory.firm("Cabinet Deux")
+    factory.company(firm2, name="Société Deux", code="DEU01")
+    dupuis = factory.user(firm2, "admin", email="dupuis@deux.fr")
+    _join(app, dupuis, firm1)  # firm 2 is his first membership
+    client = app.test_client()
+    Auth(client).login(dupuis)
+    page = client.get("/account/tokens")
+    assert page.status_code == 200
+    import re
+
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    data = {"name": "lecture", "scope_read": "y", "days": "30"}
+    if csrf:
+        data["csrf_token"] = csrf.group(1)
+    made = client.post("/account/tokens", data=data)
+    assert made.status_code == 200
+    from core.auth.models import ApiToken
+
+    token = factory.token(dupuis, scopes=("read",))
+    with app.app_context():
+        rows = db.session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+        assert [r.firm_id for r in rows] == [firm2.id, firm2.id]
+    bearer = {"Authorization": f"Bearer {token}"}
+    answer = app.test_client().get("/api/v1/companies", headers=bearer)
+    assert answer.status_code == 200 and _names(answer) == {"Société Deux"}
+
+    _disable(app, firm2.id)
+    refused = app.test_client().get("/api/v1/companies", headers=bearer)
+    assert refused.status_code == 403
+    error = refused.get_json()["error"]
+    assert error["code"] == "token_firm" and "désactivé" in error["message"]
+    assert "Société Un" not in refused.get_data(as_text=True)
+
+
+def test_token_refused_once_its_user_left_the_firm(app: Any, factory: Any) -> None:
+    from core.tenancy.models import Membership
+
+    firm1 = factory.firm("Cabinet Un")
+    factory.company(firm1, name="Société Un", code="UN001")
+    firm2 = factory.firm("Cabinet Deux")
+    user = factory.user(firm2, "accountant", email="depart@deux.fr")
+    _join(app, user, firm1)
+    token = factory.token(user)
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert app.test_client().get("/api/v1/companies", headers=bearer).status_code == 200
+    with app.app_context():
+        db.session.delete(
+            db.session.scalar(
+                select(Membership).where(
+                    Membership.user_id == user.id, Membership.firm_id == firm2.id
+                )
+            )
+        )
+        db.session.commit()
+    refused = app.test_client().get("/api/v1/companies", headers=bearer)
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "token_firm"
+    assert "membre" in refused.get_json()["error"]["message"]
+
+
+def test_cli_token_firm_and_operator_default_scopes(app: Any, factory: Any) -> None:
+    from core.auth.models import ApiToken
+    from core.operator.services import create_operator
+
+    firm1 = factory.firm("Cabinet Un")
+    firm2 = factory.firm("Cabinet Deux")
+    user = factory.user(firm1, "admin", email="cli@un.fr")
+    _join(app, user, firm2)
+    assert (
+        _cli(app, "tokens", "create", "--email", user.email, "--firm", str(firm2.id)).exit_code == 0
+    )
+    refused = _cli(app, "tokens", "create", "--email", user.email, "--firm", "999999")
+    assert refused.exit_code != 0
+    with app.app_context():
+        create_operator("ops@plateforme.fr", PASSWORD, name="Opé")
+        db.session.commit()
+    result = _cli(app, "tokens", "create", "--email", "ops@plateforme.fr")
+    assert result.exit_code == 0
+    clear = result.output.strip().splitlines()[-1]
+    with app.app_context():
+        rows = db.session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+        assert rows[0].firm_id == firm2.id and rows[0].scopes == "read write"
+        assert rows[-1].firm_id is None and rows[-1].scopes == "read write admin"
+    listed = app.test_client().get(
+        "/api/v1/operator/firms", headers={"Authorization": f"Bearer {clear}"}
+    )
+    assert listed.status_code == 200
