@@ -101,7 +101,7 @@ class Cluster:
             "OCR_PROCESSES": "1",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             # The daily notification digest never falls due by itself (counted sweeps).
-            "DIGEST_HOUR": 24,
+            "DIGEST_HOUR": "24",
         }
         self.app = create_app({**self.settings, "TESTING": True, "WTF_CSRF_ENABLED": False})
         self.client = self.app.test_client()
