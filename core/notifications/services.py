@@ -179,7 +179,8 @@ def notify(
     link: str | None = None,
     key: str | None = None,
 ) -> list[Notification]:
-    """Notify these users (members of ``firm_id`` only; others are ignored) as each chose:
+    """Notify these users (active members of ``firm_id`` who chose their password; others,
+    invited but not yet in or deactivated, are ignored) as each chose:
     in-app, plus an e-mail at once in "immediate" mode. With a ``key``, an unread notification
     of the same key is refreshed instead of repeated (and not e-mailed again). Adds to the
     session; the caller commits."""
@@ -193,7 +194,13 @@ def notify(
     users = db.session.scalars(
         select(User)
         .join(Membership, Membership.user_id == User.id)
-        .where(User.id.in_(wanted), Membership.firm_id == firm_id, User.active.is_(True))
+        .where(
+            User.id.in_(wanted),
+            Membership.firm_id == firm_id,
+            # Active users who accepted their invitation (chose a password) only.
+            User.active.is_(True),
+            User.invited_at.is_(None),
+        )
     ).all()
     made: list[Notification] = []
     for user in users:

@@ -143,3 +143,26 @@ def test_cli_token_firm_and_operator_default_scopes(app: Any, factory: Any) -> N
         "/api/v1/operator/firms", headers={"Authorization": f"Bearer {clear}"}
     )
     assert listed.status_code == 200
+
+
+# --- 3. who gets notified --------------------------------------------------------------------
+
+
+def test_notify_firm_skips_invited_and_deactivated_users(app: Any, factory: Any) -> None:
+    from core.auth.models import User
+    from core.db import utcnow
+    from core.notifications.models import Notification
+    from core.notifications.services import notify_firm
+
+    firm = factory.firm("Cabinet Notif")
+    active = factory.user(firm, "accountant", email="actif@notif.fr")
+    invited = factory.user(firm, "accountant", email="invite@notif.fr")
+    gone = factory.user(firm, "accountant", email="parti@notif.fr")
+    with app.app_context():
+        db.session.get(User, invited.id).invited_at = utcnow()
+        db.session.get(User, gone.id).active = False
+        db.session.commit()
+        made = notify_firm(firm.id, "export_error", "Export en erreur")
+        db.session.commit()
+        assert {n.user_id for n in made} == {active.id}
+        assert set(db.session.scalars(select(Notification.user_id))) == {active.id}
