@@ -32,6 +32,8 @@ MATRIX: dict[str, frozenset[Role]] = {
     "documents.review": frozenset({A, C}),
     "documents.export": frozenset({A, C}),
     "search.use": frozenset({A, C, U}),
+    # The company's "Comptabilité" tabs (settings, suppliers, MEG/mail links): staff only.
+    "accounting.read": frozenset({A, C}),
     "accounting.write": frozenset({A, C}),
     "connectors.manage": frozenset({A}),
     "plugins.manage": frozenset({A}),

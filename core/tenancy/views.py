@@ -152,7 +152,7 @@ def _field_error(form: Any, exc: ServiceError) -> None:
 
 
 @bp.route("/<int:company_id>/accounting", methods=["GET", "POST"])
-@requires("companies.read")
+@requires("accounting.read")
 def accounting(company_id: int) -> Any:
     """The company's "Comptabilité" page. Its tabs all come from plugins (the purchases'
     "Paramétrage général", the connectors'...); this address shows the first one."""

@@ -719,7 +719,7 @@ def _may_write() -> bool:
 
 
 @bp.route("/companies/<int:company_id>/general", methods=["GET", "POST"])
-@requires("companies.read")
+@requires("accounting.read")
 def general(company_id: int) -> Any:
     """Tab "Paramétrage général" (seed, steps 2 to 7): the software (one of the installed
     connectors), the dossier code, the purchase binder and the accounting elements."""
@@ -807,7 +807,7 @@ def general(company_id: int) -> Any:
 
 
 @bp.route("/companies/<int:company_id>/accounts", methods=["GET", "POST"])
-@requires("companies.read")
+@requires("accounting.read")
 def accounts(company_id: int) -> Any:
     """Tab "Plan comptable": the company's chart; add an account (admins, accountants)."""
     company = scoping.get_company(company_id)
@@ -866,7 +866,7 @@ def account(company_id: int, account_id: int) -> Any:
 
 
 @bp.route("/companies/<int:company_id>/suppliers")
-@requires("companies.read")
+@requires("accounting.read")
 def suppliers(company_id: int) -> Any:
     """Tab "Fournisseurs": the supplier directory and what Classeur remembers of each (its
     account, VAT code and template)."""
@@ -934,7 +934,7 @@ def _supplier(company: Company, supplier_id: int) -> Any:
 
 
 @bp.route("/companies/<int:company_id>/suppliers/<int:supplier_id>")
-@requires("companies.read")
+@requires("accounting.read")
 def supplier(company_id: int, supplier_id: int) -> Any:
     """The supplier's card: its identity, and each value Classeur learned (or was refused)
     with its source; the accountant changes or forgets them."""

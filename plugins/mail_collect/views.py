@@ -38,7 +38,7 @@ def _imap_view(mailbox: Any) -> tuple[dict[str, Any], str | None]:
 
 
 @bp.route("/companies/<int:company_id>/mail-collect", methods=["GET", "POST"])
-@requires("companies.read")
+@requires("accounting.read")
 def company_tab(company_id: int) -> Any:
     """Tab "Collecte par e-mail": the address, "Collecte activée", the allowed senders, the
     IMAP mailbox to poll, the last messages received."""

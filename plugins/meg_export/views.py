@@ -81,7 +81,7 @@ def _company_statuses(company_id: int) -> dict[str, int]:
 
 
 @bp.route("/companies/<int:company_id>/meg")
-@requires("companies.read")
+@requires("accounting.read")
 def company_tab(company_id: int) -> Any:
     """Tab "MEG": the link state, the last purchase import seen by MEG, link / unlink."""
     company = scoping.get_company(company_id)
