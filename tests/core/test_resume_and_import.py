@@ -1,18 +1,16 @@
-"""A real `classeur serve` killed (SIGKILL) while reading: at the next start every document
-is read to the end, exactly once. And `classeur import`: files and folders, idempotent."""
+"""`classeur import`: files and folders, idempotent; `classeur reindex`. (A server killed while
+reading is tests/crash/test_crash_recovery.py's: every document read once after a restart.)"""
 
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
 
-import pytest
 import requests
 
-from tests.conftest import make_pdf_bytes, make_scan_bytes, wait_for
+from tests.conftest import make_pdf_bytes, wait_for
 
 
 def _env(data_dir):
@@ -62,64 +60,6 @@ def _serve(data_dir, port):
 
     wait_for(up, timeout=60)
     return proc, base
-
-
-@pytest.mark.slow
-def test_killed_during_reading_resumes_each_document_exactly_once(tmp_path):
-    data = tmp_path / "var"
-    assert _cli(data, "init", "--demo").returncode == 0
-    token = _cli(data, "tokens", "create", "--email", "admin@classeur.local").stdout.split()[-1]
-    h = {"Authorization": f"Bearer {token}"}
-    port = _port()
-    proc, base = _serve(data, port)
-    binder = requests.get(base + "/api/v1/binders", headers=h).json()[0]["id"]
-    files = [
-        ("file", (f"scan{i}.png", make_scan_bytes([f"Facture numero {i}", "Montant"])))
-        for i in range(6)
-    ]
-    ids = [
-        d["id"]
-        for d in requests.post(
-            f"{base}/api/v1/binders/{binder}/documents", files=files, headers=h
-        ).json()["documents"]
-    ]
-    assert len(ids) == 6
-
-    def some_extracting():
-        states = [
-            requests.get(f"{base}/api/v1/documents/{i}", headers=h).json()["state"] for i in ids
-        ]
-        return "extracting" in states and states
-
-    states = wait_for(some_extracting, timeout=60, interval=0.02)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-    assert any(s in ("received", "extracting") for s in states)
-
-    proc, base = _serve(data, port)
-    try:
-
-        def all_read():
-            docs = [requests.get(f"{base}/api/v1/documents/{i}", headers=h).json() for i in ids]
-            return all(d["state"] in ("to_review", "failed") for d in docs) and docs
-
-        docs = wait_for(all_read, timeout=300, interval=0.5)
-        assert [d["state"] for d in docs] == ["to_review"] * 6, docs
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    import sqlite3
-
-    db = sqlite3.connect(data / "classeur.db")
-    reads = dict(
-        db.execute(
-            "select document_id, count(*) from document_events "
-            "where action='read' group by document_id"
-        ).fetchall()
-    )
-    assert reads == dict.fromkeys(ids, 1)
-    count = db.execute("select count(*) from documents").fetchone()[0]
-    assert count == 6
 
 
 def test_import_files_and_folders_idempotent(tmp_path):
