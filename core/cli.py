@@ -756,15 +756,18 @@ def firms() -> None:
 @firms.command("create")
 @click.argument("name")
 @click.option("--admin-email", default=None, help="Its first administrator (invited by e-mail).")
+@click.option(
+    "--admin-name", default=None, help="The administrator's name (default: before the @)."
+)
 @with_app()
-def firms_create(app: Flask, name: str, admin_email: str | None) -> None:
+def firms_create(app: Flask, name: str, admin_email: str | None, admin_name: str | None) -> None:
     """Create firm NAME and, with --admin-email, invite its first administrator."""
     from core.db import db as database
     from core.errors import ServiceError
     from core.tenancy.services import open_firm
 
     try:
-        opened = open_firm(name, admin_email)
+        opened = open_firm(name, admin_email, admin_name=admin_name)
     except ServiceError as exc:
         fail(exc.message)
     database.session.commit()

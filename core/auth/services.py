@@ -360,7 +360,8 @@ def active_admin_count(firm_id: int, *, besides: int | None = None) -> int:
     return int(db.session.scalar(stmt) or 0)
 
 
-def ensure_an_admin_left(membership: Membership) -> None:
+def ensure_an_admin_left(membership: Membership, field: str = "role") -> None:
+    """Refuse (``AuthError`` on ``field``) to take the firm's last active admin away."""
     last = (
         membership.role == Role.ADMIN
         and membership.user.active
@@ -369,7 +370,7 @@ def ensure_an_admin_left(membership: Membership) -> None:
     if last:
         raise AuthError(
             "Le cabinet doit garder au moins un administrateur actif : nommez-en un autre avant.",
-            "role",
+            field,
         )
 
 
@@ -490,7 +491,7 @@ def deactivate_member(membership: Membership) -> str:
     is not touched). Returns ``"deactivated"`` or ``"removed"``."""
     from core.auth.audit import audit
 
-    ensure_an_admin_left(membership)
+    ensure_an_admin_left(membership, "active")
     user = membership.user
     others = [m for m in user.memberships if m.firm_id != membership.firm_id]
     target = f"user:{user.id}"

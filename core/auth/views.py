@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from werkzeug.security import check_password_hash
 
 from core.auth import services as users_svc
 from core.auth.audit import audit
@@ -79,6 +80,15 @@ def login() -> Any:
                 firm_id=firm_ids[0] if firm_ids else None,
             )
             db.session.commit()
+            if (
+                target is not None
+                and not target.active
+                and check_password_hash(target.password_hash, form.password.data or "")
+            ):
+                # The right password of a deactivated account: say so (a wrong one still gets
+                # the generic message, which tells nothing of the account).
+                flash(_("Ce compte est désactivé."), "error")
+                return render_template("auth/login.html", form=form), 401
             flash(_("Adresse e-mail ou mot de passe incorrect."), "error")
             return render_template("auth/login.html", form=form), 401
         from core.operator.services import disabled_firm_message

@@ -76,7 +76,13 @@ class OpenedFirm:
     link: str | None = None
 
 
-def open_firm(name: str, admin_email: str | None = None, *, invited_by: str = "") -> OpenedFirm:
+def open_firm(
+    name: str,
+    admin_email: str | None = None,
+    *,
+    invited_by: str = "",
+    admin_name: str | None = None,
+) -> OpenedFirm:
     """Create a firm and, with an e-mail, its first administrator; audited (``firm_created``)
     under the new firm. A name another firm has (case aside) is refused. Flushes; the caller
     commits."""
@@ -97,7 +103,9 @@ def open_firm(name: str, admin_email: str | None = None, *, invited_by: str = ""
         firm_id=firm.id,
     )
     if email:
-        _first_admin(opened, email, invited_by)
+        # The admin gets a name: the one given, else the part of the address before "@".
+        admin_name = " ".join((admin_name or "").split())[:200] or email.split("@", 1)[0]
+        _first_admin(opened, email, invited_by, admin_name)
     db.session.flush()
     return opened
 
@@ -113,7 +121,7 @@ def _clean_admin_email(value: str | None) -> str | None:
         raise ServiceError(exc.message, "admin_email") from exc
 
 
-def _first_admin(opened: OpenedFirm, email: str, invited_by: str) -> None:
+def _first_admin(opened: OpenedFirm, email: str, invited_by: str, name: str = "") -> None:
     """Make ``email`` the firm's admin through the users' invitation (an e-mail with a link to
     choose a password; an existing account of another firm gets the membership); without that
     service, a new account with a generated password to hand over."""
@@ -125,7 +133,7 @@ def _first_admin(opened: OpenedFirm, email: str, invited_by: str) -> None:
     invite = _invitation_service()
     if invite is not None:
         try:
-            membership, link = invite(firm, email, Role.ADMIN, invited_by=invited_by)
+            membership, link = invite(firm, email, Role.ADMIN, name=name, invited_by=invited_by)
         except AuthError as exc:
             raise ServiceError(exc.message, "admin_email") from exc
         opened.admin = membership.user
@@ -142,7 +150,7 @@ def _first_admin(opened: OpenedFirm, email: str, invited_by: str) -> None:
     from core.auth.services import create_user
 
     opened.password = secrets.token_urlsafe(12) + "-7"
-    opened.admin = create_user(email, opened.password, firm, Role.ADMIN, name="")
+    opened.admin = create_user(email, opened.password, firm, Role.ADMIN, name=name)
     opened.admin_access = "password"
 
 

@@ -166,3 +166,61 @@ def test_notify_firm_skips_invited_and_deactivated_users(app: Any, factory: Any)
         db.session.commit()
         assert {n.user_id for n in made} == {active.id}
         assert set(db.session.scalars(select(Notification.user_id))) == {active.id}
+
+
+# --- 5. small fixes --------------------------------------------------------------------------
+
+
+def test_deactivated_login_says_so_only_with_the_right_password(app: Any, factory: Any) -> None:
+    from core.auth.models import User
+
+    firm = factory.firm("Cabinet Login")
+    factory.user(firm, "admin", email="chef@login.fr")
+    user = factory.user(firm, "accountant", email="ancien@login.fr")
+    with app.app_context():
+        db.session.get(User, user.id).active = False
+        db.session.commit()
+    client = app.test_client()
+    right = client.post("/login", data={"email": user.email, "password": user.password})
+    assert right.status_code == 401
+    assert "Ce compte est désactivé" in right.get_data(as_text=True)
+    wrong = client.post("/login", data={"email": user.email, "password": "pas-le-bon-1"})
+    assert wrong.status_code == 401
+    html = wrong.get_data(as_text=True)
+    assert "Ce compte est désactivé" not in html and "mot de passe incorrect" in html
+    assert client.get("/companies").status_code == 302
+
+
+def test_api_last_admin_refusal_names_active(app: Any, factory: Any) -> None:
+    firm = factory.firm("Cabinet Seul")
+    admin = factory.user(firm, "admin", email="seul@seul.fr")
+    bearer = {"Authorization": f"Bearer {factory.token(admin, scopes=('read', 'write', 'admin'))}"}
+    client = app.test_client()
+    answer = client.patch(f"/api/v1/users/{admin.id}", json={"active": False}, headers=bearer)
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["field"] == "active"
+    answer = client.patch(f"/api/v1/users/{admin.id}", json={"role": "accountant"}, headers=bearer)
+    assert answer.status_code == 422 and answer.get_json()["error"]["field"] == "role"
+
+
+def test_cli_firms_create_names_the_admin(app: Any) -> None:
+    from core.auth.models import User
+
+    assert (
+        _cli(app, "firms", "create", "Cabinet Nom", "--admin-email", "j.durand@nom.fr").exit_code
+        == 0
+    )
+    result = _cli(
+        app,
+        "firms",
+        "create",
+        "Cabinet Autre",
+        "--admin-email",
+        "x@autre.fr",
+        "--admin-name",
+        "Xavier Autre",
+    )
+    assert result.exit_code == 0
+    with app.app_context():
+        names = {u.email: u.name for u in db.session.scalars(select(User))}
+    assert names == {"j.durand@nom.fr": "j.durand", "x@autre.fr": "Xavier Autre"}
