@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
@@ -169,8 +170,29 @@ def user_for_token(clear: str) -> tuple[User, ApiToken] | None:
 
 # --- language ---------------------------------------------------------------------------------
 
-#: The languages a user may choose for their pages (``User.locale``).
-LOCALES: dict[str, str] = {"fr": "Français", "en": "English"}
+
+def available_locales(folder: Path | None = None) -> dict[str, str]:
+    """The languages a user may choose: French (the pages' own language) always, and each
+    language with a compiled catalog in ``core/translations/<code>/LC_MESSAGES/messages.mo``
+    (named in its own language by Babel)."""
+    from babel import Locale, UnknownLocaleError
+
+    folder = folder or Path(__file__).resolve().parent.parent / "translations"
+    found = {"fr": "Français"}
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if entry.name == "fr" or not (entry / "LC_MESSAGES" / "messages.mo").is_file():
+            continue
+        try:
+            name = Locale.parse(entry.name).get_display_name() or entry.name
+        except (ValueError, UnknownLocaleError):
+            continue
+        found[entry.name] = name[:1].upper() + name[1:]
+    return found
+
+
+#: The languages a user may choose for their pages (``User.locale``): only those with a
+#: catalog (choosing a language without one would change nothing).
+LOCALES: dict[str, str] = available_locales()
 
 
 def user_locale() -> str:

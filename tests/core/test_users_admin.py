@@ -380,13 +380,16 @@ def test_account_page_name_language_and_password(app, client, factory, auth):
     assert "Mon compte" in page and 'href="/account/tokens"' in page
     assert 'id="account-link" href="/account"' in page
 
-    assert client.post("/account", data={"name": "Camille Moi", "locale": "en"}).status_code == 302
+    # Only French has a catalog: no choice offered, the others announced.
+    assert "Autres langues : à venir" in page and 'name="locale" value="fr"' in page
+    assert client.post("/account", data={"name": "x", "locale": "en"}).status_code == 422
+    assert client.post("/account", data={"name": "Camille Moi", "locale": "fr"}).status_code == 302
     stored = _user(app, user.email)
-    assert stored.name == "Camille Moi" and stored.locale == "en"
+    assert stored.name == "Camille Moi" and stored.locale == "fr"
     assert client.post("/account", data={"name": "x", "locale": "de"}).status_code == 422
     with app.test_request_context("/"):
         login_user(db.session.get(User, user.id))
-        assert str(get_locale()) == "en"
+        assert str(get_locale()) == "fr"
     with app.test_request_context("/"):
         assert str(get_locale()) == "fr"  # nobody logged in: the default
 
