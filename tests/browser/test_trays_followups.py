@@ -10,41 +10,15 @@ import re
 
 import pytest
 
+from tests.browser import test_trays_bulk as _bulk
 from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-
-@pytest.fixture
-def app(app_config):
-    from core.app import create_app
-    from core.db import db
-
-    application = create_app({**app_config, "WTF_CSRF_ENABLED": True})
-    yield application
-    state = application.extensions["classeur"]
-    if state.tasks is not None:
-        state.tasks.stop(wait=True)
-    if state._search is not None:
-        state._search.close()
-    db.engine_for(application).dispose()
-
-
-def _state(app, document_id: int) -> str:
-    from core.db import db
-    from core.documents.models import Document
-
-    with app.app_context():
-        return str(db.session.get(Document, document_id).state)
-
-
-def _wait_done(page, before: str | None) -> str:
-    page.wait_for_function(
-        "before => { const f = document.getElementById('bulk-form');"
-        " return f.dataset.done && f.dataset.done !== before; }",
-        arg=before or "",
-    )
-    return page.locator("#bulk-form").get_attribute("data-done")
+# The same app (CSRF on, workers stopped at the end) and helpers as the bulk tests.
+app = _bulk.app
+_state = _bulk._state
+_wait_done = _bulk._wait_done
 
 
 def test_trash_asks_first(page, live_server, factory, app):
