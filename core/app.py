@@ -429,6 +429,7 @@ def _register_handlers(app: Flask) -> None:
         return {
             "url_endpoints": endpoints,
             "current_role": role,
+            "current_firm_id": membership.firm_id if membership is not None else None,
             "can": can,
             "state_labels": STATE_LABELS,
             "export_labels": EXPORT_LABELS,

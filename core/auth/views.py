@@ -15,6 +15,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -754,6 +755,28 @@ def change_password() -> Any:
     # The session stays valid: flask-login's session does not hold the password.
     flash(_("Votre mot de passe est modifié."), "success")
     return redirect(url_for("auth.account"))
+
+
+@bp.route("/account/firm", methods=["POST"])
+@_own_account
+def switch_firm() -> Any:
+    """Act in another firm (one where the user is a member and which is active): kept in the
+    session, then that firm's dashboard."""
+    raw = (request.form.get("firm_id") or "").strip()
+    wanted = int(raw) if raw.isdigit() and len(raw) <= 12 else None
+    membership = next(
+        (m for m in current_user.memberships if m.firm_id == wanted and m.firm.active), None
+    )
+    if membership is None:
+        flash(_("Cabinet inconnu ou désactivé."), "error")
+        return redirect(url_for("auth.account"))
+    session["firm_id"] = membership.firm_id
+    g.pop("_membership", None)
+    flash(
+        _("Vous travaillez maintenant pour le cabinet %(name)s.", name=membership.firm.name),
+        "success",
+    )
+    return redirect(url_for("web.dashboard"))
 
 
 # --- Mot de passe oublié, invitations -----------------------------------------------------------

@@ -224,3 +224,69 @@ def test_cli_firms_create_names_the_admin(app: Any) -> None:
     with app.app_context():
         names = {u.email: u.name for u in db.session.scalars(select(User))}
     assert names == {"j.durand@nom.fr": "j.durand", "x@autre.fr": "Xavier Autre"}
+
+
+# --- 2. switching firms on the pages ---------------------------------------------------------
+
+
+def test_member_of_two_firms_switches_and_sees_one_firm_at_a_time(app: Any, factory: Any) -> None:
+    firm1 = factory.firm("Cabinet Alpha")
+    factory.company(firm1, name="Société Alpha", code="ALP01")
+    firm2 = factory.firm("Cabinet Beta")
+    factory.company(firm2, name="Société Beta", code="BET01")
+    other = factory.firm("Cabinet Gamma")
+    factory.company(other, name="Société Gamma", code="GAM01")
+    user = factory.user(firm1, "accountant", email="double@alpha.fr")
+    _join(app, user, firm2)
+    client = app.test_client()
+    Auth(client).login(user)
+    html = client.get("/companies").get_data(as_text=True)
+    assert "Société Alpha" in html and "Société Beta" not in html
+    assert 'id="menu-firm"' in html and "Cabinet Beta" in html
+    assert 'id="account-firm"' in client.get("/account").get_data(as_text=True)
+
+    switched = client.post("/account/firm", data={"firm_id": str(firm2.id)})
+    assert switched.status_code == 302 and switched.headers["Location"].endswith("/")
+    html = client.get("/companies").get_data(as_text=True)
+    assert "Société Beta" in html and "Société Alpha" not in html
+    # Not a member of Gamma: refused, the firm stays Beta.
+    refused = client.post("/account/firm", data={"firm_id": str(other.id)}, follow_redirects=True)
+    assert "Cabinet inconnu ou désactivé" in refused.get_data(as_text=True)
+    html = client.get("/companies").get_data(as_text=True)
+    assert "Société Beta" in html and "Société Gamma" not in html and "Société Alpha" not in html
+    # A disabled firm cannot be chosen either.
+    _disable(app, firm1.id)
+    client.post("/account/firm", data={"firm_id": str(firm1.id)})
+    html = client.get("/companies").get_data(as_text=True)
+    assert "Société Beta" in html and "Société Alpha" not in html
+    assert 'id="menu-firm"' not in html  # one active firm left: no switch
+
+
+def test_firm_switch_needs_csrf(app: Any, factory: Any) -> None:
+    firm1 = factory.firm("Cabinet Alpha")
+    firm2 = factory.firm("Cabinet Beta")
+    user = factory.user(firm1, "admin", email="csrf@alpha.fr")
+    _join(app, user, firm2)
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client()
+    Auth(client).login(user)
+    assert client.post("/account/firm", data={"firm_id": str(firm2.id)}).status_code == 400
+
+
+# --- 4. an operator outside the firms --------------------------------------------------------
+
+
+def test_operator_without_firm_sees_no_firm_links(app: Any) -> None:
+    from core.operator.services import create_operator
+
+    with app.app_context():
+        operator, _ = create_operator("ops@plateforme.fr", PASSWORD, name="Opé")
+        db.session.commit()
+        operator.password = PASSWORD
+    client = app.test_client()
+    Auth(client).login(operator)
+    html = client.get("/account").get_data(as_text=True)
+    assert client.get("/account").status_code == 200
+    assert 'id="notifications-link"' not in html
+    assert "Mes notifications" not in html and "Jetons d&#39;API" not in html
+    assert "Jetons d'API" not in html
