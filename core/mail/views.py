@@ -4,11 +4,13 @@ mail catcher runs, the messages it caught (only those of the firm's own outbox).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from core.auth.audit import audit
@@ -118,8 +120,34 @@ def caught(name: str) -> Any:
     if owned is None:
         abort(404)
     return render_template(
-        "mail/pages/caught.html", message=message, readable=_readable_here(owned, firm_id)
+        "mail/pages/caught.html",
+        message=message,
+        readable=_readable_here(owned, firm_id),
+        text_html=linkify(message.text or ""),
     )
+
+
+#: An http(s) address in escaped text (an escaped ``<``, ``>`` or quote ends it).
+_URL = re.compile(r"https?://(?:(?!&(?:lt|gt|#\d+);)[^\s<>\"'«»])+")
+
+
+def linkify(text: str) -> Markup:
+    """The text escaped first, then its http(s) addresses made links (nothing else: no
+    ``javascript:``); a sentence's final punctuation stays out of the link."""
+    out: list[str] = []
+    escaped = str(escape(text))
+    last = 0
+    for match in _URL.finditer(escaped):
+        url = match.group(0)
+        trail = ""
+        while url and url[-1] in ".,;:!?)]":
+            trail = url[-1] + trail
+            url = url[:-1]
+        out.append(escaped[last : match.start()])
+        out.append(f'<a href="{url}" rel="noopener noreferrer">{url}</a>{trail}')
+        last = match.end()
+    out.append(escaped[last:])
+    return Markup("".join(out))  # noqa: S704 - built from escaped text only
 
 
 def _readable_here(mail: OutgoingMail, firm_id: int) -> bool:

@@ -392,12 +392,22 @@ def fulfil_request(
         link = url_for("tenancy.edit_company", company_id=req.company_id) + "#requests"
     _notify_firm(
         req.firm_id,
-        f"Le client a répondu : {company.name if company else ''}".strip(),
+        _answered_subject(company.name if company else "", req.message),
         "\n".join(said),
         link=link,
         key=f"document_request_fulfilled:{req.id}",
         company_id=req.company_id,
     )
+
+
+def _answered_subject(company_name: str, message: str | None, words: int = 6) -> str:
+    """« Le client a répondu : <company> — « <the request's first words…> » »: two answers of
+    one company get distinct titles (and e-mail subjects)."""
+    first = " ".join((message or "").split()[:words])
+    if len((message or "").split()) > words or len(first) > 60:
+        first = first[:60].rstrip() + "…"
+    subject = f"Le client a répondu : {company_name}".strip()
+    return f"{subject} — « {first} »" if first else subject
 
 
 def cancel_request(req: DocumentRequest) -> None:

@@ -460,6 +460,13 @@ def test_request_answered_with_a_message_only(app, client_world):
         assert db.session.scalar(select(Document.id)) is None
     page = _page(accountant.get(f"/companies/{company.id}"))
     assert "Réponse du client :</strong> Pas d'abonnement Orange cette année." in page
+    # Answered by a message only: « Réponse du client », not « Reçu du client ».
+    assert "Reçu du client" not in page and ">Réponse du client</span>" in page
+    with app.app_context():
+        from core.notifications.models import Notification
+
+        titles = set(db.session.scalars(select(Notification.title)))
+        assert f"Le client a répondu : {company.name} — « Facture Orange ? »" in titles
     listed = accountant.get(f"/api/v1/companies/{company.id}/requests").get_json()
     assert listed[0]["answer"] == "Pas d'abonnement Orange cette année."
 
