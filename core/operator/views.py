@@ -161,6 +161,34 @@ def enable(firm_id: int) -> Any:
     return redirect(_back(firm))
 
 
+@bp.route("/operator/firms/<int:firm_id>/users/<int:user_id>/invitation", methods=["POST"])
+@operator_required
+def resend_invitation(firm_id: int, user_id: int) -> Any:
+    """Send a firm administrator's pending invitation again (a new 7-day link; the previous
+    one becomes void), through the invitation service of the firm's own Utilisateurs page."""
+    from sqlalchemy import select
+
+    from core.auth.audit import audit
+    from core.auth.services import send_invitation
+    from core.tenancy.models import Membership, Role
+
+    firm = firm_or_404(firm_id)
+    membership = db.session.scalar(
+        select(Membership).where(Membership.firm_id == firm.id, Membership.user_id == user_id)
+    )
+    if membership is None or membership.role != Role.ADMIN:
+        abort(404)
+    user = membership.user
+    if user.invited_at is None or not user.active:
+        flash(_("Cet utilisateur a déjà choisi son mot de passe."), "error")
+        return redirect(url_for("operator.firm", firm_id=firm.id))
+    send_invitation(user, firm, invited_by=operator_name())
+    audit("invitation_resent", target=f"user:{user.id}", firm_id=firm.id)
+    db.session.commit()
+    flash(_("Invitation renvoyée à %(email)s.", email=user.email), "success")
+    return redirect(url_for("operator.firm", firm_id=firm.id))
+
+
 def _back(firm: Firm) -> str:
     if request.form.get("back") == "list":
         return url_for("operator.index")
