@@ -153,8 +153,9 @@ def test_account_page_and_forgotten_password(page, live_server, factory, mail_ou
     page.get_by_role("button", name="Enregistrer le mot de passe").click()
     assert page.get_by_text("vous êtes connecté").is_visible()
 
-    # The language chosen applies to this user's pages (English catalog may be partial).
+    # Only French has a catalog: no language to choose, the others announced.
     page.locator("#account-link").click()
-    page.locator("#profile").get_by_label("Langue").select_option("en")
+    assert page.locator("#profile #locale-info").inner_text() == "Langue : Français"
+    assert page.locator("#other-locales").inner_text() == "Autres langues : à venir"
     page.locator("#profile").get_by_role("button", name="Enregistrer").click()
-    assert page.locator("#profile").get_by_label("Langue").input_value() == "en"
+    assert page.locator("#profile #locale-info").is_visible()
