@@ -776,6 +776,7 @@ def firms_create(app: Flask, name: str, admin_email: str | None, admin_name: str
     if opened.admin_access == "invited":
         click.echo(f"administrator {opened.admin.email} invited by e-mail")
         if opened.link:
+            warn_without_public_url(app)
             click.echo(f"  invitation link: {opened.link}")
     elif opened.admin_access == "existing":
         click.echo(f"administrator: {opened.admin.email} (existing account, password kept)")
