@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, utcnow
-from core.tenancy.models import Membership
+from core.tenancy.models import Firm, Membership
 
 
 class User(UserMixin, Base):
@@ -68,6 +68,7 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+    firm: Mapped[Firm | None] = relationship()
 
 
 class AuditEvent(Base):

@@ -290,3 +290,13 @@ def test_operator_without_firm_sees_no_firm_links(app: Any) -> None:
     assert 'id="notifications-link"' not in html
     assert "Mes notifications" not in html and "Jetons d&#39;API" not in html
     assert "Jetons d'API" not in html
+
+
+def test_tokens_page_names_each_token_firm(app: Any, factory: Any) -> None:
+    firm = factory.firm("Cabinet Jetons")
+    user = factory.user(firm, "admin", email="jetons@cabinet.fr")
+    factory.token(user)
+    client = app.test_client()
+    Auth(client).login(user)
+    html = client.get("/account/tokens").get_data(as_text=True)
+    assert "<th>Cabinet</th>" in html and "<td>Cabinet Jetons</td>" in html
