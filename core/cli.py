@@ -739,9 +739,7 @@ def tokens_create(
         fail(exc.message)
     database.session.commit()
     firm = f"firm {token.firm_id}" if token.firm_id is not None else "no firm"
-    click.echo(
-        f"token {token.prefix}… for {user.email} ({firm}), scopes {token.scopes}", err=True
-    )
+    click.echo(f"token {token.prefix}… for {user.email} ({firm}), scopes {token.scopes}", err=True)
     click.echo(clear)
 
 

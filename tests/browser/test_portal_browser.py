@@ -102,7 +102,12 @@ def test_portal_on_a_phone(browser, live_server, factory, tmp_path):
         assert "Merci de déposer la facture EDF de mars." in requests.inner_text()
         assert requests.bounding_box()["y"] < phone.locator("#deposit").bounding_box()["y"]
         _no_sideways_scroll(phone)
-        for selector in ("#take-photo", "#choose-files", "#requests label.big-button", "#requests summary"):
+        for selector in (
+            "#take-photo",
+            "#choose-files",
+            "#requests label.big-button",
+            "#requests summary",
+        ):
             _tap_size(phone, selector)
         camera = phone.locator("#take-photo input[type=file]")
         assert camera.get_attribute("accept") == "image/*"
