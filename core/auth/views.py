@@ -4,7 +4,6 @@ Utilisateurs (the firm's users, invitations)."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -44,18 +43,14 @@ from core.documents.models import EVENT_LABELS, Document, DocumentEvent
 from core.extensions import limiter
 from core.tenancy.models import Company, Membership
 from core.tenancy.scoping import current_membership
+from core.web.urls import local_path
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
     # Only same-site relative paths: never an open redirect.
-    if not target:
-        return url_for("web.dashboard")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("web.dashboard")
-    return target
+    return local_path(target, url_for("web.dashboard"))
 
 
 def _login_limit() -> str:

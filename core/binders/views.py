@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -34,6 +33,7 @@ from core.exports.models import EXPORT_LABELS, ExportState, ExportStatus
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
+from core.web.urls import local_path
 
 bp = Blueprint("binders", __name__, url_prefix="/trays")
 
@@ -366,18 +366,6 @@ BULK_LABELS: dict[str, str] = {
 }
 
 
-def _local_path(target: str | None, fallback: str) -> str:
-    """``target`` when it is a path of this site (never an open redirect), else ``fallback``."""
-    if not target:
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    if "\\" in target:
-        return fallback
-    return target
-
-
 def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
@@ -404,7 +392,7 @@ def bulk() -> Any:
     """
     from core.documents.bulk import apply_bulk, zip_documents
 
-    back = _local_path(request.form.get("next"), url_for("binders.trays"))
+    back = local_path(request.form.get("next"), url_for("binders.trays"))
     action = request.form.get("action") or ""
     raw_ids = request.form.getlist("ids")
     try:

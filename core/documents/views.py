@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -53,6 +52,7 @@ from core.portal.services import document_requests
 from core.state import classeur
 from core.tenancy import scoping
 from core.tenancy.models import Company
+from core.web.urls import local_path
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
@@ -176,17 +176,8 @@ def _move_choices(document: Document) -> list[tuple[Company, list[Binder]]]:
 
 def _back(document: Document) -> Any:
     """Redirect to the form's ``next`` when it is a path of this site, else the document."""
-    target = request.form.get("next") or request.args.get("next") or ""
-    parts = urlsplit(target)
-    if (
-        target.startswith("/")
-        and not target.startswith("//")
-        and "\\" not in target
-        and not parts.scheme
-        and not parts.netloc
-    ):
-        return redirect(target)
-    return redirect(url_for("documents.show", document_id=document.id))
+    target = request.form.get("next") or request.args.get("next")
+    return redirect(local_path(target, url_for("documents.show", document_id=document.id)))
 
 
 @bp.route("/<int:document_id>/move", methods=["POST"])
@@ -220,34 +211,32 @@ def move(document_id: int) -> Any:
     return _back(document)
 
 
-@bp.route("/<int:document_id>/trash", methods=["POST"])
-@requires("documents.review")
-def trash(document_id: int) -> Any:
-    """ "Mettre à la corbeille"; back to ``next`` (a local path) or the document."""
+def _act(document_id: int, service: Any, done: str) -> Any:
+    """Run ``service(document, user_id)`` on a document of the user's firm; flash ``done`` or
+    the service's refusal, then back to ``next`` (a local path) or the document."""
     document = scoping.get_document(document_id)
     try:
-        trash_document(document, current_user.id)
+        service(document, current_user.id)
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        flash(_("Document mis à la corbeille."), "success")
+        flash(done, "success")
     return _back(document)
+
+
+@bp.route("/<int:document_id>/trash", methods=["POST"])
+@requires("documents.review")
+def trash(document_id: int) -> Any:
+    """ "Mettre à la corbeille"; back to ``next`` (a local path) or the document."""
+    return _act(document_id, trash_document, _("Document mis à la corbeille."))
 
 
 @bp.route("/<int:document_id>/restore", methods=["POST"])
 @requires("documents.review")
 def restore(document_id: int) -> Any:
     """ "Restaurer" a trashed document; back to ``next`` (a local path) or the document."""
-    document = scoping.get_document(document_id)
-    try:
-        restore_document(document, current_user.id)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Document restauré."), "success")
-    return _back(document)
+    return _act(document_id, restore_document, _("Document restauré."))
 
 
 @bp.route("/<int:document_id>/rename", methods=["POST"])
@@ -274,30 +263,18 @@ def rename(document_id: int) -> Any:
 @requires("documents.review")
 def archive(document_id: int) -> Any:
     """ "Archiver" a validated document: it leaves the trays, stays searchable."""
-    document = scoping.get_document(document_id)
-    try:
-        archive_document(document, current_user.id)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Document archivé : il ne figure plus dans les listes du classeur."), "success")
-    return _back(document)
+    return _act(
+        document_id,
+        archive_document,
+        _("Document archivé : il ne figure plus dans les listes du classeur."),
+    )
 
 
 @bp.route("/<int:document_id>/unarchive", methods=["POST"])
 @requires("documents.review")
 def unarchive(document_id: int) -> Any:
     """ "Désarchiver": the document is back in its binder's lists."""
-    document = scoping.get_document(document_id)
-    try:
-        unarchive_document(document, current_user.id)
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash(_("Document désarchivé."), "success")
-    return _back(document)
+    return _act(document_id, unarchive_document, _("Document désarchivé."))
 
 
 @bp.route("/<int:document_id>/retry", methods=["POST"])

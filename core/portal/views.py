@@ -4,7 +4,6 @@ firm's requests to a client ("Demander un document au client", "À compléter pa
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,6 +17,7 @@ from core.errors import ServiceError
 from core.portal import services
 from core.portal.models import RequestState
 from core.tenancy import scoping
+from core.web.urls import local_path
 
 bp = Blueprint("portal", __name__)
 
@@ -141,14 +141,6 @@ def upload() -> Any:
     return redirect(back or url_for("portal.home"))
 
 
-def _local(target: str | None, fallback: str) -> str:
-    """``target`` when it is a path of this site (never an open redirect), else ``fallback``."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return fallback
-    parts = urlsplit(target)
-    return fallback if parts.scheme or parts.netloc else target
-
-
 @bp.route("/companies/<int:company_id>/requests", methods=["POST"])
 @requires("requests.manage")
 def create_request(company_id: int) -> Any:
@@ -197,4 +189,4 @@ def cancel_request() -> Any:
         db.session.commit()
         fallback = url_for("tenancy.edit_company", company_id=req.company_id) + "#requests"
         flash(_("Demande annulée."), "success")
-    return redirect(_local(request.form.get("next"), fallback))
+    return redirect(local_path(request.form.get("next"), fallback))
